@@ -1,0 +1,11 @@
+//! Server functions: the app's own HTTP API for its pages and forms. Each one is thin: it
+//! checks the CSRF proof and the caller, then calls the domain.
+
+pub mod account;
+pub mod invitations;
+pub mod members;
+pub mod orgs;
+pub mod session;
+
+#[cfg(feature = "ssr")]
+pub(crate) mod ctx;

@@ -1,0 +1,35 @@
+use sea_orm::entity::prelude::*;
+
+/// An access token, refresh token or standard PAT. Only the SHA-256 of the secret is stored.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "tokens")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub kind: String,
+    #[sea_orm(unique)]
+    pub token_hash: String,
+    pub prefix: String,
+    pub last_four: String,
+    pub name: Option<String>,
+    pub user_id: Uuid,
+    pub org_id: Uuid,
+    pub client_id: Option<Uuid>,
+    pub connection_id: Option<Uuid>,
+    pub family_id: Option<Uuid>,
+    pub parent_id: Option<Uuid>,
+    pub scope: String,
+    pub resource: Option<String>,
+    pub created_at: DateTimeUtc,
+    pub expires_at: Option<DateTimeUtc>,
+    pub last_used_at: Option<DateTimeUtc>,
+    pub rotated_at: Option<DateTimeUtc>,
+    pub disabled_at: Option<DateTimeUtc>,
+    pub revoked_at: Option<DateTimeUtc>,
+    pub revoke_reason: Option<String>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,192 @@
+//! Memberships: listing, adding by email (or inviting), changing roles and removing, with the
+//! rule that an organization always keeps at least one admin.
+
+use chrono::Utc;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
+    Set, TransactionTrait,
+};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::audit::{self, AuditEntry};
+use super::entities::{membership, organization, user};
+use super::orgs::{lock, parse_role};
+use super::validate::Email;
+use super::{RequestMeta, Services, invitations, is_unique_violation};
+use crate::error::{AppError, AppResult};
+use crate::model::{AddMemberOutcome, MemberView, Role};
+
+pub async fn list(db: &impl ConnectionTrait, org_id: Uuid, viewer_id: Uuid) -> AppResult<Vec<MemberView>> {
+    let rows = membership::Entity::find()
+        .filter(membership::Column::OrgId.eq(org_id))
+        .find_also_related(user::Entity)
+        .all(db)
+        .await?;
+    let mut members: Vec<MemberView> = rows
+        .into_iter()
+        .filter_map(|(m, u)| {
+            u.map(|u| MemberView {
+                membership_id: m.id,
+                user_id: u.id,
+                email: u.email,
+                name: u.name,
+                role: parse_role(&m.role),
+                joined_at: m.created_at,
+                is_self: m.user_id == viewer_id,
+            })
+        })
+        .collect();
+    members.sort_by(|a, b| b.role.cmp(&a.role).then(a.email.cmp(&b.email)));
+    Ok(members)
+}
+
+pub async fn admin_count(db: &impl ConnectionTrait, org_id: Uuid) -> AppResult<u64> {
+    Ok(membership::Entity::find()
+        .filter(membership::Column::OrgId.eq(org_id))
+        .filter(membership::Column::Role.eq(Role::Admin.as_str()))
+        .count(db)
+        .await?)
+}
+
+/// Adds the account with this email, or invites the address when there is no such account.
+pub async fn add_by_email(
+    s: &Services,
+    actor_id: Uuid,
+    org: &organization::Model,
+    email: &Email,
+    role: Role,
+    meta: &RequestMeta,
+) -> AppResult<AddMemberOutcome> {
+    let Some(existing) = super::users::find_by_email(&s.db, email.as_str()).await? else {
+        let link = invitations::create(s, actor_id, org, email, role, meta).await?;
+        return Ok(AddMemberOutcome::Invited { email: email.as_str().to_string(), role, link });
+    };
+    add_user(&s.db, actor_id, org, &existing, role, meta).await?;
+    Ok(AddMemberOutcome::Added { email: existing.email, role })
+}
+
+/// Adds an existing user; refuses if they are already a member.
+pub async fn add_user(
+    db: &impl ConnectionTrait,
+    actor_id: Uuid,
+    org: &organization::Model,
+    user: &user::Model,
+    role: Role,
+    meta: &RequestMeta,
+) -> AppResult<membership::Model> {
+    let already = || AppError::invalid("email", format!("{} is already a member of {}.", user.email, org.name));
+    if super::orgs::role_in(db, org.id, user.id).await?.is_some() {
+        return Err(already());
+    }
+    let now = Utc::now();
+    let m = membership::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        org_id: Set(org.id),
+        user_id: Set(user.id),
+        role: Set(role.as_str().into()),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(db)
+    .await
+    .map_err(|e| if is_unique_violation(&e) { already() } else { e.into() })?;
+    audit::record(
+        db,
+        AuditEntry::new("member.added")
+            .org(org.id)
+            .actor(actor_id)
+            .target("user", user.id)
+            .details(json!({ "email": user.email, "role": role.as_str() })),
+        meta,
+    )
+    .await?;
+    Ok(m)
+}
+
+async fn find_in_org(db: &impl ConnectionTrait, org_id: Uuid, membership_id: Uuid) -> AppResult<membership::Model> {
+    membership::Entity::find_by_id(membership_id)
+        .filter(membership::Column::OrgId.eq(org_id))
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::not_found("That person is not a member of this organization."))
+}
+
+fn last_admin(org_name: &str, doing: &str) -> AppError {
+    AppError::Conflict(format!(
+        "You can't {doing} the last admin of {org_name}. Make another member an admin first."
+    ))
+}
+
+pub async fn change_role(
+    db: &DatabaseConnection,
+    actor_id: Uuid,
+    org: &organization::Model,
+    membership_id: Uuid,
+    role: Role,
+    meta: &RequestMeta,
+) -> AppResult<MemberView> {
+    let txn = db.begin().await?;
+    lock(&txn, org.id).await?;
+    let m = find_in_org(&txn, org.id, membership_id).await?;
+    let old = parse_role(&m.role);
+    if old == Role::Admin && role != Role::Admin && admin_count(&txn, org.id).await? <= 1 {
+        return Err(last_admin(&org.name, "demote"));
+    }
+    let user = super::users::find(&txn, m.user_id).await?.ok_or(AppError::Internal)?;
+    let mut active: membership::ActiveModel = m.into();
+    active.role = Set(role.as_str().into());
+    active.updated_at = Set(Utc::now());
+    let m = active.update(&txn).await?;
+    if old != role {
+        audit::record(
+            &txn,
+            AuditEntry::new("member.role_changed")
+                .org(org.id)
+                .actor(actor_id)
+                .target("user", user.id)
+                .details(json!({ "email": user.email, "from": old.as_str(), "to": role.as_str() })),
+            meta,
+        )
+        .await?;
+    }
+    txn.commit().await?;
+    Ok(MemberView {
+        membership_id: m.id,
+        user_id: user.id,
+        email: user.email,
+        name: user.name,
+        role,
+        joined_at: m.created_at,
+        is_self: user.id == actor_id,
+    })
+}
+
+pub async fn remove(
+    db: &DatabaseConnection,
+    actor_id: Uuid,
+    org: &organization::Model,
+    membership_id: Uuid,
+    meta: &RequestMeta,
+) -> AppResult<String> {
+    let txn = db.begin().await?;
+    lock(&txn, org.id).await?;
+    let m = find_in_org(&txn, org.id, membership_id).await?;
+    if parse_role(&m.role) == Role::Admin && admin_count(&txn, org.id).await? <= 1 {
+        return Err(last_admin(&org.name, "remove"));
+    }
+    let user = super::users::find(&txn, m.user_id).await?.ok_or(AppError::Internal)?;
+    membership::Entity::delete_by_id(m.id).exec(&txn).await?;
+    audit::record(
+        &txn,
+        AuditEntry::new("member.removed")
+            .org(org.id)
+            .actor(actor_id)
+            .target("user", user.id)
+            .details(json!({ "email": user.email, "role": m.role })),
+        meta,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(user.email)
+}

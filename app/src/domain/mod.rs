@@ -1,0 +1,28 @@
+//! The domain: everything that knows what a user, an organization or a membership is.
+//! Server functions and the server's HTTP edge call into this; nothing here parses HTTP.
+
+pub mod audit;
+pub mod entities;
+pub mod invitations;
+pub mod members;
+pub mod orgs;
+pub mod passwords;
+pub mod secrets;
+pub mod services;
+pub mod throttle;
+pub mod users;
+pub mod validate;
+
+pub use services::{Services, Settings};
+
+/// Who made a request and from where; recorded with audit events.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RequestMeta {
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+/// True when a database error is a unique-constraint violation (a lost race on an insert).
+pub(crate) fn is_unique_violation(err: &sea_orm::DbErr) -> bool {
+    matches!(err.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_)))
+}

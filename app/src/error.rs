@@ -1,0 +1,106 @@
+//! The application's one error type. It crosses the wire (server functions return it) so pages
+//! can show precise messages; server-only conversions live behind `ssr`.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum AppError {
+    #[error("Please sign in to continue.")]
+    Unauthenticated,
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    NotFound(String),
+    /// Bad input; `field` names the form field the message belongs next to.
+    #[error("{message}")]
+    Invalid { field: Option<String>, message: String },
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    TooManyRequests(String),
+    #[error("This form has expired or was sent from another site. Reload the page and try again.")]
+    Csrf,
+    #[error("Something went wrong on our side. Please try again.")]
+    Internal,
+    /// Transport-level failures reported by the server-function machinery.
+    #[error("{0}")]
+    Transport(String),
+}
+
+impl AppError {
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        Self::Invalid { field: Some(field.to_string()), message: message.into() }
+    }
+
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::Forbidden(message.into())
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::NotFound(message.into())
+    }
+
+    /// The form field this error belongs to, if any.
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            Self::Invalid { field, .. } => field.as_deref(),
+            _ => None,
+        }
+    }
+
+    pub fn status(&self) -> u16 {
+        match self {
+            Self::Unauthenticated => 401,
+            Self::Forbidden(_) | Self::Csrf => 403,
+            Self::NotFound(_) => 404,
+            Self::Invalid { .. } => 422,
+            Self::Conflict(_) => 409,
+            Self::TooManyRequests(_) => 429,
+            Self::Internal => 500,
+            Self::Transport(_) => 502,
+        }
+    }
+}
+
+impl leptos::server_fn::error::FromServerFnError for AppError {
+    type Encoder = leptos::server_fn::codec::JsonEncoding;
+
+    fn from_server_fn_error(value: leptos::server_fn::error::ServerFnErrorErr) -> Self {
+        use leptos::server_fn::error::ServerFnErrorErr as E;
+        match value {
+            // Arguments that fail to parse are bad input, not a server fault.
+            E::Args(msg) => Self::Invalid { field: None, message: format!("The form was incomplete: {msg}") },
+            other => Self::Transport(other.to_string()),
+        }
+    }
+}
+
+pub type AppResult<T> = Result<T, AppError>;
+
+#[cfg(feature = "ssr")]
+mod ssr {
+    use super::AppError;
+
+    impl From<sea_orm::DbErr> for AppError {
+        fn from(err: sea_orm::DbErr) -> Self {
+            tracing::error!(error = %err, "database error");
+            AppError::Internal
+        }
+    }
+
+    impl From<sea_orm::TransactionError<AppError>> for AppError {
+        fn from(err: sea_orm::TransactionError<AppError>) -> Self {
+            match err {
+                sea_orm::TransactionError::Connection(db) => db.into(),
+                sea_orm::TransactionError::Transaction(app) => app,
+            }
+        }
+    }
+
+    impl axum::response::IntoResponse for AppError {
+        fn into_response(self) -> axum::response::Response {
+            let status = http::StatusCode::from_u16(self.status()).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
+            (status, self.to_string()).into_response()
+        }
+    }
+}

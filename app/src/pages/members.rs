@@ -1,0 +1,188 @@
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+use crate::api::members::{AddMember, ChangeRole, RemoveMember, RevokeInvitation, load_members};
+use crate::components::forms::{CopyBox, CsrfField, FieldError, FormError, action_error};
+use crate::components::layout::ErrorPanel;
+use crate::components::time::When;
+use crate::model::{AddMemberOutcome, InvitationView, MemberView, Role};
+
+#[component]
+pub fn MembersAdminPage() -> impl IntoView {
+    let add = ServerAction::<AddMember>::new();
+    let change = ServerAction::<ChangeRole>::new();
+    let remove = ServerAction::<RemoveMember>::new();
+    let revoke = ServerAction::<RevokeInvitation>::new();
+    let data = Resource::new(
+        move || (add.version().get(), change.version().get(), remove.version().get(), revoke.version().get()),
+        |_| load_members(),
+    );
+    let add_error = action_error(add.value());
+    // The outcome of the last row action (change, remove, revoke), success or failure.
+    let row_result = move || {
+        [change.value().get(), remove.value().get(), revoke.value().get()]
+            .into_iter()
+            .zip([change.version().get(), remove.version().get(), revoke.version().get()])
+            .filter_map(|(v, n)| v.map(|v| (n, v)))
+            .max_by_key(|(n, _)| *n)
+            .map(|(_, v)| v)
+    };
+    view! {
+        <Title text="Members" />
+        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Err(e) => view! { <ErrorPanel error=e /> }.into_any(),
+                    Ok(page) => {
+                        let org_name = page.org.name.clone();
+                        let last_admin = page.admin_count <= 1;
+                        view! {
+                            <h1>"Members of " {page.org.name.clone()}</h1>
+                            {move || row_result().map(|r| match r {
+                                Ok(msg) => view! { <p class="ok" role="status" data-testid="row-result">{msg}</p> }.into_any(),
+                                Err(e) => view! { <p class="form-error" role="alert" data-testid="row-result">{e.to_string()}</p> }.into_any(),
+                            })}
+                            <section class="panel">
+                                <table class="table" data-testid="members">
+                                    <thead><tr><th>"Member"</th><th>"Role"</th><th>"Joined"</th><th><span class="visually-hidden">"Actions"</span></th></tr></thead>
+                                    <tbody>
+                                        {page.members.into_iter().map(|m| view! {
+                                            <MemberRow m org_name=org_name.clone() last_admin change remove />
+                                        }).collect_view()}
+                                    </tbody>
+                                </table>
+                            </section>
+                            {(!page.invitations.is_empty()).then(|| view! {
+                                <section class="panel">
+                                    <h2>"Pending invitations"</h2>
+                                    <table class="table" data-testid="invitations">
+                                        <thead><tr><th>"Email"</th><th>"Role"</th><th>"Invited by"</th><th>"Expires"</th><th></th></tr></thead>
+                                        <tbody>
+                                            {page.invitations.into_iter().map(|i| view! { <InvitationRow i revoke /> }).collect_view()}
+                                        </tbody>
+                                    </table>
+                                </section>
+                            })}
+                        }.into_any()
+                    }
+                }
+            })}
+        </Suspense>
+        <section class="panel">
+            <h2>"Add a member"</h2>
+            <p class="muted">"If there is no account with this email yet, you get an invitation link to send them."</p>
+            <ActionForm action=add attr:class="row-form">
+                <CsrfField />
+                <FormError error=add_error fields=&["email", "role"] />
+                <div class="field">
+                    <label for="add-email">"Email"</label>
+                    <input id="add-email" name="email" type="email" required />
+                    <FieldError error=add_error field="email" />
+                </div>
+                <div class="field">
+                    <label for="add-role">"Role"</label>
+                    <RoleSelect id="add-role" selected=Role::Viewer />
+                    <FieldError error=add_error field="role" />
+                </div>
+                <button type="submit" disabled=move || add.pending().get()>"Add member"</button>
+            </ActionForm>
+            {move || add.value().get().and_then(|r| r.ok()).map(|outcome| match outcome {
+                AddMemberOutcome::Added { email, role } => view! {
+                    <p class="ok" role="status">{format!("Added {email} as {}.", role.label().to_lowercase())}</p>
+                }.into_any(),
+                AddMemberOutcome::Invited { email, link, .. } => view! {
+                    <div class="notice" role="status">
+                        <p>{format!("{email} has no account yet. Send them this invitation link (shown once, valid for 7 days):")}</p>
+                        <CopyBox value=link label="Invitation link" />
+                    </div>
+                }.into_any(),
+            })}
+        </section>
+    }
+}
+
+#[component]
+fn RoleSelect(#[prop(into)] id: String, selected: Role, #[prop(optional)] label: Option<String>) -> impl IntoView {
+    view! {
+        <select id=id name="role" aria-label=label>
+            {Role::ALL.into_iter().map(|r| view! {
+                <option value=r.as_str() selected=r == selected>{r.label()}</option>
+            }).collect_view()}
+        </select>
+    }
+}
+
+#[component]
+fn MemberRow(
+    m: MemberView,
+    org_name: String,
+    last_admin: bool,
+    change: ServerAction<ChangeRole>,
+    remove: ServerAction<RemoveMember>,
+) -> impl IntoView {
+    let id = m.membership_id.to_string();
+    let email = m.email.clone();
+    let select_id = format!("role-{id}");
+    let select_label = format!("Role of {email}");
+    let remove_id = id.clone();
+    let locked = last_admin && m.role == Role::Admin;
+    let who = m.name.clone().filter(|n| !n.is_empty()).unwrap_or_else(|| m.email.clone());
+    view! {
+        <tr data-email=email.clone()>
+            <td>
+                <strong>{who.clone()}</strong>
+                {m.is_self.then(|| view! { " " <span class="badge subtle">"you"</span> })}
+                <br /><span class="muted small">{email.clone()}</span>
+            </td>
+            <td>
+                <ActionForm action=change attr:class="inline">
+                    <CsrfField />
+                    <input type="hidden" name="membership_id" value=id.clone() />
+                    <RoleSelect id=select_id selected=m.role label=select_label />
+                    <button type="submit" class="secondary small">"Save"</button>
+                </ActionForm>
+            </td>
+            <td><When at=m.joined_at /></td>
+            <td>
+                {if locked {
+                    view! { <span class="muted small" title="An organization needs at least one admin">"Last admin"</span> }.into_any()
+                } else {
+                    view! {
+                        <details class="confirm">
+                            <summary class="danger-link">"Remove…"</summary>
+                            <ActionForm action=remove>
+                                <CsrfField />
+                                <input type="hidden" name="membership_id" value=remove_id.clone() />
+                                <p>{format!("Remove {who} from {org_name}? They lose access at once.")}</p>
+                                <button type="submit" class="danger small">"Remove member"</button>
+                            </ActionForm>
+                        </details>
+                    }.into_any()
+                }}
+            </td>
+        </tr>
+    }
+}
+
+#[component]
+fn InvitationRow(i: InvitationView, revoke: ServerAction<RevokeInvitation>) -> impl IntoView {
+    view! {
+        <tr>
+            <td>{i.email.clone()}</td>
+            <td><span class="badge">{i.role.label()}</span></td>
+            <td>{i.invited_by.clone().unwrap_or_else(|| "—".into())}</td>
+            <td><When at=i.expires_at /></td>
+            <td>
+                <details class="confirm">
+                    <summary class="danger-link">"Withdraw…"</summary>
+                    <ActionForm action=revoke>
+                        <CsrfField />
+                        <input type="hidden" name="invitation_id" value=i.id.to_string() />
+                        <p>{format!("Withdraw the invitation for {}? The link stops working.", i.email)}</p>
+                        <button type="submit" class="danger small">"Withdraw invitation"</button>
+                    </ActionForm>
+                </details>
+            </td>
+        </tr>
+    }
+}

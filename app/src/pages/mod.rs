@@ -1,0 +1,17 @@
+//! One module per page.
+
+mod account;
+mod auth;
+mod home;
+mod invite;
+mod members;
+mod not_found;
+mod orgs;
+
+pub use account::AccountPage;
+pub use auth::{LoginPage, SignupPage};
+pub use home::HomePage;
+pub use invite::InvitePage;
+pub use members::MembersAdminPage;
+pub use not_found::NotFoundPage;
+pub use orgs::{NewOrgPage, OrgPage};

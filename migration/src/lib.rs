@@ -1,0 +1,17 @@
+//! Database migrations. One schema for SQLite (embedded default) and PostgreSQL (production);
+//! everything goes through sea-query so both get the same tables, keys and indexes.
+
+pub use sea_orm_migration::prelude::*;
+
+pub mod db;
+mod m20261124_000001_initial;
+pub mod test_db;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261124_000001_initial::Migration)]
+    }
+}

@@ -1,0 +1,65 @@
+//! Fresh, migrated databases for tests: a SQLite file per test, and a PostgreSQL database per
+//! test when `GATEHOUSE_TEST_POSTGRES_URL` names a server (e.g. postgres://postgres@127.0.0.1/test).
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use sea_orm_migration::sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, Statement};
+
+pub const POSTGRES_ENV: &str = "GATEHOUSE_TEST_POSTGRES_URL";
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+fn unique_name() -> String {
+    format!("gh_test_{}_{}", std::process::id(), COUNTER.fetch_add(1, Ordering::SeqCst))
+}
+
+/// A migrated SQLite database in a temporary file, with the same pool settings as production.
+pub async fn sqlite() -> Result<DatabaseConnection, DbErr> {
+    let dir = std::env::temp_dir().join("gatehouse-tests");
+    std::fs::create_dir_all(&dir).map_err(|e| DbErr::Custom(e.to_string()))?;
+    let path = dir.join(format!("{}.db", unique_name()));
+    let db = crate::db::connect(&format!("sqlite://{}?mode=rwc", path.display())).await?;
+    crate::db::migrate(&db).await?;
+    Ok(db)
+}
+
+/// A migrated PostgreSQL database of its own, or `None` (with the reason printed) when no
+/// server is configured.
+pub async fn postgres() -> Result<Option<DatabaseConnection>, DbErr> {
+    let Ok(base) = std::env::var(POSTGRES_ENV) else {
+        eprintln!("skipped: PostgreSQL variant needs {POSTGRES_ENV} (e.g. postgres://postgres@127.0.0.1:5432/test)");
+        return Ok(None);
+    };
+    let admin = crate::db::connect(&base).await?;
+    sweep_stale(&admin).await?;
+    let name = unique_name();
+    admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await?;
+    let (prefix, _) = base.rsplit_once('/').ok_or_else(|| DbErr::Custom(format!("{POSTGRES_ENV} must end with /database")))?;
+    let db = crate::db::connect(&format!("{prefix}/{name}")).await?;
+    crate::db::migrate(&db).await?;
+    Ok(Some(db))
+}
+
+/// Drops test databases left by earlier test processes (never this process's own).
+async fn sweep_stale(admin: &DatabaseConnection) -> Result<(), DbErr> {
+    static SWEPT: std::sync::Once = std::sync::Once::new();
+    let mut first = false;
+    SWEPT.call_once(|| first = true);
+    if !first {
+        return Ok(());
+    }
+    let mine = format!("gh_test_{}_", std::process::id());
+    let rows = admin
+        .query_all_raw(Statement::from_string(
+            admin.get_database_backend(),
+            "SELECT datname FROM pg_database WHERE datname LIKE 'gh\\_test\\_%'",
+        ))
+        .await?;
+    for row in rows {
+        let name: String = row.try_get("", "datname")?;
+        if !name.starts_with(&mine) {
+            let _ = admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,241 @@
+//! The `gatehouse` command line: serve, migrate, and the account and org helpers.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use app::domain::entities::user;
+use app::domain::validate::{Email, Password, Slug, display_name, org_name};
+use app::domain::{RequestMeta, Services, Settings, members, orgs, secrets, users};
+use app::model::Role;
+use clap::{Parser, Subcommand};
+use sea_orm::{ActiveModelTrait, DatabaseConnection, Set};
+
+use crate::config::Config;
+use crate::state::AppState;
+use crate::{router, telemetry};
+use migration::db;
+
+#[derive(Parser, Debug)]
+#[command(name = "gatehouse", version, about = "OAuth 2.1 authorization server, MCP resource server and admin console")]
+pub struct Cli {
+    /// A TOML file with settings (environment variables override it).
+    #[arg(long, global = true, env = "GATEHOUSE_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run the server (applies pending migrations first).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Create an account.
+    CreateUser {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        password: String,
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// Create an organization; the owner becomes its admin.
+    CreateOrg {
+        #[arg(long)]
+        slug: String,
+        #[arg(long)]
+        name: String,
+        /// Email of an existing account.
+        #[arg(long)]
+        owner: String,
+    },
+    /// Add an existing account to an organization.
+    AddMember {
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        email: String,
+        /// viewer, restricted_querier, querier or admin
+        #[arg(long)]
+        role: String,
+    },
+    /// Create the demo organization `acme` with one user per role and print their sign-ins.
+    Demo,
+}
+
+/// A failed command: the message is printed and the exit code is non-zero.
+#[derive(Debug)]
+pub struct CliError(pub String);
+
+impl<E: std::fmt::Display> From<E> for CliError {
+    fn from(e: E) -> Self {
+        CliError(e.to_string())
+    }
+}
+
+pub async fn run() -> ExitCode {
+    let cli = Cli::parse();
+    match execute(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(CliError(msg)) => {
+            eprintln!("gatehouse: {msg}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn execute(cli: Cli) -> Result<(), CliError> {
+    let config = Config::load(cli.config.as_deref())?;
+    telemetry::init(&config);
+    let db = db::connect(&config.database_url)
+        .await
+        .map_err(|e| CliError(format!("can't open the database (GATEHOUSE_DATABASE_URL): {e}")))?;
+    db::migrate(&db).await.map_err(|e| CliError(format!("database migration failed: {e}")))?;
+    let services = Services::new(
+        db.clone(),
+        Settings { public_url: config.public_url.clone(), signup_enabled: config.signup },
+    );
+    let meta = RequestMeta { ip: None, user_agent: Some("gatehouse-cli".into()) };
+    match cli.command {
+        Command::Serve => serve(config, services).await,
+        Command::Migrate => {
+            println!("Database is up to date.");
+            Ok(())
+        }
+        Command::CreateUser { email, password, name } => {
+            let email = Email::parse(&email).map_err(|e| CliError(format!("--email: {e}")))?;
+            let password = Password::parse(&password, Some(&email)).map_err(|e| CliError(format!("--password: {e}")))?;
+            let name = display_name(name.as_deref().unwrap_or("")).map_err(|e| CliError(format!("--name: {e}")))?;
+            let u = users::create_user(&db, &email, &password, name, &meta).await.map_err(|e| CliError(format!("--email: {e}")))?;
+            println!("Created user {} ({}).", u.email, u.id);
+            Ok(())
+        }
+        Command::CreateOrg { slug, name, owner } => {
+            let slug = Slug::parse(&slug).map_err(|e| CliError(format!("--slug: {e}")))?;
+            let name = org_name(&name).map_err(|e| CliError(format!("--name: {e}")))?;
+            let owner = find_user(&db, &owner).await?;
+            let org = orgs::create_org(&db, owner.id, &slug, name, &meta).await.map_err(|e| CliError(format!("--slug: {e}")))?;
+            println!("Created organization {} ({}) with admin {}.", org.slug, org.name, owner.email);
+            Ok(())
+        }
+        Command::AddMember { org, email, role } => {
+            let role = Role::parse(&role).ok_or_else(|| {
+                CliError(format!("--role: unknown role {role:?}; use viewer, restricted_querier, querier or admin"))
+            })?;
+            let org = orgs::find_by_slug(&db, &org).await?.ok_or_else(|| CliError(format!("--org: no organization {org:?}")))?;
+            let user = find_user(&db, &email).await?;
+            members::add_user(&db, user.id, &org, &user, role, &meta).await.map_err(|e| CliError(format!("--email: {e}")))?;
+            println!("Added {} to {} as {role}.", user.email, org.slug);
+            Ok(())
+        }
+        Command::Demo => demo(&db, &config, &meta).await,
+    }
+}
+
+async fn find_user(db: &DatabaseConnection, email: &str) -> Result<user::Model, CliError> {
+    users::find_by_email(db, email).await?.ok_or_else(|| CliError(format!("no account with email {email:?}; create it with `gatehouse create-user`")))
+}
+
+const DEMO_USERS: [(&str, &str, Role); 4] = [
+    ("admin@acme.test", "Ada Admin", Role::Admin),
+    ("querier@acme.test", "Quinn Querier", Role::Querier),
+    ("restricted@acme.test", "Rey Restricted", Role::RestrictedQuerier),
+    ("viewer@acme.test", "Vic Viewer", Role::Viewer),
+];
+
+/// Idempotent: existing demo accounts get fresh passwords, so the printed ones always work.
+async fn demo(db: &DatabaseConnection, config: &Config, meta: &RequestMeta) -> Result<(), CliError> {
+    let mut rows = Vec::new();
+    for (email, name, _) in DEMO_USERS {
+        let password = format!("demo-{}", secrets::random_urlsafe(12));
+        let parsed_email = Email::parse(email)?;
+        let parsed = Password::parse(&password, Some(&parsed_email))?;
+        let user = match users::find_by_email(db, email).await? {
+            Some(existing) => {
+                let hash = app::domain::passwords::hash_password(parsed.expose().to_string()).await?;
+                let mut active: user::ActiveModel = existing.into();
+                active.password_hash = Set(hash);
+                active.update(db).await?
+            }
+            None => users::create_user(db, &parsed_email, &parsed, Some(name.to_string()), meta).await?,
+        };
+        rows.push((user, password));
+    }
+    let org = match orgs::find_by_slug(db, "acme").await? {
+        Some(org) => org,
+        None => orgs::create_org(db, rows[0].0.id, &Slug::parse("acme")?, "Acme Inc.".into(), meta).await?,
+    };
+    for ((user, _), (_, _, role)) in rows.iter().zip(DEMO_USERS) {
+        if orgs::role_in(db, org.id, user.id).await?.is_none() {
+            members::add_user(db, rows[0].0.id, &org, user, role, meta).await?;
+        }
+    }
+    println!("Demo organization: {} ({}) — {}/o/{}", org.name, org.slug, config.public_url, org.slug);
+    println!("{:<24} {:<20} password", "email", "role");
+    for ((user, password), (_, _, role)) in rows.iter().zip(DEMO_USERS) {
+        println!("{:<24} {:<20} {password}", user.email, role.as_str());
+    }
+    Ok(())
+}
+
+async fn serve(config: Config, services: Services) -> Result<(), CliError> {
+    let addr = config.bind;
+    if !std::path::Path::new(&config.site_root).join("pkg").exists() {
+        tracing::warn!(site_root = %config.site_root, "no built site found: run `cargo leptos build` so pages get their styles and scripts");
+    }
+    spawn_session_sweeper(services.db.clone());
+    let public_url = config.public_url.clone();
+    let state = AppState::new(config, services);
+    let app = router::build_router(state);
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| CliError(format!("can't listen on {addr} (GATEHOUSE_BIND): {e}")))?;
+    tracing::info!(%addr, %public_url, "Gatehouse is listening");
+    println!("Gatehouse is running at {public_url} (listening on {addr}). Press Ctrl+C to stop.");
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    tracing::info!("Gatehouse stopped");
+    Ok(())
+}
+
+/// Deletes expired sessions every ten minutes.
+fn spawn_session_sweeper(db: DatabaseConnection) {
+    use tower_sessions::session_store::ExpiredDeletion;
+    let store = crate::session_store::SeaOrmStore::new(db);
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(600));
+        loop {
+            tick.tick().await;
+            if let Err(e) = store.delete_expired().await {
+                tracing::warn!(error = %e, "expired-session sweep failed");
+            }
+        }
+    });
+}
+
+/// Resolves on Ctrl+C or SIGTERM; in-flight requests then finish before the process exits.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutdown signal received; finishing in-flight requests");
+}

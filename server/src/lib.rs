@@ -1,0 +1,10 @@
+//! Gatehouse's HTTP edge and command line. It parses, authenticates and calls `app`'s domain.
+
+pub mod cli;
+pub mod config;
+pub mod health;
+pub mod middleware;
+pub mod router;
+pub mod session_store;
+pub mod state;
+pub mod telemetry;

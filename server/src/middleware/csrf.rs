@@ -1,0 +1,46 @@
+//! Cross-site request forgery, first line: a state-changing browser request must come from
+//! our own origin. (The second line, the per-session proof in every form, is checked by each
+//! server function, so both JS and no-JS forms get the same readable error.)
+
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::{Html, IntoResponse, Response};
+use http::{Method, StatusCode, header};
+
+use crate::state::AppState;
+
+pub async fn same_origin(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+        return next.run(req).await;
+    }
+    let headers = req.headers();
+    if headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) == Some("cross-site") {
+        return refuse("This form was sent from another site.".into());
+    }
+    if let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok())
+        && origin != state.config.public_url
+    {
+        return refuse(format!(
+            "This form was sent from {origin}, but this Gatehouse is configured for {} (GATEHOUSE_PUBLIC_URL). \
+             Open Gatehouse at that address and try again.",
+            state.config.public_url
+        ));
+    }
+    next.run(req).await
+}
+
+fn refuse(reason: String) -> Response {
+    tracing::warn!(%reason, "refused a cross-origin state-changing request");
+    let body = format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Request refused · Gatehouse</title>\
+         <link rel=\"stylesheet\" href=\"/pkg/gatehouse.css\"></head><body><main class=\"container\">\
+         <section class=\"panel error-panel\" role=\"alert\"><h1>Request refused</h1><p>{}</p>\
+         <p>Nothing was changed.</p><a class=\"button secondary\" href=\"/\">Go home</a></section></main></body></html>",
+        html_escape(&reason)
+    );
+    (StatusCode::FORBIDDEN, Html(body)).into_response()
+}
+
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
