@@ -74,7 +74,9 @@ pub async fn check_csrf(session: &Session, provided: &str) -> AppResult<()> {
 /// Runs a server function body; while rendering a page, an error also sets the page's status.
 pub async fn run<T>(body: impl Future<Output = AppResult<T>>) -> AppResult<T> {
     let result = body.await;
+    // An anonymous visitor on a page is redirected to the login page instead (302).
     if let Err(e) = &result
+        && *e != AppError::Unauthenticated
         && rendering_page()
         && let Some(res) = use_context::<leptos_axum::ResponseOptions>()
     {

@@ -1,0 +1,151 @@
+//! Test helpers: a real router on a fresh database, and a browser-like client that keeps the
+//! session cookie and reads CSRF proofs out of pages, like a person with or without JavaScript.
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+
+use app::domain::{Services, Settings};
+use axum::Router;
+use axum::body::Body;
+use http::{HeaderMap, Request, StatusCode, header};
+use http_body_util::BodyExt;
+use sea_orm::DatabaseConnection;
+use server::config::Config;
+use server::router::{SESSION_COOKIE, build_router};
+use server::state::AppState;
+use tower::ServiceExt;
+
+pub const ORIGIN: &str = "http://127.0.0.1:3000";
+
+pub struct TestApp {
+    pub router: Router,
+    pub db: DatabaseConnection,
+}
+
+impl TestApp {
+    pub async fn sqlite() -> Self {
+        Self::with_db(migration::test_db::sqlite().await.expect("sqlite"), &[]).await
+    }
+
+    pub async fn with_env(env: &[(&str, &str)]) -> Self {
+        Self::with_db(migration::test_db::sqlite().await.expect("sqlite"), env).await
+    }
+
+    pub async fn with_db(db: DatabaseConnection, env: &[(&str, &str)]) -> Self {
+        let env: BTreeMap<String, String> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let config = Config::from_sources(&env, &BTreeMap::new()).expect("config");
+        let services = Services::new(db.clone(), Settings { public_url: config.public_url.clone(), signup_enabled: config.signup });
+        let router = build_router(AppState::new(config, services));
+        Self { router, db }
+    }
+
+    pub fn browser(&self) -> Browser {
+        Browser { router: self.router.clone(), cookie: None, js: false }
+    }
+}
+
+pub struct Response {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: String,
+}
+
+impl Response {
+    pub fn location(&self) -> Option<&str> {
+        self.headers.get(header::LOCATION).and_then(|v| v.to_str().ok())
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The hidden CSRF proof rendered into the page's forms.
+    pub fn csrf(&self) -> String {
+        let marker = "name=\"csrf\" value=\"";
+        let start = self.body.find(marker).unwrap_or_else(|| panic!("no CSRF field in page:\n{}", self.body)) + marker.len();
+        self.body[start..].split('"').next().unwrap().to_string()
+    }
+}
+
+/// A client that keeps the session cookie between requests.
+pub struct Browser {
+    router: Router,
+    pub cookie: Option<String>,
+    /// Behave like the hydrated app (server functions answer with data, not redirects).
+    pub js: bool,
+}
+
+impl Browser {
+    pub async fn send(&mut self, req: Request<Body>) -> Response {
+        let res = self.router.clone().oneshot(req).await.expect("router");
+        for v in res.headers().get_all(header::SET_COOKIE) {
+            let v = v.to_str().unwrap();
+            if let Some(rest) = v.strip_prefix(&format!("{SESSION_COOKIE}=")) {
+                let value = rest.split(';').next().unwrap().to_string();
+                self.cookie = if value.is_empty() || v.contains("Max-Age=0") { None } else { Some(value) };
+            }
+        }
+        let status = res.status();
+        let headers = res.headers().clone();
+        let bytes = res.into_body().collect().await.unwrap().to_bytes();
+        Response { status, headers, body: String::from_utf8_lossy(&bytes).into_owned() }
+    }
+
+    fn with_cookie(&self, mut b: http::request::Builder) -> http::request::Builder {
+        if let Some(c) = &self.cookie {
+            b = b.header(header::COOKIE, format!("{SESSION_COOKIE}={c}"));
+        }
+        b
+    }
+
+    pub async fn get(&mut self, path: &str) -> Response {
+        let req = self.with_cookie(Request::get(path).header(header::ACCEPT, "text/html")).body(Body::empty()).unwrap();
+        self.send(req).await
+    }
+
+    /// Posts a form to a server function as the page at `from` would.
+    pub async fn post_form(&mut self, path: &str, from: &str, fields: &[(&str, &str)]) -> Response {
+        let body = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(fields).finish();
+        let accept = if self.js { "application/json" } else { "text/html" };
+        let req = self
+            .with_cookie(
+                Request::post(path)
+                    .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                    .header(header::ACCEPT, accept)
+                    .header(header::ORIGIN, ORIGIN)
+                    .header(header::REFERER, format!("{ORIGIN}{from}")),
+            )
+            .body(Body::from(body))
+            .unwrap();
+        self.send(req).await
+    }
+
+    /// Loads `page`, then submits a form from it with the page's CSRF proof added.
+    pub async fn submit(&mut self, page: &str, action: &str, fields: &[(&str, &str)]) -> Response {
+        let csrf = self.get(page).await.csrf();
+        let mut all = vec![("csrf", csrf.as_str())];
+        all.extend_from_slice(fields);
+        self.post_form(action, page, &all).await
+    }
+
+    pub async fn sign_up(&mut self, email: &str, password: &str) -> Response {
+        self.submit("/signup", "/fn/signup", &[("name", ""), ("email", email), ("password", password)]).await
+    }
+
+    pub async fn log_in(&mut self, email: &str, password: &str) -> Response {
+        self.submit("/login", "/fn/login", &[("email", email), ("password", password), ("next", "/")]).await
+    }
+}
+
+/// The error a no-JS form post carried back in its redirect (`?__err=` in `Location`).
+pub fn redirected_error(res: &Response) -> Option<app::error::AppError> {
+    use base64::Engine;
+    let loc = res.location()?;
+    let url = url::Url::parse(loc).ok()?;
+    let err = url.query_pairs().find(|(k, _)| k == "__err")?.1.into_owned();
+    let bytes = base64::engine::general_purpose::URL_SAFE.decode(err).ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+pub const PASSWORD: &str = "correct horse battery staple";
