@@ -13,7 +13,10 @@ pub enum AppError {
     NotFound(String),
     /// Bad input; `field` names the form field the message belongs next to.
     #[error("{message}")]
-    Invalid { field: Option<String>, message: String },
+    Invalid {
+        field: Option<String>,
+        message: String,
+    },
     #[error("{0}")]
     Conflict(String),
     #[error("{0}")]
@@ -29,7 +32,10 @@ pub enum AppError {
 
 impl AppError {
     pub fn invalid(field: &str, message: impl Into<String>) -> Self {
-        Self::Invalid { field: Some(field.to_string()), message: message.into() }
+        Self::Invalid {
+            field: Some(field.to_string()),
+            message: message.into(),
+        }
     }
 
     pub fn forbidden(message: impl Into<String>) -> Self {
@@ -69,7 +75,10 @@ impl leptos::server_fn::error::FromServerFnError for AppError {
         use leptos::server_fn::error::ServerFnErrorErr as E;
         match value {
             // Arguments that fail to parse are bad input, not a server fault.
-            E::Args(msg) => Self::Invalid { field: None, message: format!("The form was incomplete: {msg}") },
+            E::Args(msg) => Self::Invalid {
+                field: None,
+                message: format!("The form was incomplete: {msg}"),
+            },
             other => Self::Transport(other.to_string()),
         }
     }
@@ -99,7 +108,8 @@ mod ssr {
 
     impl axum::response::IntoResponse for AppError {
         fn into_response(self) -> axum::response::Response {
-            let status = http::StatusCode::from_u16(self.status()).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
+            let status = http::StatusCode::from_u16(self.status())
+                .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
             (status, self.to_string()).into_response()
         }
     }

@@ -15,7 +15,12 @@ pub enum Role {
 }
 
 impl Role {
-    pub const ALL: [Role; 4] = [Role::Viewer, Role::RestrictedQuerier, Role::Querier, Role::Admin];
+    pub const ALL: [Role; 4] = [
+        Role::Viewer,
+        Role::RestrictedQuerier,
+        Role::Querier,
+        Role::Admin,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -55,7 +60,10 @@ pub struct UserView {
 
 impl UserView {
     pub fn display_name(&self) -> &str {
-        self.name.as_deref().filter(|n| !n.is_empty()).unwrap_or(&self.email)
+        self.name
+            .as_deref()
+            .filter(|n| !n.is_empty())
+            .unwrap_or(&self.email)
     }
 }
 
@@ -127,9 +135,16 @@ pub struct MembersPage {
 /// Adding someone by email either adds an existing account or creates an invitation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum AddMemberOutcome {
-    Added { email: String, role: Role },
+    Added {
+        email: String,
+        role: Role,
+    },
     /// `link` carries the one-time invitation secret: it is shown once, to the admin.
-    Invited { email: String, role: Role, link: String },
+    Invited {
+        email: String,
+        role: Role,
+        link: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -46,7 +46,10 @@ impl Role {
             RegisterOAuthApps => "register OAuth apps",
             AdministerOrg => "manage this organization",
         };
-        format!("Your role {} can't {what}; ask an admin of the organization for access.", self.as_str())
+        format!(
+            "Your role {} can't {what}; ask an admin of the organization for access.",
+            self.as_str()
+        )
     }
 }
 
@@ -77,6 +80,9 @@ mod tests {
     #[test]
     fn refusal_names_role_and_remedy() {
         let msg = Role::Viewer.refusal(QueryOrgData);
-        assert_eq!(msg, "Your role viewer can't query organization data; ask an admin of the organization for access.");
+        assert_eq!(
+            msg,
+            "Your role viewer can't query organization data; ask an admin of the organization for access."
+        );
     }
 }

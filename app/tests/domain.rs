@@ -3,10 +3,10 @@
 
 use std::time::Duration;
 
+use app::domain::entities::{audit_event, user};
 use app::domain::throttle::{LoginThrottle, ThrottleLimits};
 use app::domain::validate::{Email, Password, Slug};
 use app::domain::{RequestMeta, Services, Settings, audit, invitations, members, orgs, users};
-use app::domain::entities::{audit_event, user};
 use app::error::AppError;
 use app::model::{AddMemberOutcome, InvitationState, Role};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter};
@@ -43,25 +43,54 @@ on_both_backends!(
 );
 
 fn services(db: DatabaseConnection) -> Services {
-    Services::new(db, Settings { public_url: "https://gate.test".into(), signup_enabled: true })
+    Services::new(
+        db,
+        Settings {
+            public_url: "https://gate.test".into(),
+            signup_enabled: true,
+        },
+    )
 }
 
 fn meta() -> RequestMeta {
-    RequestMeta { ip: Some("203.0.113.7".into()), user_agent: Some("tests".into()) }
+    RequestMeta {
+        ip: Some("203.0.113.7".into()),
+        user_agent: Some("tests".into()),
+    }
 }
 
 async fn user(s: &Services, email: &str) -> user::Model {
     let email = Email::parse(email).unwrap();
     let password = Password::parse("correct horse battery staple", Some(&email)).unwrap();
-    users::create_user(&s.db, &email, &password, None, &meta()).await.unwrap()
+    users::create_user(&s.db, &email, &password, None, &meta())
+        .await
+        .unwrap()
 }
 
-async fn org_of(s: &Services, owner: &user::Model, slug: &str) -> app::domain::entities::organization::Model {
-    orgs::create_org(&s.db, owner.id, &Slug::parse(slug).unwrap(), format!("Org {slug}"), &meta()).await.unwrap()
+async fn org_of(
+    s: &Services,
+    owner: &user::Model,
+    slug: &str,
+) -> app::domain::entities::organization::Model {
+    orgs::create_org(
+        &s.db,
+        owner.id,
+        &Slug::parse(slug).unwrap(),
+        format!("Org {slug}"),
+        &meta(),
+    )
+    .await
+    .unwrap()
 }
 
 async fn audit_actions(db: &DatabaseConnection) -> Vec<String> {
-    audit_event::Entity::find().all(db).await.unwrap().into_iter().map(|e| e.action).collect()
+    audit_event::Entity::find()
+        .all(db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.action)
+        .collect()
 }
 
 async fn accounts_sign_up_and_sign_in(db: DatabaseConnection) {
@@ -73,21 +102,45 @@ async fn accounts_sign_up_and_sign_in(db: DatabaseConnection) {
     // The same address again, in another case, is a duplicate.
     let email = Email::parse("ADA@example.com").unwrap();
     let password = Password::parse("another long passphrase", None).unwrap();
-    let dup = users::create_user(&s.db, &email, &password, None, &meta()).await.unwrap_err();
+    let dup = users::create_user(&s.db, &email, &password, None, &meta())
+        .await
+        .unwrap_err();
     assert_eq!(dup.field(), Some("email"));
     assert_eq!(user::Entity::find().count(&s.db).await.unwrap(), 1);
 
-    let signed = users::authenticate(&s, " ada@EXAMPLE.com ", "correct horse battery staple", &meta()).await.unwrap();
+    let signed = users::authenticate(
+        &s,
+        " ada@EXAMPLE.com ",
+        "correct horse battery staple",
+        &meta(),
+    )
+    .await
+    .unwrap();
     assert_eq!(signed.id, ada.id);
     assert!(signed.last_login_at.is_some());
 
-    let wrong = users::authenticate(&s, "ada@example.com", "wrong horse battery staple", &meta()).await.unwrap_err();
-    let unknown = users::authenticate(&s, "nobody@example.com", "correct horse battery staple", &meta()).await.unwrap_err();
+    let wrong = users::authenticate(&s, "ada@example.com", "wrong horse battery staple", &meta())
+        .await
+        .unwrap_err();
+    let unknown = users::authenticate(
+        &s,
+        "nobody@example.com",
+        "correct horse battery staple",
+        &meta(),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(wrong.to_string(), "Incorrect email or password.");
-    assert_eq!(wrong, unknown, "unknown accounts and wrong passwords must look the same");
+    assert_eq!(
+        wrong, unknown,
+        "unknown accounts and wrong passwords must look the same"
+    );
 
     let actions = audit_actions(&s.db).await;
-    assert!(actions.contains(&"user.signup".to_string()) && actions.contains(&"user.login".to_string()), "{actions:?}");
+    assert!(
+        actions.contains(&"user.signup".to_string()) && actions.contains(&"user.login".to_string()),
+        "{actions:?}"
+    );
 }
 
 async fn sign_in_is_throttled_per_account_and_per_address(db: DatabaseConnection) {
@@ -98,31 +151,65 @@ async fn sign_in_is_throttled_per_account_and_per_address(db: DatabaseConnection
     }));
     user(&s, "ada@example.com").await;
     for _ in 0..3 {
-        let e = users::authenticate(&s, "ada@example.com", "not the password", &meta()).await.unwrap_err();
+        let e = users::authenticate(&s, "ada@example.com", "not the password", &meta())
+            .await
+            .unwrap_err();
         assert!(matches!(e, AppError::Invalid { .. }));
     }
     // Locked now: even the right password is refused, with a message that says why.
-    let e = users::authenticate(&s, "ada@example.com", "correct horse battery staple", &meta()).await.unwrap_err();
-    assert!(matches!(&e, AppError::TooManyRequests(m) if m.contains("this account")), "{e:?}");
+    let e = users::authenticate(
+        &s,
+        "ada@example.com",
+        "correct horse battery staple",
+        &meta(),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(&e, AppError::TooManyRequests(m) if m.contains("this account")),
+        "{e:?}"
+    );
 
     // The same address guessing other accounts hits the per-address limit.
     for i in 0..2 {
-        let _ = users::authenticate(&s, &format!("x{i}@example.com"), "guess guess guess", &meta()).await;
+        let _ = users::authenticate(
+            &s,
+            &format!("x{i}@example.com"),
+            "guess guess guess",
+            &meta(),
+        )
+        .await;
     }
-    let e = users::authenticate(&s, "other@example.com", "guess guess guess", &meta()).await.unwrap_err();
-    assert!(matches!(&e, AppError::TooManyRequests(m) if m.contains("your network")), "{e:?}");
+    let e = users::authenticate(&s, "other@example.com", "guess guess guess", &meta())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, AppError::TooManyRequests(m) if m.contains("your network")),
+        "{e:?}"
+    );
 }
 
 async fn creating_an_org_makes_the_creator_its_admin(db: DatabaseConnection) {
     let s = services(db);
     let ada = user(&s, "ada@example.com").await;
     let org = org_of(&s, &ada, "acme").await;
-    assert_eq!(orgs::role_in(&s.db, org.id, ada.id).await.unwrap(), Some(Role::Admin));
+    assert_eq!(
+        orgs::role_in(&s.db, org.id, ada.id).await.unwrap(),
+        Some(Role::Admin)
+    );
     // Policy defaults: everything on, documented lifetimes.
     assert!(org.mcp_enabled && org.personal_tokens_enabled && org.mcp_oauth_pats_enabled);
     assert_eq!(org.access_token_ttl_secs, 3600);
 
-    let e = orgs::create_org(&s.db, ada.id, &Slug::parse("ACME").unwrap(), "Again".into(), &meta()).await.unwrap_err();
+    let e = orgs::create_org(
+        &s.db,
+        ada.id,
+        &Slug::parse("ACME").unwrap(),
+        "Again".into(),
+        &meta(),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(e.field(), Some("slug"));
 
     let mine = orgs::orgs_of(&s.db, ada.id).await.unwrap();
@@ -133,7 +220,9 @@ async fn creating_an_org_makes_the_creator_its_admin(db: DatabaseConnection) {
     let bob = user(&s, "bob@example.com").await;
     let not_member = orgs::member_org(&s.db, bob.id, "acme").await.unwrap_err();
     let unknown = orgs::member_org(&s.db, bob.id, "nope").await.unwrap_err();
-    assert!(matches!(not_member, AppError::NotFound(_)) && matches!(unknown, AppError::NotFound(_)));
+    assert!(
+        matches!(not_member, AppError::NotFound(_)) && matches!(unknown, AppError::NotFound(_))
+    );
 
     let created = audit_event::Entity::find()
         .filter(audit_event::Column::Action.eq("org.created"))
@@ -153,17 +242,36 @@ async fn adding_members_and_inviting_by_email(db: DatabaseConnection) {
     let org = org_of(&s, &ada, "acme").await;
 
     let email = Email::parse("bob@example.com").unwrap();
-    let out = members::add_by_email(&s, ada.id, &org, &email, Role::Querier, &meta()).await.unwrap();
-    assert_eq!(out, AddMemberOutcome::Added { email: "bob@example.com".into(), role: Role::Querier });
-    assert_eq!(orgs::role_in(&s.db, org.id, bob.id).await.unwrap(), Some(Role::Querier));
+    let out = members::add_by_email(&s, ada.id, &org, &email, Role::Querier, &meta())
+        .await
+        .unwrap();
+    assert_eq!(
+        out,
+        AddMemberOutcome::Added {
+            email: "bob@example.com".into(),
+            role: Role::Querier
+        }
+    );
+    assert_eq!(
+        orgs::role_in(&s.db, org.id, bob.id).await.unwrap(),
+        Some(Role::Querier)
+    );
 
-    let again = members::add_by_email(&s, ada.id, &org, &email, Role::Admin, &meta()).await.unwrap_err();
+    let again = members::add_by_email(&s, ada.id, &org, &email, Role::Admin, &meta())
+        .await
+        .unwrap_err();
     assert_eq!(again.field(), Some("email"));
-    assert_eq!(orgs::role_in(&s.db, org.id, bob.id).await.unwrap(), Some(Role::Querier), "nothing changed");
+    assert_eq!(
+        orgs::role_in(&s.db, org.id, bob.id).await.unwrap(),
+        Some(Role::Querier),
+        "nothing changed"
+    );
 
     let carol = Email::parse("carol@example.com").unwrap();
     let AddMemberOutcome::Invited { link, role, .. } =
-        members::add_by_email(&s, ada.id, &org, &carol, Role::Viewer, &meta()).await.unwrap()
+        members::add_by_email(&s, ada.id, &org, &carol, Role::Viewer, &meta())
+            .await
+            .unwrap()
     else {
         panic!("expected an invitation");
     };
@@ -174,10 +282,16 @@ async fn adding_members_and_inviting_by_email(db: DatabaseConnection) {
     assert_eq!(pending[0].invited_by.as_deref(), Some("ada@example.com"));
 
     let listed = members::list(&s.db, org.id, ada.id).await.unwrap();
-    assert_eq!(listed.iter().map(|m| (m.email.as_str(), m.role, m.is_self)).collect::<Vec<_>>(), vec![
-        ("ada@example.com", Role::Admin, true),
-        ("bob@example.com", Role::Querier, false)
-    ]);
+    assert_eq!(
+        listed
+            .iter()
+            .map(|m| (m.email.as_str(), m.role, m.is_self))
+            .collect::<Vec<_>>(),
+        vec![
+            ("ada@example.com", Role::Admin, true),
+            ("bob@example.com", Role::Querier, false)
+        ]
+    );
 }
 
 async fn invitations_are_single_use_and_bound_to_the_invited_address(db: DatabaseConnection) {
@@ -185,36 +299,72 @@ async fn invitations_are_single_use_and_bound_to_the_invited_address(db: Databas
     let ada = user(&s, "ada@example.com").await;
     let org = org_of(&s, &ada, "acme").await;
     let carol_email = Email::parse("carol@example.com").unwrap();
-    let link = invitations::create(&s, ada.id, &org, &carol_email, Role::Querier, &meta()).await.unwrap();
+    let link = invitations::create(&s, ada.id, &org, &carol_email, Role::Querier, &meta())
+        .await
+        .unwrap();
     let token = link.rsplit('/').next().unwrap().to_string();
 
     let info = invitations::info(&s.db, &token, None).await.unwrap();
-    assert_eq!((info.state, info.role, info.email.as_str()), (InvitationState::Pending, Role::Querier, "carol@example.com"));
-    assert!(matches!(invitations::info(&s.db, "forged-token", None).await, Err(AppError::NotFound(_))));
+    assert_eq!(
+        (info.state, info.role, info.email.as_str()),
+        (InvitationState::Pending, Role::Querier, "carol@example.com")
+    );
+    assert!(matches!(
+        invitations::info(&s.db, "forged-token", None).await,
+        Err(AppError::NotFound(_))
+    ));
 
     let mallory = user(&s, "mallory@example.com").await;
-    let e = invitations::accept(&s.db, &token, &mallory, &meta()).await.unwrap_err();
+    let e = invitations::accept(&s.db, &token, &mallory, &meta())
+        .await
+        .unwrap_err();
     assert!(matches!(e, AppError::Forbidden(_)), "{e:?}");
-    assert_eq!(orgs::role_in(&s.db, org.id, mallory.id).await.unwrap(), None);
+    assert_eq!(
+        orgs::role_in(&s.db, org.id, mallory.id).await.unwrap(),
+        None
+    );
 
     let carol = user(&s, "carol@example.com").await;
-    let joined = invitations::accept(&s.db, &token, &carol, &meta()).await.unwrap();
+    let joined = invitations::accept(&s.db, &token, &carol, &meta())
+        .await
+        .unwrap();
     assert_eq!(joined.id, org.id);
-    assert_eq!(orgs::role_in(&s.db, org.id, carol.id).await.unwrap(), Some(Role::Querier));
-    assert!(matches!(invitations::accept(&s.db, &token, &carol, &meta()).await, Err(AppError::Conflict(_))));
+    assert_eq!(
+        orgs::role_in(&s.db, org.id, carol.id).await.unwrap(),
+        Some(Role::Querier)
+    );
+    assert!(matches!(
+        invitations::accept(&s.db, &token, &carol, &meta()).await,
+        Err(AppError::Conflict(_))
+    ));
 
     // Re-inviting replaces the pending invitation; revoking makes the link useless.
     let dave_email = Email::parse("dave@example.com").unwrap();
-    let first = invitations::create(&s, ada.id, &org, &dave_email, Role::Viewer, &meta()).await.unwrap();
-    let second = invitations::create(&s, ada.id, &org, &dave_email, Role::Viewer, &meta()).await.unwrap();
+    let first = invitations::create(&s, ada.id, &org, &dave_email, Role::Viewer, &meta())
+        .await
+        .unwrap();
+    let second = invitations::create(&s, ada.id, &org, &dave_email, Role::Viewer, &meta())
+        .await
+        .unwrap();
     let first_token = first.rsplit('/').next().unwrap();
-    assert_eq!(invitations::info(&s.db, first_token, None).await.unwrap().state, InvitationState::Revoked);
+    assert_eq!(
+        invitations::info(&s.db, first_token, None)
+            .await
+            .unwrap()
+            .state,
+        InvitationState::Revoked
+    );
     let pending = invitations::list_pending(&s.db, org.id).await.unwrap();
     assert_eq!(pending.len(), 1);
-    invitations::revoke(&s.db, ada.id, &org, pending[0].id, &meta()).await.unwrap();
+    invitations::revoke(&s.db, ada.id, &org, pending[0].id, &meta())
+        .await
+        .unwrap();
     let dave = user(&s, "dave@example.com").await;
     let second_token = second.rsplit('/').next().unwrap();
-    assert!(matches!(invitations::accept(&s.db, second_token, &dave, &meta()).await, Err(AppError::Conflict(_))));
+    assert!(matches!(
+        invitations::accept(&s.db, second_token, &dave, &meta()).await,
+        Err(AppError::Conflict(_))
+    ));
 }
 
 async fn an_org_always_keeps_one_admin(db: DatabaseConnection) {
@@ -224,21 +374,52 @@ async fn an_org_always_keeps_one_admin(db: DatabaseConnection) {
     let org = org_of(&s, &ada, "acme").await;
     let ada_m = members::list(&s.db, org.id, ada.id).await.unwrap()[0].membership_id;
 
-    let e = members::change_role(&s.db, ada.id, &org, ada_m, Role::Querier, &meta()).await.unwrap_err();
-    assert!(matches!(&e, AppError::Conflict(m) if m.contains("last admin")), "{e:?}");
-    let e = members::remove(&s.db, ada.id, &org, ada_m, &meta()).await.unwrap_err();
-    assert!(matches!(&e, AppError::Conflict(m) if m.contains("last admin")), "{e:?}");
-    assert_eq!(orgs::role_in(&s.db, org.id, ada.id).await.unwrap(), Some(Role::Admin));
+    let e = members::change_role(&s.db, ada.id, &org, ada_m, Role::Querier, &meta())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, AppError::Conflict(m) if m.contains("last admin")),
+        "{e:?}"
+    );
+    let e = members::remove(&s.db, ada.id, &org, ada_m, &meta())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, AppError::Conflict(m) if m.contains("last admin")),
+        "{e:?}"
+    );
+    assert_eq!(
+        orgs::role_in(&s.db, org.id, ada.id).await.unwrap(),
+        Some(Role::Admin)
+    );
 
-    let bob_m = members::add_user(&s.db, ada.id, &org, &bob, Role::Admin, &meta()).await.unwrap().id;
-    members::change_role(&s.db, ada.id, &org, ada_m, Role::Viewer, &meta()).await.unwrap();
-    assert_eq!(orgs::role_in(&s.db, org.id, ada.id).await.unwrap(), Some(Role::Viewer));
-    assert!(members::remove(&s.db, bob.id, &org, bob_m, &meta()).await.is_err(), "bob is the last admin now");
-    members::remove(&s.db, bob.id, &org, ada_m, &meta()).await.unwrap();
+    let bob_m = members::add_user(&s.db, ada.id, &org, &bob, Role::Admin, &meta())
+        .await
+        .unwrap()
+        .id;
+    members::change_role(&s.db, ada.id, &org, ada_m, Role::Viewer, &meta())
+        .await
+        .unwrap();
+    assert_eq!(
+        orgs::role_in(&s.db, org.id, ada.id).await.unwrap(),
+        Some(Role::Viewer)
+    );
+    assert!(
+        members::remove(&s.db, bob.id, &org, bob_m, &meta())
+            .await
+            .is_err(),
+        "bob is the last admin now"
+    );
+    members::remove(&s.db, bob.id, &org, ada_m, &meta())
+        .await
+        .unwrap();
     assert_eq!(orgs::role_in(&s.db, org.id, ada.id).await.unwrap(), None);
     let actions = audit_actions(&s.db).await;
     for a in ["member.added", "member.role_changed", "member.removed"] {
-        assert!(actions.contains(&a.to_string()), "missing {a} in {actions:?}");
+        assert!(
+            actions.contains(&a.to_string()),
+            "missing {a} in {actions:?}"
+        );
     }
 }
 
@@ -247,8 +428,17 @@ async fn concurrent_demotions_leave_an_admin(db: DatabaseConnection) {
     let ada = user(&s, "ada@example.com").await;
     let bob = user(&s, "bob@example.com").await;
     let org = org_of(&s, &ada, "acme").await;
-    let bob_m = members::add_user(&s.db, ada.id, &org, &bob, Role::Admin, &meta()).await.unwrap().id;
-    let ada_m = members::list(&s.db, org.id, ada.id).await.unwrap().into_iter().find(|m| m.is_self).unwrap().membership_id;
+    let bob_m = members::add_user(&s.db, ada.id, &org, &bob, Role::Admin, &meta())
+        .await
+        .unwrap()
+        .id;
+    let ada_m = members::list(&s.db, org.id, ada.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|m| m.is_self)
+        .unwrap()
+        .membership_id;
 
     // Each admin demotes the other at the same moment: exactly one may win.
     let m = meta();
@@ -258,7 +448,11 @@ async fn concurrent_demotions_leave_an_admin(db: DatabaseConnection) {
     );
     let wins = [a.is_ok(), b.is_ok()].iter().filter(|w| **w).count();
     assert!(wins >= 1, "one demotion must succeed: {a:?} {b:?}");
-    assert_eq!(members::admin_count(&s.db, org.id).await.unwrap(), 1, "{a:?} {b:?}");
+    assert_eq!(
+        members::admin_count(&s.db, org.id).await.unwrap(),
+        1,
+        "{a:?} {b:?}"
+    );
 }
 
 async fn membership_ids_of_other_orgs_are_not_found(db: DatabaseConnection) {
@@ -270,9 +464,16 @@ async fn membership_ids_of_other_orgs_are_not_found(db: DatabaseConnection) {
     let ada_m = members::list(&s.db, acme.id, ada.id).await.unwrap()[0].membership_id;
 
     // Eve, admin of her own org, aims at a membership of acme through her org.
-    let e = members::change_role(&s.db, eve.id, &evil, ada_m, Role::Viewer, &meta()).await.unwrap_err();
+    let e = members::change_role(&s.db, eve.id, &evil, ada_m, Role::Viewer, &meta())
+        .await
+        .unwrap_err();
     assert!(matches!(e, AppError::NotFound(_)), "{e:?}");
-    let e = members::remove(&s.db, eve.id, &evil, ada_m, &meta()).await.unwrap_err();
+    let e = members::remove(&s.db, eve.id, &evil, ada_m, &meta())
+        .await
+        .unwrap_err();
     assert!(matches!(e, AppError::NotFound(_)), "{e:?}");
-    assert_eq!(orgs::role_in(&s.db, acme.id, ada.id).await.unwrap(), Some(Role::Admin));
+    assert_eq!(
+        orgs::role_in(&s.db, acme.id, ada.id).await.unwrap(),
+        Some(Role::Admin)
+    );
 }

@@ -13,7 +13,12 @@ fn created_at() -> ColumnDef {
     timestamp_with_time_zone("created_at")
 }
 
-fn fk(table: &'static str, col: &'static str, to: &'static str, on_delete: ForeignKeyAction) -> ForeignKeyCreateStatement {
+fn fk(
+    table: &'static str,
+    col: &'static str,
+    to: &'static str,
+    on_delete: ForeignKeyAction,
+) -> ForeignKeyCreateStatement {
     ForeignKey::create()
         .name(format!("fk_{table}_{col}"))
         .from(table, col)
@@ -24,7 +29,8 @@ fn fk(table: &'static str, col: &'static str, to: &'static str, on_delete: Forei
 
 fn index(table: &'static str, cols: &[&'static str], unique: bool) -> IndexCreateStatement {
     let mut stmt = Index::create();
-    stmt.name(format!("ix_{table}_{}", cols.join("_"))).table(table);
+    stmt.name(format!("ix_{table}_{}", cols.join("_")))
+        .table(table);
     for col in cols {
         stmt.col(*col);
     }
@@ -90,8 +96,10 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        m.create_index(index("memberships", &["org_id", "user_id"], true)).await?;
-        m.create_index(index("memberships", &["user_id"], false)).await?;
+        m.create_index(index("memberships", &["org_id", "user_id"], true))
+            .await?;
+        m.create_index(index("memberships", &["user_id"], false))
+            .await?;
 
         m.create_table(
             Table::create()
@@ -113,7 +121,8 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        m.create_index(index("invitations", &["org_id"], false)).await?;
+        m.create_index(index("invitations", &["org_id"], false))
+            .await?;
 
         // tower-sessions records, written by the server's sea-orm session store.
         m.create_table(
@@ -125,7 +134,8 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        m.create_index(index("sessions", &["expiry_date"], false)).await?;
+        m.create_index(index("sessions", &["expiry_date"], false))
+            .await?;
 
         m.create_table(
             Table::create()
@@ -169,9 +179,12 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        m.create_index(index("oauth_clients", &["org_id"], false)).await?;
-        m.create_index(index("oauth_clients", &["owner_user_id"], false)).await?;
-        m.create_index(index("oauth_clients", &["kind", "created_at"], false)).await?;
+        m.create_index(index("oauth_clients", &["org_id"], false))
+            .await?;
+        m.create_index(index("oauth_clients", &["owner_user_id"], false))
+            .await?;
+        m.create_index(index("oauth_clients", &["kind", "created_at"], false))
+            .await?;
 
         // An org admin's "revoke" of a global (dynamic/metadata) client: blocked in that org only.
         m.create_table(
@@ -182,13 +195,24 @@ impl MigrationTrait for Migration {
                 .col(uuid("client_id"))
                 .col(uuid_null("blocked_by"))
                 .col(created_at())
-                .foreign_key(&mut fk("org_client_blocks", "org_id", "organizations", Cascade))
-                .foreign_key(&mut fk("org_client_blocks", "client_id", "oauth_clients", Cascade))
+                .foreign_key(&mut fk(
+                    "org_client_blocks",
+                    "org_id",
+                    "organizations",
+                    Cascade,
+                ))
+                .foreign_key(&mut fk(
+                    "org_client_blocks",
+                    "client_id",
+                    "oauth_clients",
+                    Cascade,
+                ))
                 .foreign_key(&mut fk("org_client_blocks", "blocked_by", "users", SetNull))
                 .to_owned(),
         )
         .await?;
-        m.create_index(index("org_client_blocks", &["org_id", "client_id"], true)).await?;
+        m.create_index(index("org_client_blocks", &["org_id", "client_id"], true))
+            .await?;
 
         // A pending /oauth/authorize request: lives on the server; forms carry only its id.
         m.create_table(
@@ -209,13 +233,29 @@ impl MigrationTrait for Migration {
                 .col(string("status"))
                 .col(created_at())
                 .col(timestamp_with_time_zone("expires_at"))
-                .foreign_key(&mut fk("authorization_requests", "client_id", "oauth_clients", Cascade))
-                .foreign_key(&mut fk("authorization_requests", "org_id", "organizations", Cascade))
-                .foreign_key(&mut fk("authorization_requests", "user_id", "users", Cascade))
+                .foreign_key(&mut fk(
+                    "authorization_requests",
+                    "client_id",
+                    "oauth_clients",
+                    Cascade,
+                ))
+                .foreign_key(&mut fk(
+                    "authorization_requests",
+                    "org_id",
+                    "organizations",
+                    Cascade,
+                ))
+                .foreign_key(&mut fk(
+                    "authorization_requests",
+                    "user_id",
+                    "users",
+                    Cascade,
+                ))
                 .to_owned(),
         )
         .await?;
-        m.create_index(index("authorization_requests", &["expires_at"], false)).await?;
+        m.create_index(index("authorization_requests", &["expires_at"], false))
+            .await?;
 
         m.create_table(
             Table::create()
@@ -235,13 +275,24 @@ impl MigrationTrait for Migration {
                 .col(created_at())
                 .col(timestamp_with_time_zone("expires_at"))
                 .col(timestamp_with_time_zone_null("used_at"))
-                .foreign_key(&mut fk("authorization_codes", "client_id", "oauth_clients", Cascade))
+                .foreign_key(&mut fk(
+                    "authorization_codes",
+                    "client_id",
+                    "oauth_clients",
+                    Cascade,
+                ))
                 .foreign_key(&mut fk("authorization_codes", "user_id", "users", Cascade))
-                .foreign_key(&mut fk("authorization_codes", "org_id", "organizations", Cascade))
+                .foreign_key(&mut fk(
+                    "authorization_codes",
+                    "org_id",
+                    "organizations",
+                    Cascade,
+                ))
                 .to_owned(),
         )
         .await?;
-        m.create_index(index("authorization_codes", &["expires_at"], false)).await?;
+        m.create_index(index("authorization_codes", &["expires_at"], false))
+            .await?;
 
         // Remembered consent per (user, org, client); re-asked when scopes grow or prompt=consent.
         m.create_table(
@@ -260,7 +311,8 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        m.create_index(index("consents", &["user_id", "org_id", "client_id"], true)).await?;
+        m.create_index(index("consents", &["user_id", "org_id", "client_id"], true))
+            .await?;
 
         // A connection is an MCP OAuth PAT: the record an admin sees and revokes.
         m.create_table(
@@ -280,14 +332,22 @@ impl MigrationTrait for Migration {
                 .col(string_null("revoke_reason"))
                 .foreign_key(&mut fk("connections", "user_id", "users", Cascade))
                 .foreign_key(&mut fk("connections", "org_id", "organizations", Cascade))
-                .foreign_key(&mut fk("connections", "client_id", "oauth_clients", Cascade))
+                .foreign_key(&mut fk(
+                    "connections",
+                    "client_id",
+                    "oauth_clients",
+                    Cascade,
+                ))
                 .foreign_key(&mut fk("connections", "revoked_by", "users", SetNull))
                 .to_owned(),
         )
         .await?;
-        m.create_index(index("connections", &["org_id", "created_at"], false)).await?;
-        m.create_index(index("connections", &["user_id"], false)).await?;
-        m.create_index(index("connections", &["client_id"], false)).await?;
+        m.create_index(index("connections", &["org_id", "created_at"], false))
+            .await?;
+        m.create_index(index("connections", &["user_id"], false))
+            .await?;
+        m.create_index(index("connections", &["client_id"], false))
+            .await?;
 
         // Access tokens, refresh tokens and standard PATs. Only SHA-256 hashes are stored.
         m.create_table(
@@ -323,10 +383,13 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        m.create_index(index("tokens", &["org_id", "kind", "created_at"], false)).await?;
+        m.create_index(index("tokens", &["org_id", "kind", "created_at"], false))
+            .await?;
         m.create_index(index("tokens", &["user_id"], false)).await?;
-        m.create_index(index("tokens", &["family_id"], false)).await?;
-        m.create_index(index("tokens", &["connection_id"], false)).await?;
+        m.create_index(index("tokens", &["family_id"], false))
+            .await?;
+        m.create_index(index("tokens", &["connection_id"], false))
+            .await?;
 
         m.create_table(
             Table::create()
@@ -347,8 +410,10 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        m.create_index(index("audit_events", &["org_id", "created_at"], false)).await?;
-        m.create_index(index("audit_events", &["actor_user_id"], false)).await?;
+        m.create_index(index("audit_events", &["org_id", "created_at"], false))
+            .await?;
+        m.create_index(index("audit_events", &["actor_user_id"], false))
+            .await?;
         Ok(())
     }
 
@@ -368,7 +433,8 @@ impl MigrationTrait for Migration {
             "users",
             "organizations",
         ] {
-            m.drop_table(Table::drop().table(table).if_exists().to_owned()).await?;
+            m.drop_table(Table::drop().table(table).if_exists().to_owned())
+                .await?;
         }
         Ok(())
     }

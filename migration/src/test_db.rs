@@ -10,7 +10,11 @@ pub const POSTGRES_ENV: &str = "GATEHOUSE_TEST_POSTGRES_URL";
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
 fn unique_name() -> String {
-    format!("gh_test_{}_{}", std::process::id(), COUNTER.fetch_add(1, Ordering::SeqCst))
+    format!(
+        "gh_test_{}_{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::SeqCst)
+    )
 }
 
 /// A migrated SQLite database in a temporary file, with the same pool settings as production.
@@ -27,14 +31,20 @@ pub async fn sqlite() -> Result<DatabaseConnection, DbErr> {
 /// server is configured.
 pub async fn postgres() -> Result<Option<DatabaseConnection>, DbErr> {
     let Ok(base) = std::env::var(POSTGRES_ENV) else {
-        eprintln!("skipped: PostgreSQL variant needs {POSTGRES_ENV} (e.g. postgres://postgres@127.0.0.1:5432/test)");
+        eprintln!(
+            "skipped: PostgreSQL variant needs {POSTGRES_ENV} (e.g. postgres://postgres@127.0.0.1:5432/test)"
+        );
         return Ok(None);
     };
     let admin = crate::db::connect(&base).await?;
     sweep_stale(&admin).await?;
     let name = unique_name();
-    admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await?;
-    let (prefix, _) = base.rsplit_once('/').ok_or_else(|| DbErr::Custom(format!("{POSTGRES_ENV} must end with /database")))?;
+    admin
+        .execute_unprepared(&format!("CREATE DATABASE {name}"))
+        .await?;
+    let (prefix, _) = base
+        .rsplit_once('/')
+        .ok_or_else(|| DbErr::Custom(format!("{POSTGRES_ENV} must end with /database")))?;
     let db = crate::db::connect(&format!("{prefix}/{name}")).await?;
     crate::db::migrate(&db).await?;
     Ok(Some(db))
@@ -58,7 +68,9 @@ async fn sweep_stale(admin: &DatabaseConnection) -> Result<(), DbErr> {
     for row in rows {
         let name: String = row.try_get("", "datname")?;
         if !name.starts_with(&mine) {
-            let _ = admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
+            let _ = admin
+                .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .await;
         }
     }
     Ok(())

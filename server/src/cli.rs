@@ -18,7 +18,11 @@ use crate::{router, telemetry};
 use migration::db;
 
 #[derive(Parser, Debug)]
-#[command(name = "gatehouse", version, about = "OAuth 2.1 authorization server, MCP resource server and admin console")]
+#[command(
+    name = "gatehouse",
+    version,
+    about = "OAuth 2.1 authorization server, MCP resource server and admin console"
+)]
 pub struct Cli {
     /// A TOML file with settings (environment variables override it).
     #[arg(long, global = true, env = "GATEHOUSE_CONFIG")]
@@ -90,26 +94,44 @@ pub async fn run() -> ExitCode {
 async fn execute(cli: Cli) -> Result<(), CliError> {
     let config = Config::load(cli.config.as_deref())?;
     telemetry::init(&config);
-    let db = db::connect(&config.database_url)
+    let db = db::connect(&config.database_url).await.map_err(|e| {
+        CliError(format!(
+            "can't open the database (GATEHOUSE_DATABASE_URL): {e}"
+        ))
+    })?;
+    db::migrate(&db)
         .await
-        .map_err(|e| CliError(format!("can't open the database (GATEHOUSE_DATABASE_URL): {e}")))?;
-    db::migrate(&db).await.map_err(|e| CliError(format!("database migration failed: {e}")))?;
+        .map_err(|e| CliError(format!("database migration failed: {e}")))?;
     let services = Services::new(
         db.clone(),
-        Settings { public_url: config.public_url.clone(), signup_enabled: config.signup },
+        Settings {
+            public_url: config.public_url.clone(),
+            signup_enabled: config.signup,
+        },
     );
-    let meta = RequestMeta { ip: None, user_agent: Some("gatehouse-cli".into()) };
+    let meta = RequestMeta {
+        ip: None,
+        user_agent: Some("gatehouse-cli".into()),
+    };
     match cli.command {
         Command::Serve => serve(config, services).await,
         Command::Migrate => {
             println!("Database is up to date.");
             Ok(())
         }
-        Command::CreateUser { email, password, name } => {
+        Command::CreateUser {
+            email,
+            password,
+            name,
+        } => {
             let email = Email::parse(&email).map_err(|e| CliError(format!("--email: {e}")))?;
-            let password = Password::parse(&password, Some(&email)).map_err(|e| CliError(format!("--password: {e}")))?;
-            let name = display_name(name.as_deref().unwrap_or("")).map_err(|e| CliError(format!("--name: {e}")))?;
-            let u = users::create_user(&db, &email, &password, name, &meta).await.map_err(|e| CliError(format!("--email: {e}")))?;
+            let password = Password::parse(&password, Some(&email))
+                .map_err(|e| CliError(format!("--password: {e}")))?;
+            let name = display_name(name.as_deref().unwrap_or(""))
+                .map_err(|e| CliError(format!("--name: {e}")))?;
+            let u = users::create_user(&db, &email, &password, name, &meta)
+                .await
+                .map_err(|e| CliError(format!("--email: {e}")))?;
             println!("Created user {} ({}).", u.email, u.id);
             Ok(())
         }
@@ -117,17 +139,26 @@ async fn execute(cli: Cli) -> Result<(), CliError> {
             let slug = Slug::parse(&slug).map_err(|e| CliError(format!("--slug: {e}")))?;
             let name = org_name(&name).map_err(|e| CliError(format!("--name: {e}")))?;
             let owner = find_user(&db, &owner).await?;
-            let org = orgs::create_org(&db, owner.id, &slug, name, &meta).await.map_err(|e| CliError(format!("--slug: {e}")))?;
-            println!("Created organization {} ({}) with admin {}.", org.slug, org.name, owner.email);
+            let org = orgs::create_org(&db, owner.id, &slug, name, &meta)
+                .await
+                .map_err(|e| CliError(format!("--slug: {e}")))?;
+            println!(
+                "Created organization {} ({}) with admin {}.",
+                org.slug, org.name, owner.email
+            );
             Ok(())
         }
         Command::AddMember { org, email, role } => {
             let role = Role::parse(&role).ok_or_else(|| {
                 CliError(format!("--role: unknown role {role:?}; use viewer, restricted_querier, querier or admin"))
             })?;
-            let org = orgs::find_by_slug(&db, &org).await?.ok_or_else(|| CliError(format!("--org: no organization {org:?}")))?;
+            let org = orgs::find_by_slug(&db, &org)
+                .await?
+                .ok_or_else(|| CliError(format!("--org: no organization {org:?}")))?;
             let user = find_user(&db, &email).await?;
-            members::add_user(&db, user.id, &org, &user, role, &meta).await.map_err(|e| CliError(format!("--email: {e}")))?;
+            members::add_user(&db, user.id, &org, &user, role, &meta)
+                .await
+                .map_err(|e| CliError(format!("--email: {e}")))?;
             println!("Added {} to {} as {role}.", user.email, org.slug);
             Ok(())
         }
@@ -136,18 +167,30 @@ async fn execute(cli: Cli) -> Result<(), CliError> {
 }
 
 async fn find_user(db: &DatabaseConnection, email: &str) -> Result<user::Model, CliError> {
-    users::find_by_email(db, email).await?.ok_or_else(|| CliError(format!("no account with email {email:?}; create it with `gatehouse create-user`")))
+    users::find_by_email(db, email).await?.ok_or_else(|| {
+        CliError(format!(
+            "no account with email {email:?}; create it with `gatehouse create-user`"
+        ))
+    })
 }
 
 const DEMO_USERS: [(&str, &str, Role); 4] = [
     ("admin@acme.test", "Ada Admin", Role::Admin),
     ("querier@acme.test", "Quinn Querier", Role::Querier),
-    ("restricted@acme.test", "Rey Restricted", Role::RestrictedQuerier),
+    (
+        "restricted@acme.test",
+        "Rey Restricted",
+        Role::RestrictedQuerier,
+    ),
     ("viewer@acme.test", "Vic Viewer", Role::Viewer),
 ];
 
 /// Idempotent: existing demo accounts get fresh passwords, so the printed ones always work.
-async fn demo(db: &DatabaseConnection, config: &Config, meta: &RequestMeta) -> Result<(), CliError> {
+async fn demo(
+    db: &DatabaseConnection,
+    config: &Config,
+    meta: &RequestMeta,
+) -> Result<(), CliError> {
     let mut rows = Vec::new();
     for (email, name, _) in DEMO_USERS {
         let password = format!("demo-{}", secrets::random_urlsafe(12));
@@ -155,25 +198,40 @@ async fn demo(db: &DatabaseConnection, config: &Config, meta: &RequestMeta) -> R
         let parsed = Password::parse(&password, Some(&parsed_email))?;
         let user = match users::find_by_email(db, email).await? {
             Some(existing) => {
-                let hash = app::domain::passwords::hash_password(parsed.expose().to_string()).await?;
+                let hash =
+                    app::domain::passwords::hash_password(parsed.expose().to_string()).await?;
                 let mut active: user::ActiveModel = existing.into();
                 active.password_hash = Set(hash);
                 active.update(db).await?
             }
-            None => users::create_user(db, &parsed_email, &parsed, Some(name.to_string()), meta).await?,
+            None => {
+                users::create_user(db, &parsed_email, &parsed, Some(name.to_string()), meta).await?
+            }
         };
         rows.push((user, password));
     }
     let org = match orgs::find_by_slug(db, "acme").await? {
         Some(org) => org,
-        None => orgs::create_org(db, rows[0].0.id, &Slug::parse("acme")?, "Acme Inc.".into(), meta).await?,
+        None => {
+            orgs::create_org(
+                db,
+                rows[0].0.id,
+                &Slug::parse("acme")?,
+                "Acme Inc.".into(),
+                meta,
+            )
+            .await?
+        }
     };
     for ((user, _), (_, _, role)) in rows.iter().zip(DEMO_USERS) {
         if orgs::role_in(db, org.id, user.id).await?.is_none() {
             members::add_user(db, rows[0].0.id, &org, user, role, meta).await?;
         }
     }
-    println!("Demo organization: {} ({}) — {}/o/{}", org.name, org.slug, config.public_url, org.slug);
+    println!(
+        "Demo organization: {} ({}) — {}/o/{}",
+        org.name, org.slug, config.public_url, org.slug
+    );
     println!("{:<24} {:<20} password", "email", "role");
     for ((user, password), (_, _, role)) in rows.iter().zip(DEMO_USERS) {
         println!("{:<24} {:<20} {password}", user.email, role.as_str());
@@ -195,9 +253,12 @@ async fn serve(config: Config, services: Services) -> Result<(), CliError> {
         .map_err(|e| CliError(format!("can't listen on {addr} (GATEHOUSE_BIND): {e}")))?;
     tracing::info!(%addr, %public_url, "Gatehouse is listening");
     println!("Gatehouse is running at {public_url} (listening on {addr}). Press Ctrl+C to stop.");
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
     tracing::info!("Gatehouse stopped");
     Ok(())
 }

@@ -37,7 +37,10 @@ pub struct ConfigError {
 }
 
 fn err(setting: &str, message: impl Into<String>) -> ConfigError {
-    ConfigError { setting: setting.to_string(), message: message.into() }
+    ConfigError {
+        setting: setting.to_string(),
+        message: message.into(),
+    }
 }
 
 /// Names of the settings as environment variables; the TOML file uses the part after
@@ -60,7 +63,9 @@ impl Config {
     /// Loads from the process environment and `file` (or `GATEHOUSE_CONFIG`, if set).
     pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
         let env: BTreeMap<String, String> = std::env::vars().collect();
-        let file = file.map(Path::to_path_buf).or_else(|| env.get("GATEHOUSE_CONFIG").map(PathBuf::from));
+        let file = file
+            .map(Path::to_path_buf)
+            .or_else(|| env.get("GATEHOUSE_CONFIG").map(PathBuf::from));
         let toml = match file {
             Some(path) => read_toml(&path)?,
             None => BTreeMap::new(),
@@ -69,21 +74,36 @@ impl Config {
     }
 
     /// Environment wins over the file; both are plain string maps here so tests can build them.
-    pub fn from_sources(env: &BTreeMap<String, String>, file: &BTreeMap<String, String>) -> Result<Self, ConfigError> {
+    pub fn from_sources(
+        env: &BTreeMap<String, String>,
+        file: &BTreeMap<String, String>,
+    ) -> Result<Self, ConfigError> {
         let get = |name: &str| -> Option<String> {
             env.get(name)
                 .cloned()
-                .or_else(|| file.get(&name.trim_start_matches("GATEHOUSE_").to_lowercase()).cloned())
+                .or_else(|| {
+                    file.get(&name.trim_start_matches("GATEHOUSE_").to_lowercase())
+                        .cloned()
+                })
                 .map(|v| v.trim().to_string())
                 .filter(|v| !v.is_empty())
         };
-        let public_url = parse_public_url(&get("GATEHOUSE_PUBLIC_URL").unwrap_or_else(|| "http://127.0.0.1:3000".into()))?;
+        let public_url = parse_public_url(
+            &get("GATEHOUSE_PUBLIC_URL").unwrap_or_else(|| "http://127.0.0.1:3000".into()),
+        )?;
         let https = public_url.starts_with("https://");
-        let database_url = parse_database_url(&get("GATEHOUSE_DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.into()))?;
+        let database_url = parse_database_url(
+            &get("GATEHOUSE_DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.into()),
+        )?;
         let bind = get("GATEHOUSE_BIND")
             .unwrap_or_else(|| "127.0.0.1:3000".into())
             .parse::<SocketAddr>()
-            .map_err(|_| err("GATEHOUSE_BIND", "expected an address and port such as 127.0.0.1:3000 or 0.0.0.0:8080"))?;
+            .map_err(|_| {
+                err(
+                    "GATEHOUSE_BIND",
+                    "expected an address and port such as 127.0.0.1:3000 or 0.0.0.0:8080",
+                )
+            })?;
         let cookie_secure = match get("GATEHOUSE_COOKIE_SECURE") {
             Some(v) => parse_bool("GATEHOUSE_COOKIE_SECURE", &v)?,
             None => https,
@@ -98,34 +118,73 @@ impl Config {
         let log_format = match get("GATEHOUSE_LOG_FORMAT").as_deref() {
             None | Some("text") => LogFormat::Text,
             Some("json") => LogFormat::Json,
-            Some(other) => return Err(err("GATEHOUSE_LOG_FORMAT", format!("expected text or json, got {other:?}"))),
+            Some(other) => {
+                return Err(err(
+                    "GATEHOUSE_LOG_FORMAT",
+                    format!("expected text or json, got {other:?}"),
+                ));
+            }
         };
         let trust_forwarded_for = match get("GATEHOUSE_TRUST_FORWARDED_FOR") {
             Some(v) => parse_bool("GATEHOUSE_TRUST_FORWARDED_FOR", &v)?,
             None => false,
         };
-        let site_root = get("GATEHOUSE_SITE_ROOT").or_else(|| env.get("LEPTOS_SITE_ROOT").cloned()).unwrap_or_else(|| "target/site".into());
-        Ok(Self { public_url, database_url, bind, cookie_secure, signup, log_filter, log_format, trust_forwarded_for, site_root })
+        let site_root = get("GATEHOUSE_SITE_ROOT")
+            .or_else(|| env.get("LEPTOS_SITE_ROOT").cloned())
+            .unwrap_or_else(|| "target/site".into());
+        Ok(Self {
+            public_url,
+            database_url,
+            bind,
+            cookie_secure,
+            signup,
+            log_filter,
+            log_format,
+            trust_forwarded_for,
+            site_root,
+        })
     }
 }
 
 fn read_toml(path: &Path) -> Result<BTreeMap<String, String>, ConfigError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| err("GATEHOUSE_CONFIG", format!("can't read {}: {e}", path.display())))?;
-    let table: toml::Table =
-        text.parse().map_err(|e| err("GATEHOUSE_CONFIG", format!("{} is not valid TOML: {e}", path.display())))?;
-    let known: Vec<String> =
-        SETTINGS.iter().map(|s| s.trim_start_matches("GATEHOUSE_").to_lowercase()).collect();
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        err(
+            "GATEHOUSE_CONFIG",
+            format!("can't read {}: {e}", path.display()),
+        )
+    })?;
+    let table: toml::Table = text.parse().map_err(|e| {
+        err(
+            "GATEHOUSE_CONFIG",
+            format!("{} is not valid TOML: {e}", path.display()),
+        )
+    })?;
+    let known: Vec<String> = SETTINGS
+        .iter()
+        .map(|s| s.trim_start_matches("GATEHOUSE_").to_lowercase())
+        .collect();
     let mut out = BTreeMap::new();
     for (key, value) in table {
         if !known.contains(&key) {
-            return Err(err(&key, format!("unknown setting in {}; known: {}", path.display(), known.join(", "))));
+            return Err(err(
+                &key,
+                format!(
+                    "unknown setting in {}; known: {}",
+                    path.display(),
+                    known.join(", ")
+                ),
+            ));
         }
         let value = match value {
             toml::Value::String(s) => s,
             toml::Value::Boolean(b) => b.to_string(),
             toml::Value::Integer(i) => i.to_string(),
-            other => return Err(err(&key, format!("expected a string or boolean, got {other}"))),
+            other => {
+                return Err(err(
+                    &key,
+                    format!("expected a string or boolean, got {other}"),
+                ));
+            }
         };
         out.insert(key, value);
     }
@@ -136,21 +195,39 @@ fn parse_bool(setting: &str, v: &str) -> Result<bool, ConfigError> {
     match v.to_ascii_lowercase().as_str() {
         "1" | "true" | "on" | "yes" => Ok(true),
         "0" | "false" | "off" | "no" => Ok(false),
-        _ => Err(err(setting, format!("expected on/off (or true/false), got {v:?}"))),
+        _ => Err(err(
+            setting,
+            format!("expected on/off (or true/false), got {v:?}"),
+        )),
     }
 }
 
 fn parse_public_url(raw: &str) -> Result<String, ConfigError> {
     const S: &str = "GATEHOUSE_PUBLIC_URL";
-    let url = Url::parse(raw).map_err(|e| err(S, format!("not a URL ({e}); expected e.g. https://gatehouse.example.com")))?;
+    let url = Url::parse(raw).map_err(|e| {
+        err(
+            S,
+            format!("not a URL ({e}); expected e.g. https://gatehouse.example.com"),
+        )
+    })?;
     if !matches!(url.scheme(), "http" | "https") {
-        return Err(err(S, "must start with https:// (or http:// for local use)"));
+        return Err(err(
+            S,
+            "must start with https:// (or http:// for local use)",
+        ));
     }
     if url.host_str().is_none() {
         return Err(err(S, "must name a host"));
     }
-    if url.path() != "/" || url.query().is_some() || url.fragment().is_some() || !url.username().is_empty() {
-        return Err(err(S, "must be an origin only (scheme, host, port), with no path, query or fragment"));
+    if url.path() != "/"
+        || url.query().is_some()
+        || url.fragment().is_some()
+        || !url.username().is_empty()
+    {
+        return Err(err(
+            S,
+            "must be an origin only (scheme, host, port), with no path, query or fragment",
+        ));
     }
     // The issuer is compared byte for byte by clients: one canonical form, no trailing slash.
     Ok(url.as_str().trim_end_matches('/').to_string())
@@ -158,10 +235,16 @@ fn parse_public_url(raw: &str) -> Result<String, ConfigError> {
 
 fn parse_database_url(raw: &str) -> Result<String, ConfigError> {
     const S: &str = "GATEHOUSE_DATABASE_URL";
-    if raw.starts_with("sqlite:") || raw.starts_with("postgres://") || raw.starts_with("postgresql://") {
+    if raw.starts_with("sqlite:")
+        || raw.starts_with("postgres://")
+        || raw.starts_with("postgresql://")
+    {
         Ok(raw.to_string())
     } else {
-        Err(err(S, "expected sqlite://path/to/file.db?mode=rwc or postgres://user@host/db"))
+        Err(err(
+            S,
+            "expected sqlite://path/to/file.db?mode=rwc or postgres://user@host/db",
+        ))
     }
 }
 
@@ -170,7 +253,10 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -186,7 +272,11 @@ mod tests {
     #[test]
     fn environment_overrides_file_and_https_implies_secure_cookies() {
         let file = env(&[("public_url", "https://file.example"), ("signup", "off")]);
-        let c = Config::from_sources(&env(&[("GATEHOUSE_PUBLIC_URL", "https://gate.example.com/")]), &file).unwrap();
+        let c = Config::from_sources(
+            &env(&[("GATEHOUSE_PUBLIC_URL", "https://gate.example.com/")]),
+            &file,
+        )
+        .unwrap();
         assert_eq!(c.public_url, "https://gate.example.com");
         assert!(c.cookie_secure);
         assert!(!c.signup);
@@ -205,7 +295,10 @@ mod tests {
         ] {
             let e = Config::from_sources(&env(&[(k, v)]), &env(&[])).unwrap_err();
             assert_eq!(e.setting, k, "{k}={v}: {e}");
-            assert!(e.to_string().starts_with(&format!("invalid setting {k}: ")), "{e}");
+            assert!(
+                e.to_string().starts_with(&format!("invalid setting {k}: ")),
+                "{e}"
+            );
         }
     }
 
@@ -214,7 +307,11 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("gh-config-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let good = dir.join("good.toml");
-        std::fs::write(&good, "public_url = \"https://g.example\"\nsignup = false\n").unwrap();
+        std::fs::write(
+            &good,
+            "public_url = \"https://g.example\"\nsignup = false\n",
+        )
+        .unwrap();
         let m = read_toml(&good).unwrap();
         assert_eq!(m.get("signup").map(String::as_str), Some("false"));
         let bad = dir.join("bad.toml");

@@ -15,10 +15,10 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
 
+use crate::health;
 use crate::middleware::{csrf, request_meta, security_headers};
 use crate::session_store::SeaOrmStore;
 use crate::state::AppState;
-use crate::health;
 
 pub const SESSION_COOKIE: &str = "gatehouse_session";
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -36,16 +36,29 @@ pub fn build_router(state: AppState) -> Router {
         // an invitation link in a mail) must arrive signed in.
         .with_same_site(SameSite::Lax)
         .with_secure(state.config.cookie_secure)
-        .with_expiry(Expiry::OnInactivity(tower_sessions::cookie::time::Duration::days(14)));
+        .with_expiry(Expiry::OnInactivity(
+            tower_sessions::cookie::time::Duration::days(14),
+        ));
 
     let pages = Router::new()
-        .leptos_routes_with_context(&state, routes, context.clone(), move || shell(options.clone()))
-        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(context, shell))
+        .leptos_routes_with_context(&state, routes, context.clone(), move || {
+            shell(options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            AppState,
+            _,
+        >(context, shell))
         .layer(
             ServiceBuilder::new()
                 .layer(sessions)
-                .layer(axum::middleware::from_fn_with_state(state.clone(), request_meta::attach))
-                .layer(axum::middleware::from_fn_with_state(state.clone(), csrf::same_origin)),
+                .layer(axum::middleware::from_fn_with_state(
+                    state.clone(),
+                    request_meta::attach,
+                ))
+                .layer(axum::middleware::from_fn_with_state(
+                    state.clone(),
+                    csrf::same_origin,
+                )),
         );
 
     let mut router = Router::new()

@@ -29,6 +29,10 @@ impl AppState {
             .site_pkg_dir("pkg")
             .site_addr(config.bind)
             .build();
-        Self { leptos_options, services, config: Arc::new(config) }
+        Self {
+            leptos_options,
+            services,
+            config: Arc::new(config),
+        }
     }
 }

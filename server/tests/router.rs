@@ -16,7 +16,10 @@ async fn probes_answer() {
     assert_eq!(res.body, r#"{"status":"ok"}"#);
     let res = b.get("/readyz").await;
     assert_eq!(res.status, StatusCode::OK);
-    assert!(res.header("x-request-id").is_some(), "every response carries a request id");
+    assert!(
+        res.header("x-request-id").is_some(),
+        "every response carries a request id"
+    );
 }
 
 #[tokio::test]
@@ -28,10 +31,20 @@ async fn pages_are_rendered_on_the_server_with_security_headers_and_a_session_co
     assert!(res.body.contains("Sign in to Gatehouse"), "{}", res.body);
     let cookie = res.header("set-cookie").expect("session cookie");
     assert!(cookie.starts_with("gatehouse_session="), "{cookie}");
-    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"), "{cookie}");
-    assert!(!cookie.contains("Secure"), "plain-http default must not set Secure: {cookie}");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
+    assert!(
+        !cookie.contains("Secure"),
+        "plain-http default must not set Secure: {cookie}"
+    );
     assert_eq!(res.header("x-frame-options"), Some("DENY"));
-    assert!(res.header("content-security-policy").unwrap().contains("frame-ancestors 'none'"));
+    assert!(
+        res.header("content-security-policy")
+            .unwrap()
+            .contains("frame-ancestors 'none'")
+    );
     assert_eq!(res.header("cache-control"), Some("no-store"));
     assert!(!res.csrf().is_empty());
 }
@@ -55,7 +68,10 @@ async fn sign_up_without_javascript_then_account_page() {
     assert!(res.body.contains("ada@example.com"), "{}", res.body);
     // The no-JS flash message shows once.
     let home = b.get("/").await;
-    assert!(!home.body.contains("Welcome to Gatehouse! Create"), "flash already shown on /account");
+    assert!(
+        !home.body.contains("Welcome to Gatehouse! Create"),
+        "flash already shown on /account"
+    );
 }
 
 #[tokio::test]
@@ -65,7 +81,10 @@ async fn sign_up_with_javascript_answers_with_data() {
     b.js = true;
     let res = b.sign_up("ada@example.com", PASSWORD).await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.body);
-    assert!(res.header("serverfnredirect").is_some(), "the client is told to navigate");
+    assert!(
+        res.header("serverfnredirect").is_some(),
+        "the client is told to navigate"
+    );
     assert_eq!(res.location(), Some("/"));
     let res = b.get("/account").await;
     assert!(res.body.contains("ada@example.com"));
@@ -80,7 +99,11 @@ async fn bad_sign_ups_say_why_and_change_nothing() {
     let err = redirected_error(&res).expect("error in redirect");
     assert_eq!(err.field(), Some("password"));
     assert!(err.to_string().contains("at least 12 characters"), "{err}");
-    assert_eq!(b.get("/account").await.status, StatusCode::FOUND, "no account was created, nobody signed in");
+    assert_eq!(
+        b.get("/account").await.status,
+        StatusCode::FOUND,
+        "no account was created, nobody signed in"
+    );
 
     let err = redirected_error(&b.sign_up("not-an-email", PASSWORD).await).unwrap();
     assert_eq!(err.field(), Some("email"));
@@ -88,7 +111,10 @@ async fn bad_sign_ups_say_why_and_change_nothing() {
     b.sign_up("ada@example.com", PASSWORD).await;
     let mut other = app.browser();
     let err = redirected_error(&other.sign_up("ADA@example.com", PASSWORD).await).unwrap();
-    assert_eq!(err.to_string(), "An account with this email already exists. Sign in instead.");
+    assert_eq!(
+        err.to_string(),
+        "An account with this email already exists. Sign in instead."
+    );
 }
 
 #[tokio::test]
@@ -98,7 +124,10 @@ async fn sign_up_can_be_switched_off() {
     let page = b.get("/signup").await;
     assert!(page.body.contains("Sign-up is turned off"), "{}", page.body);
     let err = redirected_error(&b.sign_up("ada@example.com", PASSWORD).await).unwrap();
-    assert!(matches!(err, AppError::Forbidden(ref m) if m.contains("turned off")), "{err:?}");
+    assert!(
+        matches!(err, AppError::Forbidden(ref m) if m.contains("turned off")),
+        "{err:?}"
+    );
 }
 
 #[tokio::test]
@@ -107,11 +136,21 @@ async fn log_in_rotates_the_session_and_log_out_ends_it() {
     let mut b = app.browser();
     b.sign_up("ada@example.com", PASSWORD).await;
     b.submit("/", "/fn/logout", &[]).await;
-    assert_eq!(b.get("/account").await.status, StatusCode::FOUND, "signed out");
+    assert_eq!(
+        b.get("/account").await.status,
+        StatusCode::FOUND,
+        "signed out"
+    );
 
-    let before = { b.get("/login").await; b.cookie.clone().unwrap() };
+    let before = {
+        b.get("/login").await;
+        b.cookie.clone().unwrap()
+    };
     let res = b.log_in("ada@example.com", "wrong password here").await;
-    assert_eq!(redirected_error(&res).unwrap().to_string(), "Incorrect email or password.");
+    assert_eq!(
+        redirected_error(&res).unwrap().to_string(),
+        "Incorrect email or password."
+    );
     let res = b.log_in("ada@example.com", PASSWORD).await;
     assert_eq!(res.location(), Some("/"));
     let after = b.cookie.clone().unwrap();
@@ -131,7 +170,17 @@ async fn log_in_redirects_only_inside_the_site() {
     let mut b = app.browser();
     b.sign_up("ada@example.com", PASSWORD).await;
     b.submit("/", "/fn/logout", &[]).await;
-    let res = b.submit("/login", "/fn/login", &[("email", "ada@example.com"), ("password", PASSWORD), ("next", "//evil.example/x")]).await;
+    let res = b
+        .submit(
+            "/login",
+            "/fn/login",
+            &[
+                ("email", "ada@example.com"),
+                ("password", PASSWORD),
+                ("next", "//evil.example/x"),
+            ],
+        )
+        .await;
     assert_eq!(res.location(), Some("/"));
 }
 
@@ -145,7 +194,10 @@ async fn sign_in_is_throttled_with_a_clear_message() {
         b.log_in("ada@example.com", "wrong password here").await;
     }
     let err = redirected_error(&b.log_in("ada@example.com", PASSWORD).await).unwrap();
-    assert!(matches!(&err, AppError::TooManyRequests(m) if m.contains("Too many failed sign-in attempts")), "{err:?}");
+    assert!(
+        matches!(&err, AppError::TooManyRequests(m) if m.contains("Too many failed sign-in attempts")),
+        "{err:?}"
+    );
 }
 
 #[tokio::test]
@@ -153,12 +205,38 @@ async fn forms_without_a_valid_csrf_proof_change_nothing() {
     let app = TestApp::sqlite().await;
     let mut b = app.browser();
     b.get("/signup").await;
-    let res = b.post_form("/fn/signup", "/signup", &[("email", "ada@example.com"), ("password", PASSWORD)]).await;
+    let res = b
+        .post_form(
+            "/fn/signup",
+            "/signup",
+            &[("email", "ada@example.com"), ("password", PASSWORD)],
+        )
+        .await;
     assert_eq!(redirected_error(&res), Some(AppError::Csrf));
-    let res = b.post_form("/fn/signup", "/signup", &[("csrf", "forged"), ("email", "ada@example.com"), ("password", PASSWORD)]).await;
+    let res = b
+        .post_form(
+            "/fn/signup",
+            "/signup",
+            &[
+                ("csrf", "forged"),
+                ("email", "ada@example.com"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
     assert_eq!(redirected_error(&res), Some(AppError::Csrf));
     b.js = true;
-    let res = b.post_form("/fn/signup", "/signup", &[("csrf", "forged"), ("email", "ada@example.com"), ("password", PASSWORD)]).await;
+    let res = b
+        .post_form(
+            "/fn/signup",
+            "/signup",
+            &[
+                ("csrf", "forged"),
+                ("email", "ada@example.com"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
     assert_ne!(res.status, StatusCode::OK);
     assert!(res.body.contains("Csrf"), "{}", res.body);
     // No account was created by any of them.
@@ -176,8 +254,13 @@ async fn cross_site_posts_are_refused() {
         .header("content-type", "application/x-www-form-urlencoded")
         .header("accept", "text/html")
         .header("origin", "https://evil.example")
-        .header("cookie", format!("gatehouse_session={}", b.cookie.clone().unwrap()))
-        .body(axum::body::Body::from(format!("csrf={csrf}&email=ada%40example.com&password=correct+horse+battery+staple")))
+        .header(
+            "cookie",
+            format!("gatehouse_session={}", b.cookie.clone().unwrap()),
+        )
+        .body(axum::body::Body::from(format!(
+            "csrf={csrf}&email=ada%40example.com&password=correct+horse+battery+staple"
+        )))
         .unwrap();
     let res = b.send(req).await;
     assert_eq!(res.status, StatusCode::FORBIDDEN);
@@ -209,47 +292,125 @@ async fn organizations_members_and_roles() {
 
     let mut ada = app.browser();
     ada.sign_up("ada@example.com", PASSWORD).await;
-    let res = ada.submit("/orgs/new", "/fn/create_org", &[("name", "Acme Inc."), ("slug", "")]).await;
-    assert_eq!(res.location(), Some("/o/acme-inc"), "slug made from the name");
+    let res = ada
+        .submit(
+            "/orgs/new",
+            "/fn/create_org",
+            &[("name", "Acme Inc."), ("slug", "")],
+        )
+        .await;
+    assert_eq!(
+        res.location(),
+        Some("/o/acme-inc"),
+        "slug made from the name"
+    );
     let page = ada.get("/o/acme-inc").await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.body.contains("Admin"));
-    let res = ada.submit("/orgs/new", "/fn/create_org", &[("name", "Beta"), ("slug", "beta")]).await;
+    let res = ada
+        .submit(
+            "/orgs/new",
+            "/fn/create_org",
+            &[("name", "Beta"), ("slug", "beta")],
+        )
+        .await;
     assert_eq!(res.location(), Some("/o/beta"));
 
     // Switch back to acme: the home page follows.
-    let res = ada.submit("/", "/fn/switch_org", &[("org", "acme-inc"), ("next", "/")]).await;
+    let res = ada
+        .submit("/", "/fn/switch_org", &[("org", "acme-inc"), ("next", "/")])
+        .await;
     assert_eq!(res.location(), Some("/o/acme-inc"));
-    assert!(ada.get("/").await.body.contains(r#"data-testid="current-org">Acme Inc.<"#));
+    assert!(
+        ada.get("/")
+            .await
+            .body
+            .contains(r#"data-testid="current-org">Acme Inc.<"#)
+    );
 
     // Add bob as viewer, then make him a querier.
-    let res = ada.submit("/admin/members", "/fn/add_member", &[("email", "bob@example.com"), ("role", "viewer")]).await;
+    let res = ada
+        .submit(
+            "/admin/members",
+            "/fn/add_member",
+            &[("email", "bob@example.com"), ("role", "viewer")],
+        )
+        .await;
     assert_eq!(res.status, StatusCode::FOUND, "{}", res.body);
-    assert!(redirected_error(&res).is_none(), "{:?}", redirected_error(&res));
+    assert!(
+        redirected_error(&res).is_none(),
+        "{:?}",
+        redirected_error(&res)
+    );
     let page = ada.get("/admin/members").await;
-    assert!(page.body.contains("Added bob@example.com as viewer."), "flash shown: {}", page.body);
+    assert!(
+        page.body.contains("Added bob@example.com as viewer."),
+        "flash shown: {}",
+        page.body
+    );
     let bob_id = membership_id(&page.body, "bob@example.com");
-    ada.submit("/admin/members", "/fn/change_role", &[("membership_id", &bob_id), ("role", "querier")]).await;
+    ada.submit(
+        "/admin/members",
+        "/fn/change_role",
+        &[("membership_id", &bob_id), ("role", "querier")],
+    )
+    .await;
     let page = ada.get("/admin/members").await;
-    assert!(page.body.contains("bob@example.com is now querier."), "{}", page.body);
+    assert!(
+        page.body.contains("bob@example.com is now querier."),
+        "{}",
+        page.body
+    );
 
     // An unknown address becomes an invitation with a link shown once.
-    ada.submit("/admin/members", "/fn/add_member", &[("email", "carol@example.com"), ("role", "viewer")]).await;
+    ada.submit(
+        "/admin/members",
+        "/fn/add_member",
+        &[("email", "carol@example.com"), ("role", "viewer")],
+    )
+    .await;
     let page = ada.get("/admin/members").await;
-    assert!(page.body.contains("http://127.0.0.1:3000/invite/"), "{}", page.body);
+    assert!(
+        page.body.contains("http://127.0.0.1:3000/invite/"),
+        "{}",
+        page.body
+    );
 
     // The last admin can't be demoted.
     let ada_id = membership_id(&page.body, "ada@example.com");
-    let res = ada.submit("/admin/members", "/fn/change_role", &[("membership_id", &ada_id), ("role", "viewer")]).await;
+    let res = ada
+        .submit(
+            "/admin/members",
+            "/fn/change_role",
+            &[("membership_id", &ada_id), ("role", "viewer")],
+        )
+        .await;
     let err = redirected_error(&res).unwrap();
     assert!(err.to_string().contains("last admin"), "{err}");
 
     // Bob is a querier: the admin page is closed to him, with a 403 that says why.
     let res = bob.get("/admin/members").await;
     assert_eq!(res.status, StatusCode::FORBIDDEN);
-    assert!(res.body.contains("Your role querier can&#x27;t manage this organization") || res.body.contains("Your role querier can't manage this organization"), "{}", res.body);
-    let res = bob.submit("/", "/fn/change_role", &[("membership_id", &ada_id), ("role", "viewer")]).await;
-    assert!(matches!(redirected_error(&res), Some(AppError::Forbidden(_))));
+    assert!(
+        res.body
+            .contains("Your role querier can&#x27;t manage this organization")
+            || res
+                .body
+                .contains("Your role querier can't manage this organization"),
+        "{}",
+        res.body
+    );
+    let res = bob
+        .submit(
+            "/",
+            "/fn/change_role",
+            &[("membership_id", &ada_id), ("role", "viewer")],
+        )
+        .await;
+    assert!(matches!(
+        redirected_error(&res),
+        Some(AppError::Forbidden(_))
+    ));
 
     // Unknown org and an org bob is not in: the same 404.
     let unknown = bob.get("/o/nope").await;
@@ -269,7 +430,10 @@ async fn unknown_pages_are_404() {
 
 /// The membership id in the members table row of `email` (from its hidden form field).
 fn membership_id(html: &str, email: &str) -> String {
-    let row = html.split(&format!("data-email=\"{email}\"")).nth(1).expect("row for email");
+    let row = html
+        .split(&format!("data-email=\"{email}\""))
+        .nth(1)
+        .expect("row for email");
     let marker = "name=\"membership_id\" value=\"";
     let start = row.find(marker).unwrap() + marker.len();
     row[start..].split('"').next().unwrap().to_string()

@@ -26,7 +26,10 @@ pub async fn account_info() -> Result<AccountView, AppError> {
 }
 
 #[server(prefix = "/fn", endpoint = "update_profile")]
-pub async fn update_profile(#[server(default)] csrf: String, #[server(default)] name: String) -> Result<String, AppError> {
+pub async fn update_profile(
+    #[server(default)] csrf: String,
+    #[server(default)] name: String,
+) -> Result<String, AppError> {
     ctx::run(async move {
         let c = ctx::require_user().await?;
         ctx::check_csrf(&c.session, &csrf).await?;
@@ -48,7 +51,14 @@ pub async fn change_password(
         let c = ctx::require_user().await?;
         ctx::check_csrf(&c.session, &csrf).await?;
         let id = c.user.id;
-        users::change_password(&c.s.db, c.user, &current_password, &new_password, &ctx::meta()).await?;
+        users::change_password(
+            &c.s.db,
+            c.user,
+            &current_password,
+            &new_password,
+            &ctx::meta(),
+        )
+        .await?;
         // A new session id after a credential change.
         ctx::sign_in(&c.session, id).await?;
         ctx::flash(&c.session, "Password changed.", None).await?;

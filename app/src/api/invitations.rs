@@ -20,7 +20,10 @@ pub async fn load_invitation(token: String) -> Result<InvitationInfo, AppError> 
 }
 
 #[server(prefix = "/fn", endpoint = "accept_invitation")]
-pub async fn accept_invitation(#[server(default)] csrf: String, #[server(default)] token: String) -> Result<(), AppError> {
+pub async fn accept_invitation(
+    #[server(default)] csrf: String,
+    #[server(default)] token: String,
+) -> Result<(), AppError> {
     ctx::run(async move {
         let c = ctx::require_user().await?;
         ctx::check_csrf(&c.session, &csrf).await?;

@@ -15,7 +15,12 @@ use crate::{
 
 #[cfg(feature = "ssr")]
 fn parse_role(raw: &str) -> Result<Role, AppError> {
-    Role::parse(raw).ok_or_else(|| AppError::invalid("role", "Choose a role: viewer, restricted querier, querier or admin."))
+    Role::parse(raw).ok_or_else(|| {
+        AppError::invalid(
+            "role",
+            "Choose a role: viewer, restricted querier, querier or admin.",
+        )
+    })
 }
 
 #[server(prefix = "/fn", endpoint = "members", input = GetUrl)]
@@ -70,7 +75,15 @@ pub async fn change_role(
         ctx::check_csrf(&oc.caller.session, &csrf).await?;
         let id = ctx::parse_id(&membership_id, "member")?;
         let role = parse_role(&role)?;
-        let m = members::change_role(&oc.caller.s.db, oc.caller.user.id, &oc.org, id, role, &ctx::meta()).await?;
+        let m = members::change_role(
+            &oc.caller.s.db,
+            oc.caller.user.id,
+            &oc.org,
+            id,
+            role,
+            &ctx::meta(),
+        )
+        .await?;
         let text = format!("{} is now {}.", m.email, role.label().to_lowercase());
         ctx::flash(&oc.caller.session, text.clone(), None).await?;
         Ok(text)
@@ -87,7 +100,14 @@ pub async fn remove_member(
         let oc = ctx::require_org(Capability::AdministerOrg).await?;
         ctx::check_csrf(&oc.caller.session, &csrf).await?;
         let id = ctx::parse_id(&membership_id, "member")?;
-        let email = members::remove(&oc.caller.s.db, oc.caller.user.id, &oc.org, id, &ctx::meta()).await?;
+        let email = members::remove(
+            &oc.caller.s.db,
+            oc.caller.user.id,
+            &oc.org,
+            id,
+            &ctx::meta(),
+        )
+        .await?;
         let text = format!("Removed {email} from {}.", oc.org.name);
         ctx::flash(&oc.caller.session, text.clone(), None).await?;
         Ok(text)
@@ -104,7 +124,14 @@ pub async fn revoke_invitation(
         let oc = ctx::require_org(Capability::AdministerOrg).await?;
         ctx::check_csrf(&oc.caller.session, &csrf).await?;
         let id = ctx::parse_id(&invitation_id, "invitation")?;
-        let email = invitations::revoke(&oc.caller.s.db, oc.caller.user.id, &oc.org, id, &ctx::meta()).await?;
+        let email = invitations::revoke(
+            &oc.caller.s.db,
+            oc.caller.user.id,
+            &oc.org,
+            id,
+            &ctx::meta(),
+        )
+        .await?;
         let text = format!("Withdrew the invitation for {email}.");
         ctx::flash(&oc.caller.session, text.clone(), None).await?;
         Ok(text)

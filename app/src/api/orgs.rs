@@ -21,11 +21,20 @@ pub async fn create_org(
         let c = ctx::require_user().await?;
         ctx::check_csrf(&c.session, &csrf).await?;
         let name = validate::org_name(&name)?;
-        let slug_src = if slug.trim().is_empty() { validate::Slug::suggest(&name) } else { slug };
+        let slug_src = if slug.trim().is_empty() {
+            validate::Slug::suggest(&name)
+        } else {
+            slug
+        };
         let slug = validate::Slug::parse(&slug_src)?;
         let org = orgs::create_org(&c.s.db, c.user.id, &slug, name, &ctx::meta()).await?;
         ctx::set_current_org(&c.session, org.id).await?;
-        ctx::flash(&c.session, format!("Created {}. You are its admin.", org.name), None).await?;
+        ctx::flash(
+            &c.session,
+            format!("Created {}. You are its admin.", org.name),
+            None,
+        )
+        .await?;
         leptos_axum::redirect(&format!("/o/{}", org.slug));
         Ok(())
     })
@@ -46,7 +55,11 @@ pub async fn switch_org(
         ctx::flash(&c.session, format!("Switched to {}.", org.name), None).await?;
         // Stay on the page the switch was made from, unless it was another org's page.
         let next = ctx::safe_next(&next);
-        let target = if next.starts_with("/o/") || next == "/" { format!("/o/{}", org.slug) } else { next };
+        let target = if next.starts_with("/o/") || next == "/" {
+            format!("/o/{}", org.slug)
+        } else {
+            next
+        };
         leptos_axum::redirect(&target);
         Ok(())
     })

@@ -17,13 +17,27 @@ pub async fn load_session() -> Result<SessionInfo, AppError> {
         let s = ctx::services()?;
         let session = ctx::session().await?;
         let csrf = ctx::csrf_token(&session).await?;
-        let flash = use_context::<http::request::Parts>()
-            .and_then(|p| p.extensions.get::<crate::web::PoppedFlash>().map(|f| f.0.clone()));
-        let mut info = SessionInfo { csrf, flash, signup_enabled: s.settings.signup_enabled, ..Default::default() };
+        let flash = use_context::<http::request::Parts>().and_then(|p| {
+            p.extensions
+                .get::<crate::web::PoppedFlash>()
+                .map(|f| f.0.clone())
+        });
+        let mut info = SessionInfo {
+            csrf,
+            flash,
+            signup_enabled: s.settings.signup_enabled,
+            ..Default::default()
+        };
         if let Some(user) = ctx::current_user(&s, &session).await? {
             info.orgs = orgs::orgs_of(&s.db, user.id).await?;
-            let caller = ctx::Caller { s: s.clone(), session, user };
-            info.current_org = ctx::current_org(&caller).await?.map(|(o, r)| orgs::view(&o, r));
+            let caller = ctx::Caller {
+                s: s.clone(),
+                session,
+                user,
+            };
+            info.current_org = ctx::current_org(&caller)
+                .await?
+                .map(|(o, r)| orgs::view(&o, r));
             info.user = Some(users::view(&caller.user));
         }
         Ok(info)
@@ -100,11 +114,18 @@ pub async fn logout(#[server(default)] csrf: String) -> Result<(), AppError> {
     ctx::run(async move {
         let session = ctx::session().await?;
         ctx::check_csrf(&session, &csrf).await?;
-        if let Some(user_id) = session.get::<uuid::Uuid>(crate::web::SESSION_USER).await.ok().flatten() {
+        if let Some(user_id) = session
+            .get::<uuid::Uuid>(crate::web::SESSION_USER)
+            .await
+            .ok()
+            .flatten()
+        {
             let s = ctx::services()?;
             crate::domain::audit::record(
                 &s.db,
-                crate::domain::audit::AuditEntry::new("user.logout").actor(user_id).target("user", user_id),
+                crate::domain::audit::AuditEntry::new("user.logout")
+                    .actor(user_id)
+                    .target("user", user_id),
                 &ctx::meta(),
             )
             .await?;

@@ -42,11 +42,17 @@ pub fn FieldError(error: Signal<Option<AppError>>, field: &'static str) -> impl 
 /// The message for errors that belong to no single field (those in `fields` show next to
 /// their field instead).
 #[component]
-pub fn FormError(error: Signal<Option<AppError>>, #[prop(optional)] fields: &'static [&'static str]) -> impl IntoView {
+pub fn FormError(
+    error: Signal<Option<AppError>>,
+    #[prop(optional)] fields: &'static [&'static str],
+) -> impl IntoView {
     move || {
-        error.get().filter(|e| e.field().is_none_or(|f| !fields.contains(&f))).map(|e| {
-            view! { <p class="form-error" role="alert">{e.to_string()}</p> }
-        })
+        error
+            .get()
+            .filter(|e| e.field().is_none_or(|f| !fields.contains(&f)))
+            .map(|e| {
+                view! { <p class="form-error" role="alert">{e.to_string()}</p> }
+            })
     }
 }
 

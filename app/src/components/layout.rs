@@ -18,7 +18,8 @@ pub type SessionResource = Resource<Result<SessionInfo, AppError>>;
 /// navigation, so the frame follows sign-in, sign-out and org switches.
 pub fn provide_session() {
     let location = use_location();
-    let session: SessionResource = Resource::new(move || location.pathname.get(), |_| load_session());
+    let session: SessionResource =
+        Resource::new(move || location.pathname.get(), |_| load_session());
     provide_context(session);
 }
 
@@ -70,7 +71,10 @@ fn Nav(info: SessionInfo) -> impl IntoView {
         }
         .into_any();
     };
-    let is_admin = info.current_org.as_ref().is_some_and(|o| o.role.can(Capability::AdministerOrg));
+    let is_admin = info
+        .current_org
+        .as_ref()
+        .is_some_and(|o| o.role.can(Capability::AdministerOrg));
     view! {
         <nav class="nav" aria-label="Main">
             {info.current_org.as_ref().map(|o| view! { <a href=format!("/o/{}", o.slug)>"Overview"</a> })}
@@ -86,7 +90,11 @@ fn Nav(info: SessionInfo) -> impl IntoView {
 #[component]
 fn OrgSwitcher(info: SessionInfo) -> impl IntoView {
     let location = use_location();
-    let current = info.current_org.as_ref().map(|o| o.slug.clone()).unwrap_or_default();
+    let current = info
+        .current_org
+        .as_ref()
+        .map(|o| o.slug.clone())
+        .unwrap_or_default();
     if info.orgs.is_empty() {
         return view! { <a href="/orgs/new">"New organization"</a> }.into_any();
     }
@@ -130,7 +138,9 @@ fn LogoutButton() -> impl IntoView {
 pub fn ErrorPanel(error: AppError) -> impl IntoView {
     let (title, hint) = match &error {
         AppError::Unauthenticated => ("Sign in required", Some(("/login", "Sign in"))),
-        AppError::Forbidden(_) | AppError::Csrf => ("You don't have access to this page", Some(("/", "Go home"))),
+        AppError::Forbidden(_) | AppError::Csrf => {
+            ("You don't have access to this page", Some(("/", "Go home")))
+        }
         AppError::NotFound(_) => ("Not found", Some(("/", "Go home"))),
         _ => ("Something went wrong", None),
     };

@@ -17,7 +17,13 @@ pub fn relative(at: DateTime<Utc>, now: DateTime<Utc>) -> String {
         let a = secs.unsigned_abs();
         let future = secs < 0;
         match a {
-            0..=89 => return if future { "in a minute".into() } else { "just now".into() },
+            0..=89 => {
+                return if future {
+                    "in a minute".into()
+                } else {
+                    "just now".into()
+                };
+            }
             90..=3_599 => (a / 60, "minute", future),
             3_600..=86_399 => (a / 3_600, "hour", future),
             86_400..=2_591_999 => (a / 86_400, "day", future),
@@ -26,7 +32,11 @@ pub fn relative(at: DateTime<Utc>, now: DateTime<Utc>) -> String {
         }
     };
     let plural = if n == 1 { "" } else { "s" };
-    if future { format!("in {n} {unit}{plural}") } else { format!("{n} {unit}{plural} ago") }
+    if future {
+        format!("in {n} {unit}{plural}")
+    } else {
+        format!("{n} {unit}{plural} ago")
+    }
 }
 
 #[cfg(test)]

@@ -21,7 +21,10 @@ pub struct AuditEntry {
 
 impl AuditEntry {
     pub fn new(action: &'static str) -> Self {
-        Self { action, ..Default::default() }
+        Self {
+            action,
+            ..Default::default()
+        }
     }
 
     pub fn org(mut self, org_id: Uuid) -> Self {
@@ -46,7 +49,11 @@ impl AuditEntry {
     }
 }
 
-pub async fn record(db: &impl ConnectionTrait, entry: AuditEntry, meta: &RequestMeta) -> AppResult<()> {
+pub async fn record(
+    db: &impl ConnectionTrait,
+    entry: AuditEntry,
+    meta: &RequestMeta,
+) -> AppResult<()> {
     audit_event::ActiveModel {
         id: Set(Uuid::now_v7()),
         org_id: Set(entry.org_id),
@@ -57,7 +64,10 @@ pub async fn record(db: &impl ConnectionTrait, entry: AuditEntry, meta: &Request
         target_id: Set(entry.target_id),
         details: Set(entry.details.map(|d| d.to_string())),
         ip: Set(meta.ip.clone()),
-        user_agent: Set(meta.user_agent.as_ref().map(|ua| ua.chars().take(512).collect())),
+        user_agent: Set(meta
+            .user_agent
+            .as_ref()
+            .map(|ua| ua.chars().take(512).collect())),
         created_at: Set(Utc::now()),
     }
     .insert(db)

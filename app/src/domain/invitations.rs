@@ -3,8 +3,8 @@
 
 use chrono::{Duration, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set,
-    TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, Set, TransactionTrait,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -33,7 +33,10 @@ pub async fn create(
     let now = Utc::now();
     let txn = s.db.begin().await?;
     invitation::Entity::update_many()
-        .col_expr(invitation::Column::RevokedAt, sea_orm::sea_query::Expr::value(now))
+        .col_expr(
+            invitation::Column::RevokedAt,
+            sea_orm::sea_query::Expr::value(now),
+        )
         .filter(invitation::Column::OrgId.eq(org.id))
         .filter(invitation::Column::Email.eq(email.as_str()))
         .filter(invitation::Column::AcceptedAt.is_null())
@@ -69,7 +72,10 @@ pub async fn create(
     Ok(format!("{}/invite/{token}", s.settings.public_url))
 }
 
-pub async fn list_pending(db: &impl ConnectionTrait, org_id: Uuid) -> AppResult<Vec<InvitationView>> {
+pub async fn list_pending(
+    db: &impl ConnectionTrait,
+    org_id: Uuid,
+) -> AppResult<Vec<InvitationView>> {
     let now = Utc::now();
     let rows = invitation::Entity::find()
         .filter(invitation::Column::OrgId.eq(org_id))
@@ -108,9 +114,13 @@ pub async fn revoke(
         .filter(invitation::Column::OrgId.eq(org.id))
         .one(db)
         .await?
-        .ok_or_else(|| AppError::not_found("That invitation doesn't exist in this organization."))?;
+        .ok_or_else(|| {
+            AppError::not_found("That invitation doesn't exist in this organization.")
+        })?;
     if inv.accepted_at.is_some() || inv.revoked_at.is_some() {
-        return Err(AppError::Conflict("That invitation was already used or revoked.".into()));
+        return Err(AppError::Conflict(
+            "That invitation was already used or revoked.".into(),
+        ));
     }
     let email = inv.email.clone();
     let mut active: invitation::ActiveModel = inv.into();
@@ -141,18 +151,31 @@ fn state_of(inv: &invitation::Model) -> InvitationState {
     }
 }
 
-async fn by_token(db: &impl ConnectionTrait, token: &str) -> AppResult<(invitation::Model, organization::Model)> {
-    let not_found = || AppError::not_found("This invitation link is not valid. Ask the admin who invited you for a new one.");
+async fn by_token(
+    db: &impl ConnectionTrait,
+    token: &str,
+) -> AppResult<(invitation::Model, organization::Model)> {
+    let not_found = || {
+        AppError::not_found(
+            "This invitation link is not valid. Ask the admin who invited you for a new one.",
+        )
+    };
     let inv = invitation::Entity::find()
         .filter(invitation::Column::TokenHash.eq(sha256_hex(token.trim())))
         .one(db)
         .await?
         .ok_or_else(not_found)?;
-    let org = super::orgs::find(db, inv.org_id).await?.ok_or_else(not_found)?;
+    let org = super::orgs::find(db, inv.org_id)
+        .await?
+        .ok_or_else(not_found)?;
     Ok((inv, org))
 }
 
-pub async fn info(db: &impl ConnectionTrait, token: &str, viewer: Option<&user::Model>) -> AppResult<InvitationInfo> {
+pub async fn info(
+    db: &impl ConnectionTrait,
+    token: &str,
+    viewer: Option<&user::Model>,
+) -> AppResult<InvitationInfo> {
     let (inv, org) = by_token(db, token).await?;
     let invited_by = match inv.invited_by {
         Some(id) => super::users::find(db, id).await?.map(|u| u.email),
@@ -185,10 +208,20 @@ pub async fn accept(
     let (inv, org) = by_token(db, token).await?;
     match state_of(&inv) {
         InvitationState::Pending => {}
-        InvitationState::Accepted => return Err(AppError::Conflict("This invitation has already been used.".into())),
-        InvitationState::Revoked => return Err(AppError::Conflict("This invitation was withdrawn by an admin.".into())),
+        InvitationState::Accepted => {
+            return Err(AppError::Conflict(
+                "This invitation has already been used.".into(),
+            ));
+        }
+        InvitationState::Revoked => {
+            return Err(AppError::Conflict(
+                "This invitation was withdrawn by an admin.".into(),
+            ));
+        }
         InvitationState::Expired => {
-            return Err(AppError::Conflict("This invitation has expired. Ask the admin for a new one.".into()));
+            return Err(AppError::Conflict(
+                "This invitation has expired. Ask the admin for a new one.".into(),
+            ));
         }
     }
     if inv.email != user.email {
@@ -200,15 +233,23 @@ pub async fn accept(
     let txn = db.begin().await?;
     // Claim the invitation atomically: of two concurrent accepts exactly one updates the row.
     let claimed = invitation::Entity::update_many()
-        .col_expr(invitation::Column::AcceptedAt, sea_orm::sea_query::Expr::value(Utc::now()))
-        .col_expr(invitation::Column::AcceptedBy, sea_orm::sea_query::Expr::value(user.id))
+        .col_expr(
+            invitation::Column::AcceptedAt,
+            sea_orm::sea_query::Expr::value(Utc::now()),
+        )
+        .col_expr(
+            invitation::Column::AcceptedBy,
+            sea_orm::sea_query::Expr::value(user.id),
+        )
         .filter(invitation::Column::Id.eq(inv.id))
         .filter(invitation::Column::AcceptedAt.is_null())
         .filter(invitation::Column::RevokedAt.is_null())
         .exec(&txn)
         .await?;
     if claimed.rows_affected != 1 {
-        return Err(AppError::Conflict("This invitation has already been used.".into()));
+        return Err(AppError::Conflict(
+            "This invitation has already been used.".into(),
+        ));
     }
     if super::orgs::role_in(&txn, org.id, user.id).await?.is_none() {
         let actor = inv.invited_by.unwrap_or(user.id);
@@ -216,7 +257,10 @@ pub async fn accept(
     }
     audit::record(
         &txn,
-        AuditEntry::new("member.invitation_accepted").org(org.id).actor(user.id).target("invitation", inv.id),
+        AuditEntry::new("member.invitation_accepted")
+            .org(org.id)
+            .actor(user.id)
+            .target("invitation", inv.id),
         meta,
     )
     .await?;

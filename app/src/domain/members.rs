@@ -3,8 +3,8 @@
 
 use chrono::Utc;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
-    Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
+    PaginatorTrait, QueryFilter, Set, TransactionTrait,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -17,7 +17,11 @@ use super::{RequestMeta, Services, invitations, is_unique_violation};
 use crate::error::{AppError, AppResult};
 use crate::model::{AddMemberOutcome, MemberView, Role};
 
-pub async fn list(db: &impl ConnectionTrait, org_id: Uuid, viewer_id: Uuid) -> AppResult<Vec<MemberView>> {
+pub async fn list(
+    db: &impl ConnectionTrait,
+    org_id: Uuid,
+    viewer_id: Uuid,
+) -> AppResult<Vec<MemberView>> {
     let rows = membership::Entity::find()
         .filter(membership::Column::OrgId.eq(org_id))
         .find_also_related(user::Entity)
@@ -60,10 +64,17 @@ pub async fn add_by_email(
 ) -> AppResult<AddMemberOutcome> {
     let Some(existing) = super::users::find_by_email(&s.db, email.as_str()).await? else {
         let link = invitations::create(s, actor_id, org, email, role, meta).await?;
-        return Ok(AddMemberOutcome::Invited { email: email.as_str().to_string(), role, link });
+        return Ok(AddMemberOutcome::Invited {
+            email: email.as_str().to_string(),
+            role,
+            link,
+        });
     };
     add_user(&s.db, actor_id, org, &existing, role, meta).await?;
-    Ok(AddMemberOutcome::Added { email: existing.email, role })
+    Ok(AddMemberOutcome::Added {
+        email: existing.email,
+        role,
+    })
 }
 
 /// Adds an existing user; refuses if they are already a member.
@@ -75,7 +86,12 @@ pub async fn add_user(
     role: Role,
     meta: &RequestMeta,
 ) -> AppResult<membership::Model> {
-    let already = || AppError::invalid("email", format!("{} is already a member of {}.", user.email, org.name));
+    let already = || {
+        AppError::invalid(
+            "email",
+            format!("{} is already a member of {}.", user.email, org.name),
+        )
+    };
     if super::orgs::role_in(db, org.id, user.id).await?.is_some() {
         return Err(already());
     }
@@ -90,7 +106,13 @@ pub async fn add_user(
     }
     .insert(db)
     .await
-    .map_err(|e| if is_unique_violation(&e) { already() } else { e.into() })?;
+    .map_err(|e| {
+        if is_unique_violation(&e) {
+            already()
+        } else {
+            e.into()
+        }
+    })?;
     audit::record(
         db,
         AuditEntry::new("member.added")
@@ -104,7 +126,11 @@ pub async fn add_user(
     Ok(m)
 }
 
-async fn find_in_org(db: &impl ConnectionTrait, org_id: Uuid, membership_id: Uuid) -> AppResult<membership::Model> {
+async fn find_in_org(
+    db: &impl ConnectionTrait,
+    org_id: Uuid,
+    membership_id: Uuid,
+) -> AppResult<membership::Model> {
     membership::Entity::find_by_id(membership_id)
         .filter(membership::Column::OrgId.eq(org_id))
         .one(db)
@@ -133,7 +159,9 @@ pub async fn change_role(
     if old == Role::Admin && role != Role::Admin && admin_count(&txn, org.id).await? <= 1 {
         return Err(last_admin(&org.name, "demote"));
     }
-    let user = super::users::find(&txn, m.user_id).await?.ok_or(AppError::Internal)?;
+    let user = super::users::find(&txn, m.user_id)
+        .await?
+        .ok_or(AppError::Internal)?;
     let mut active: membership::ActiveModel = m.into();
     active.role = Set(role.as_str().into());
     active.updated_at = Set(Utc::now());
@@ -175,7 +203,9 @@ pub async fn remove(
     if parse_role(&m.role) == Role::Admin && admin_count(&txn, org.id).await? <= 1 {
         return Err(last_admin(&org.name, "remove"));
     }
-    let user = super::users::find(&txn, m.user_id).await?.ok_or(AppError::Internal)?;
+    let user = super::users::find(&txn, m.user_id)
+        .await?
+        .ok_or(AppError::Internal)?;
     membership::Entity::delete_by_id(m.id).exec(&txn).await?;
     audit::record(
         &txn,

@@ -24,5 +24,8 @@ pub struct RequestMeta {
 
 /// True when a database error is a unique-constraint violation (a lost race on an insert).
 pub(crate) fn is_unique_violation(err: &sea_orm::DbErr) -> bool {
-    matches!(err.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_)))
+    matches!(
+        err.sql_err(),
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+    )
 }

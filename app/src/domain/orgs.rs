@@ -2,8 +2,8 @@
 
 use chrono::Utc;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
-    Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
+    PaginatorTrait, QueryFilter, Set, TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -21,7 +21,12 @@ pub async fn create_org(
     name: String,
     meta: &RequestMeta,
 ) -> AppResult<organization::Model> {
-    let taken = || AppError::invalid("slug", format!("The URL name “{}” is taken. Choose another.", slug.as_str()));
+    let taken = || {
+        AppError::invalid(
+            "slug",
+            format!("The URL name “{}” is taken. Choose another.", slug.as_str()),
+        )
+    };
     if find_by_slug(db, slug.as_str()).await?.is_some() {
         return Err(taken());
     }
@@ -44,7 +49,13 @@ pub async fn create_org(
     }
     .insert(&txn)
     .await
-    .map_err(|e| if is_unique_violation(&e) { taken() } else { e.into() })?;
+    .map_err(|e| {
+        if is_unique_violation(&e) {
+            taken()
+        } else {
+            e.into()
+        }
+    })?;
     membership::ActiveModel {
         id: Set(Uuid::now_v7()),
         org_id: Set(org.id),
@@ -55,13 +66,27 @@ pub async fn create_org(
     }
     .insert(&txn)
     .await?;
-    audit::record(&txn, AuditEntry::new("org.created").org(org.id).actor(owner_id).target("org", org.id), meta).await?;
+    audit::record(
+        &txn,
+        AuditEntry::new("org.created")
+            .org(org.id)
+            .actor(owner_id)
+            .target("org", org.id),
+        meta,
+    )
+    .await?;
     txn.commit().await?;
     Ok(org)
 }
 
-pub async fn find_by_slug(db: &impl ConnectionTrait, slug: &str) -> AppResult<Option<organization::Model>> {
-    Ok(organization::Entity::find().filter(organization::Column::Slug.eq(slug.trim().to_lowercase())).one(db).await?)
+pub async fn find_by_slug(
+    db: &impl ConnectionTrait,
+    slug: &str,
+) -> AppResult<Option<organization::Model>> {
+    Ok(organization::Entity::find()
+        .filter(organization::Column::Slug.eq(slug.trim().to_lowercase()))
+        .one(db)
+        .await?)
 }
 
 pub async fn find(db: &impl ConnectionTrait, id: Uuid) -> AppResult<Option<organization::Model>> {
@@ -74,11 +99,20 @@ pub fn parse_role(stored: &str) -> Role {
 }
 
 pub fn view(org: &organization::Model, role: Role) -> OrgView {
-    OrgView { id: org.id, slug: org.slug.clone(), name: org.name.clone(), role }
+    OrgView {
+        id: org.id,
+        slug: org.slug.clone(),
+        name: org.name.clone(),
+        role,
+    }
 }
 
 /// The user's role in the org as it is now, if they are a member.
-pub async fn role_in(db: &impl ConnectionTrait, org_id: Uuid, user_id: Uuid) -> AppResult<Option<Role>> {
+pub async fn role_in(
+    db: &impl ConnectionTrait,
+    org_id: Uuid,
+    user_id: Uuid,
+) -> AppResult<Option<Role>> {
     Ok(membership::Entity::find()
         .filter(membership::Column::OrgId.eq(org_id))
         .filter(membership::Column::UserId.eq(user_id))
@@ -94,16 +128,32 @@ pub async fn orgs_of(db: &impl ConnectionTrait, user_id: Uuid) -> AppResult<Vec<
         .find_also_related(organization::Entity)
         .all(db)
         .await?;
-    let mut orgs: Vec<OrgView> =
-        rows.into_iter().filter_map(|(m, org)| org.map(|o| view(&o, parse_role(&m.role)))).collect();
-    orgs.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()).then(a.slug.cmp(&b.slug)));
+    let mut orgs: Vec<OrgView> = rows
+        .into_iter()
+        .filter_map(|(m, org)| org.map(|o| view(&o, parse_role(&m.role))))
+        .collect();
+    orgs.sort_by(|a, b| {
+        a.name
+            .to_lowercase()
+            .cmp(&b.name.to_lowercase())
+            .then(a.slug.cmp(&b.slug))
+    });
     Ok(orgs)
 }
 
 /// The org behind `slug` if the user belongs to it. Unknown slugs and orgs the user is not in
 /// get the same answer, so slugs can't be probed.
-pub async fn member_org(db: &impl ConnectionTrait, user_id: Uuid, slug: &str) -> AppResult<(organization::Model, Role)> {
-    let not_found = || AppError::not_found(format!("There is no organization “{}” that you belong to.", slug.trim()));
+pub async fn member_org(
+    db: &impl ConnectionTrait,
+    user_id: Uuid,
+    slug: &str,
+) -> AppResult<(organization::Model, Role)> {
+    let not_found = || {
+        AppError::not_found(format!(
+            "There is no organization “{}” that you belong to.",
+            slug.trim()
+        ))
+    };
     let org = find_by_slug(db, slug).await?.ok_or_else(not_found)?;
     let role = role_in(db, org.id, user_id).await?.ok_or_else(not_found)?;
     Ok((org, role))
@@ -116,15 +166,26 @@ pub async fn overview(
     current_org: Option<Uuid>,
 ) -> AppResult<OrgOverview> {
     let (org, role) = member_org(db, user_id, slug).await?;
-    let member_count = membership::Entity::find().filter(membership::Column::OrgId.eq(org.id)).count(db).await?;
-    Ok(OrgOverview { is_current: current_org == Some(org.id), member_count, created_at: org.created_at, org: view(&org, role) })
+    let member_count = membership::Entity::find()
+        .filter(membership::Column::OrgId.eq(org.id))
+        .count(db)
+        .await?;
+    Ok(OrgOverview {
+        is_current: current_org == Some(org.id),
+        member_count,
+        created_at: org.created_at,
+        org: view(&org, role),
+    })
 }
 
 /// Takes the org's row lock (PostgreSQL) or the database write lock (SQLite) for the rest of
 /// the transaction, so checks like "is this the last admin?" can't race.
 pub(crate) async fn lock(txn: &impl ConnectionTrait, org_id: Uuid) -> AppResult<()> {
     organization::Entity::update_many()
-        .col_expr(organization::Column::UpdatedAt, sea_orm::sea_query::Expr::value(Utc::now()))
+        .col_expr(
+            organization::Column::UpdatedAt,
+            sea_orm::sea_query::Expr::value(Utc::now()),
+        )
         .filter(organization::Column::Id.eq(org_id))
         .exec(txn)
         .await?;

@@ -24,7 +24,11 @@ pub struct Services {
 
 impl Services {
     pub fn new(db: DatabaseConnection, settings: Settings) -> Self {
-        Self { db, settings: Arc::new(settings), login_throttle: Arc::new(LoginThrottle::default()) }
+        Self {
+            db,
+            settings: Arc::new(settings),
+            login_throttle: Arc::new(LoginThrottle::default()),
+        }
     }
 
     pub fn with_throttle(mut self, throttle: LoginThrottle) -> Self {

@@ -16,7 +16,11 @@ pub struct ThrottleLimits {
 
 impl Default for ThrottleLimits {
     fn default() -> Self {
-        Self { per_account: 5, per_ip: 30, window: Duration::from_secs(15 * 60) }
+        Self {
+            per_account: 5,
+            per_ip: 30,
+            window: Duration::from_secs(15 * 60),
+        }
     }
 }
 
@@ -43,7 +47,11 @@ const SWEEP_AT: usize = 10_000;
 
 impl LoginThrottle {
     pub fn new(limits: ThrottleLimits) -> Self {
-        Self { limits, accounts: Mutex::default(), ips: Mutex::default() }
+        Self {
+            limits,
+            accounts: Mutex::default(),
+            ips: Mutex::default(),
+        }
     }
 
     /// Refuses an attempt while the account or the address is over its limit.
@@ -79,7 +87,13 @@ impl LoginThrottle {
         self.accounts.lock().expect("throttle lock").remove(account);
     }
 
-    fn blocked(&self, map: &Mutex<HashMap<String, Counter>>, key: &str, limit: u32, now: Instant) -> Option<Duration> {
+    fn blocked(
+        &self,
+        map: &Mutex<HashMap<String, Counter>>,
+        key: &str,
+        limit: u32,
+        now: Instant,
+    ) -> Option<Duration> {
         let map = map.lock().expect("throttle lock");
         let c = map.get(key)?;
         let ends = c.started + self.limits.window;
@@ -92,9 +106,15 @@ impl LoginThrottle {
             let window = self.limits.window;
             map.retain(|_, c| c.started + window > now);
         }
-        let c = map.entry(key.to_string()).or_insert(Counter { started: now, failures: 0 });
+        let c = map.entry(key.to_string()).or_insert(Counter {
+            started: now,
+            failures: 0,
+        });
         if c.started + self.limits.window <= now {
-            *c = Counter { started: now, failures: 0 };
+            *c = Counter {
+                started: now,
+                failures: 0,
+            };
         }
         c.failures += 1;
     }
@@ -102,7 +122,11 @@ impl LoginThrottle {
 
 fn minutes(d: Duration) -> String {
     let m = d.as_secs().div_ceil(60).max(1);
-    if m == 1 { "1 minute".into() } else { format!("{m} minutes") }
+    if m == 1 {
+        "1 minute".into()
+    } else {
+        format!("{m} minutes")
+    }
 }
 
 #[cfg(test)]
@@ -110,7 +134,11 @@ mod tests {
     use super::*;
 
     fn throttle(window_ms: u64) -> LoginThrottle {
-        LoginThrottle::new(ThrottleLimits { per_account: 3, per_ip: 5, window: Duration::from_millis(window_ms) })
+        LoginThrottle::new(ThrottleLimits {
+            per_account: 3,
+            per_ip: 5,
+            window: Duration::from_millis(window_ms),
+        })
     }
 
     #[test]

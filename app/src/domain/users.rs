@@ -13,11 +13,21 @@ use crate::error::{AppError, AppResult};
 use crate::model::UserView;
 
 pub fn view(u: &user::Model) -> UserView {
-    UserView { id: u.id, email: u.email.clone(), name: u.name.clone() }
+    UserView {
+        id: u.id,
+        email: u.email.clone(),
+        name: u.name.clone(),
+    }
 }
 
-pub async fn find_by_email(db: &impl ConnectionTrait, email: &str) -> AppResult<Option<user::Model>> {
-    Ok(user::Entity::find().filter(user::Column::Email.eq(email.trim().to_lowercase())).one(db).await?)
+pub async fn find_by_email(
+    db: &impl ConnectionTrait,
+    email: &str,
+) -> AppResult<Option<user::Model>> {
+    Ok(user::Entity::find()
+        .filter(user::Column::Email.eq(email.trim().to_lowercase()))
+        .one(db)
+        .await?)
 }
 
 pub async fn find(db: &impl ConnectionTrait, id: Uuid) -> AppResult<Option<user::Model>> {
@@ -49,18 +59,39 @@ pub async fn create_user(
     }
     .insert(db)
     .await
-    .map_err(|e| if is_unique_violation(&e) { duplicate_email() } else { e.into() })?;
-    audit::record(db, AuditEntry::new("user.signup").actor(created.id).target("user", created.id), meta).await?;
+    .map_err(|e| {
+        if is_unique_violation(&e) {
+            duplicate_email()
+        } else {
+            e.into()
+        }
+    })?;
+    audit::record(
+        db,
+        AuditEntry::new("user.signup")
+            .actor(created.id)
+            .target("user", created.id),
+        meta,
+    )
+    .await?;
     Ok(created)
 }
 
 fn duplicate_email() -> AppError {
-    AppError::invalid("email", "An account with this email already exists. Sign in instead.")
+    AppError::invalid(
+        "email",
+        "An account with this email already exists. Sign in instead.",
+    )
 }
 
 /// Checks a sign-in attempt. Unknown emails, wrong passwords and disabled accounts all get
 /// the same message and take the same time; the throttle counts every failure.
-pub async fn authenticate(s: &Services, email: &str, password: &str, meta: &RequestMeta) -> AppResult<user::Model> {
+pub async fn authenticate(
+    s: &Services,
+    email: &str,
+    password: &str,
+    meta: &RequestMeta,
+) -> AppResult<user::Model> {
     let email = email.trim().to_lowercase();
     if email.is_empty() {
         return Err(AppError::invalid("email", "Enter your email address."));
@@ -70,24 +101,42 @@ pub async fn authenticate(s: &Services, email: &str, password: &str, meta: &Requ
     }
     s.login_throttle.check(&email, meta.ip.as_deref())?;
     let found = find_by_email(&s.db, &email).await?;
-    let ok = verify_password(password.to_string(), found.as_ref().map(|u| u.password_hash.clone())).await;
+    let ok = verify_password(
+        password.to_string(),
+        found.as_ref().map(|u| u.password_hash.clone()),
+    )
+    .await;
     match found {
         Some(user) if ok && user.disabled_at.is_none() => {
             s.login_throttle.record_success(&email);
             let mut active: user::ActiveModel = user.into();
             active.last_login_at = Set(Some(Utc::now()));
             let user = active.update(&s.db).await?;
-            audit::record(&s.db, AuditEntry::new("user.login").actor(user.id).target("user", user.id), meta).await?;
+            audit::record(
+                &s.db,
+                AuditEntry::new("user.login")
+                    .actor(user.id)
+                    .target("user", user.id),
+                meta,
+            )
+            .await?;
             Ok(user)
         }
         _ => {
             s.login_throttle.record_failure(&email, meta.ip.as_deref());
-            Err(AppError::Invalid { field: None, message: "Incorrect email or password.".into() })
+            Err(AppError::Invalid {
+                field: None,
+                message: "Incorrect email or password.".into(),
+            })
         }
     }
 }
 
-pub async fn update_name(db: &impl ConnectionTrait, user: user::Model, name: Option<String>) -> AppResult<user::Model> {
+pub async fn update_name(
+    db: &impl ConnectionTrait,
+    user: user::Model,
+    name: Option<String>,
+) -> AppResult<user::Model> {
     let mut active: user::ActiveModel = user.into();
     active.name = Set(name);
     active.updated_at = Set(Utc::now());
@@ -102,7 +151,10 @@ pub async fn change_password(
     meta: &RequestMeta,
 ) -> AppResult<user::Model> {
     if !verify_password(current.to_string(), Some(user.password_hash.clone())).await {
-        return Err(AppError::invalid("current_password", "Your current password is not correct."));
+        return Err(AppError::invalid(
+            "current_password",
+            "Your current password is not correct.",
+        ));
     }
     let email = Email::parse(&user.email)?;
     let new = Password::parse(new, Some(&email)).map_err(|e| match e {
@@ -115,6 +167,13 @@ pub async fn change_password(
     active.password_hash = Set(hash);
     active.updated_at = Set(Utc::now());
     let user = active.update(db).await?;
-    audit::record(db, AuditEntry::new("user.password_changed").actor(id).target("user", id), meta).await?;
+    audit::record(
+        db,
+        AuditEntry::new("user.password_changed")
+            .actor(id)
+            .target("user", id),
+        meta,
+    )
+    .await?;
     Ok(user)
 }

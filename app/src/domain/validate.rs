@@ -24,8 +24,14 @@ impl Email {
             && !domain.starts_with('.')
             && !domain.ends_with('.')
             && !domain.contains("..")
-            && domain.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-');
-        let local_ok = !local.is_empty() && local.len() <= 64 && !local.chars().any(|c| c.is_whitespace() || c.is_control() || c == '@');
+            && domain
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-');
+        let local_ok = !local.is_empty()
+            && local.len() <= 64
+            && !local
+                .chars()
+                .any(|c| c.is_whitespace() || c.is_control() || c == '@');
         if !domain_ok || !local_ok {
             return bad("Enter an email address like name@example.com.");
         }
@@ -48,19 +54,34 @@ impl Password {
         let bad = |msg: String| Err(AppError::invalid("password", msg));
         let chars = raw.chars().count();
         if chars < Self::MIN_LEN {
-            return bad(format!("Use at least {} characters for your password.", Self::MIN_LEN));
+            return bad(format!(
+                "Use at least {} characters for your password.",
+                Self::MIN_LEN
+            ));
         }
         if chars > Self::MAX_LEN {
-            return bad(format!("Use at most {} characters for your password.", Self::MAX_LEN));
+            return bad(format!(
+                "Use at most {} characters for your password.",
+                Self::MAX_LEN
+            ));
         }
         let lower = raw.to_lowercase();
         let first = lower.chars().next().unwrap_or_default();
-        if lower.chars().all(|c| c == first) || COMMON.iter().any(|c| lower.contains(c) && lower.len() <= c.len() + 4) {
-            return bad("That password is too easy to guess. Try a longer phrase of unrelated words.".into());
+        if lower.chars().all(|c| c == first)
+            || COMMON
+                .iter()
+                .any(|c| lower.contains(c) && lower.len() <= c.len() + 4)
+        {
+            return bad(
+                "That password is too easy to guess. Try a longer phrase of unrelated words."
+                    .into(),
+            );
         }
         if let Some(email) = email {
             let local = email.as_str().split('@').next().unwrap_or_default();
-            if lower == email.as_str() || (local.len() >= 4 && lower.contains(local) && lower.len() < local.len() + 6) {
+            if lower == email.as_str()
+                || (local.len() >= 4 && lower.contains(local) && lower.len() < local.len() + 6)
+            {
                 return bad("Your password must not be based on your email address.".into());
             }
         }
@@ -79,8 +100,21 @@ impl std::fmt::Debug for Password {
 }
 
 const COMMON: &[&str] = &[
-    "password", "passw0rd", "123456", "qwerty", "letmein", "welcome", "admin", "iloveyou", "monkey",
-    "dragon", "abc123", "football", "gatehouse", "changeme", "secret",
+    "password",
+    "passw0rd",
+    "123456",
+    "qwerty",
+    "letmein",
+    "welcome",
+    "admin",
+    "iloveyou",
+    "monkey",
+    "dragon",
+    "abc123",
+    "football",
+    "gatehouse",
+    "changeme",
+    "secret",
 ];
 
 /// An optional display name.
@@ -90,10 +124,16 @@ pub fn display_name(raw: &str) -> AppResult<Option<String>> {
         return Ok(None);
     }
     if name.chars().count() > 100 {
-        return Err(AppError::invalid("name", "Use at most 100 characters for your name."));
+        return Err(AppError::invalid(
+            "name",
+            "Use at most 100 characters for your name.",
+        ));
     }
     if name.chars().any(|c| c.is_control()) {
-        return Err(AppError::invalid("name", "Your name can't contain control characters."));
+        return Err(AppError::invalid(
+            "name",
+            "Your name can't contain control characters.",
+        ));
     }
     Ok(Some(name.to_string()))
 }
@@ -109,11 +149,16 @@ impl Slug {
         if slug.len() < 2 || slug.len() > 40 {
             return bad("Use 2 to 40 characters for the URL name.");
         }
-        if !slug.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
+        if !slug
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        {
             return bad("Use only lowercase letters, digits and dashes in the URL name.");
         }
         if slug.starts_with('-') || slug.ends_with('-') || slug.contains("--") {
-            return bad("The URL name can't start or end with a dash or contain two dashes in a row.");
+            return bad(
+                "The URL name can't start or end with a dash or contain two dashes in a row.",
+            );
         }
         if RESERVED_SLUGS.contains(&slug.as_str()) {
             return bad("That URL name is reserved. Choose another.");
@@ -132,7 +177,11 @@ impl Slug {
             }
         }
         let out = out.trim_end_matches('-');
-        out.chars().take(40).collect::<String>().trim_end_matches('-').to_string()
+        out.chars()
+            .take(40)
+            .collect::<String>()
+            .trim_end_matches('-')
+            .to_string()
     }
 
     pub fn as_str(&self) -> &str {
@@ -140,19 +189,30 @@ impl Slug {
     }
 }
 
-const RESERVED_SLUGS: &[&str] = &["new", "admin", "api", "mcp", "oauth", "settings", "login", "signup", "logout", "static"];
+const RESERVED_SLUGS: &[&str] = &[
+    "new", "admin", "api", "mcp", "oauth", "settings", "login", "signup", "logout", "static",
+];
 
 /// An organization's display name.
 pub fn org_name(raw: &str) -> AppResult<String> {
     let name = raw.trim();
     if name.is_empty() {
-        return Err(AppError::invalid("name", "Enter a name for the organization."));
+        return Err(AppError::invalid(
+            "name",
+            "Enter a name for the organization.",
+        ));
     }
     if name.chars().count() > 100 {
-        return Err(AppError::invalid("name", "Use at most 100 characters for the name."));
+        return Err(AppError::invalid(
+            "name",
+            "Use at most 100 characters for the name.",
+        ));
     }
     if name.chars().any(|c| c.is_control()) {
-        return Err(AppError::invalid("name", "The name can't contain control characters."));
+        return Err(AppError::invalid(
+            "name",
+            "The name can't contain control characters.",
+        ));
     }
     Ok(name.to_string())
 }
@@ -163,8 +223,19 @@ mod tests {
 
     #[test]
     fn email_normalises_and_rejects() {
-        assert_eq!(Email::parse("  Ada@Example.COM ").unwrap().as_str(), "ada@example.com");
-        for bad in ["", "ada", "ada@", "@x.com", "a b@x.com", "ada@x..com", "ada@-x.com."] {
+        assert_eq!(
+            Email::parse("  Ada@Example.COM ").unwrap().as_str(),
+            "ada@example.com"
+        );
+        for bad in [
+            "",
+            "ada",
+            "ada@",
+            "@x.com",
+            "a b@x.com",
+            "ada@x..com",
+            "ada@-x.com.",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad:?} should be rejected");
         }
         assert_eq!(Email::parse("nope").unwrap_err().field(), Some("email"));
@@ -178,7 +249,13 @@ mod tests {
         assert!(Password::parse("password1234", None).is_err());
         assert!(Password::parse("ada.lovelace@example.com", Some(&email)).is_err());
         assert!(Password::parse("analytical engine notes", Some(&email)).is_ok());
-        assert_eq!(format!("{:?}", Password::parse("analytical engine notes", None).unwrap()), "Password(***)");
+        assert_eq!(
+            format!(
+                "{:?}",
+                Password::parse("analytical engine notes", None).unwrap()
+            ),
+            "Password(***)"
+        );
     }
 
     #[test]

@@ -14,18 +14,33 @@ pub fn MembersAdminPage() -> impl IntoView {
     let remove = ServerAction::<RemoveMember>::new();
     let revoke = ServerAction::<RevokeInvitation>::new();
     let data = Resource::new(
-        move || (add.version().get(), change.version().get(), remove.version().get(), revoke.version().get()),
+        move || {
+            (
+                add.version().get(),
+                change.version().get(),
+                remove.version().get(),
+                revoke.version().get(),
+            )
+        },
         |_| load_members(),
     );
     let add_error = action_error(add.value());
     // The outcome of the last row action (change, remove, revoke), success or failure.
     let row_result = move || {
-        [change.value().get(), remove.value().get(), revoke.value().get()]
-            .into_iter()
-            .zip([change.version().get(), remove.version().get(), revoke.version().get()])
-            .filter_map(|(v, n)| v.map(|v| (n, v)))
-            .max_by_key(|(n, _)| *n)
-            .map(|(_, v)| v)
+        [
+            change.value().get(),
+            remove.value().get(),
+            revoke.value().get(),
+        ]
+        .into_iter()
+        .zip([
+            change.version().get(),
+            remove.version().get(),
+            revoke.version().get(),
+        ])
+        .filter_map(|(v, n)| v.map(|v| (n, v)))
+        .max_by_key(|(n, _)| *n)
+        .map(|(_, v)| v)
     };
     view! {
         <Title text="Members" />
@@ -102,7 +117,11 @@ pub fn MembersAdminPage() -> impl IntoView {
 }
 
 #[component]
-fn RoleSelect(#[prop(into)] id: String, selected: Role, #[prop(optional)] label: Option<String>) -> impl IntoView {
+fn RoleSelect(
+    #[prop(into)] id: String,
+    selected: Role,
+    #[prop(optional)] label: Option<String>,
+) -> impl IntoView {
     view! {
         <select id=id name="role" aria-label=label>
             {Role::ALL.into_iter().map(|r| view! {
@@ -126,7 +145,11 @@ fn MemberRow(
     let select_label = format!("Role of {email}");
     let remove_id = id.clone();
     let locked = last_admin && m.role == Role::Admin;
-    let who = m.name.clone().filter(|n| !n.is_empty()).unwrap_or_else(|| m.email.clone());
+    let who = m
+        .name
+        .clone()
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| m.email.clone());
     view! {
         <tr data-email=email.clone()>
             <td>

@@ -33,15 +33,28 @@ impl TestApp {
     }
 
     pub async fn with_db(db: DatabaseConnection, env: &[(&str, &str)]) -> Self {
-        let env: BTreeMap<String, String> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let env: BTreeMap<String, String> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         let config = Config::from_sources(&env, &BTreeMap::new()).expect("config");
-        let services = Services::new(db.clone(), Settings { public_url: config.public_url.clone(), signup_enabled: config.signup });
+        let services = Services::new(
+            db.clone(),
+            Settings {
+                public_url: config.public_url.clone(),
+                signup_enabled: config.signup,
+            },
+        );
         let router = build_router(AppState::new(config, services));
         Self { router, db }
     }
 
     pub fn browser(&self) -> Browser {
-        Browser { router: self.router.clone(), cookie: None, js: false }
+        Browser {
+            router: self.router.clone(),
+            cookie: None,
+            js: false,
+        }
     }
 }
 
@@ -53,7 +66,9 @@ pub struct Response {
 
 impl Response {
     pub fn location(&self) -> Option<&str> {
-        self.headers.get(header::LOCATION).and_then(|v| v.to_str().ok())
+        self.headers
+            .get(header::LOCATION)
+            .and_then(|v| v.to_str().ok())
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {
@@ -63,7 +78,11 @@ impl Response {
     /// The hidden CSRF proof rendered into the page's forms.
     pub fn csrf(&self) -> String {
         let marker = "name=\"csrf\" value=\"";
-        let start = self.body.find(marker).unwrap_or_else(|| panic!("no CSRF field in page:\n{}", self.body)) + marker.len();
+        let start = self
+            .body
+            .find(marker)
+            .unwrap_or_else(|| panic!("no CSRF field in page:\n{}", self.body))
+            + marker.len();
         self.body[start..].split('"').next().unwrap().to_string()
     }
 }
@@ -83,13 +102,21 @@ impl Browser {
             let v = v.to_str().unwrap();
             if let Some(rest) = v.strip_prefix(&format!("{SESSION_COOKIE}=")) {
                 let value = rest.split(';').next().unwrap().to_string();
-                self.cookie = if value.is_empty() || v.contains("Max-Age=0") { None } else { Some(value) };
+                self.cookie = if value.is_empty() || v.contains("Max-Age=0") {
+                    None
+                } else {
+                    Some(value)
+                };
             }
         }
         let status = res.status();
         let headers = res.headers().clone();
         let bytes = res.into_body().collect().await.unwrap().to_bytes();
-        Response { status, headers, body: String::from_utf8_lossy(&bytes).into_owned() }
+        Response {
+            status,
+            headers,
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+        }
     }
 
     fn with_cookie(&self, mut b: http::request::Builder) -> http::request::Builder {
@@ -100,14 +127,23 @@ impl Browser {
     }
 
     pub async fn get(&mut self, path: &str) -> Response {
-        let req = self.with_cookie(Request::get(path).header(header::ACCEPT, "text/html")).body(Body::empty()).unwrap();
+        let req = self
+            .with_cookie(Request::get(path).header(header::ACCEPT, "text/html"))
+            .body(Body::empty())
+            .unwrap();
         self.send(req).await
     }
 
     /// Posts a form to a server function as the page at `from` would.
     pub async fn post_form(&mut self, path: &str, from: &str, fields: &[(&str, &str)]) -> Response {
-        let body = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(fields).finish();
-        let accept = if self.js { "application/json" } else { "text/html" };
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(fields)
+            .finish();
+        let accept = if self.js {
+            "application/json"
+        } else {
+            "text/html"
+        };
         let req = self
             .with_cookie(
                 Request::post(path)
@@ -130,11 +166,21 @@ impl Browser {
     }
 
     pub async fn sign_up(&mut self, email: &str, password: &str) -> Response {
-        self.submit("/signup", "/fn/signup", &[("name", ""), ("email", email), ("password", password)]).await
+        self.submit(
+            "/signup",
+            "/fn/signup",
+            &[("name", ""), ("email", email), ("password", password)],
+        )
+        .await
     }
 
     pub async fn log_in(&mut self, email: &str, password: &str) -> Response {
-        self.submit("/login", "/fn/login", &[("email", email), ("password", password), ("next", "/")]).await
+        self.submit(
+            "/login",
+            "/fn/login",
+            &[("email", email), ("password", password), ("next", "/")],
+        )
+        .await
     }
 }
 
@@ -143,7 +189,11 @@ pub fn redirected_error(res: &Response) -> Option<app::error::AppError> {
     use base64::Engine;
     let loc = res.location()?;
     let url = url::Url::parse(loc).ok()?;
-    let err = url.query_pairs().find(|(k, _)| k == "__err")?.1.into_owned();
+    let err = url
+        .query_pairs()
+        .find(|(k, _)| k == "__err")?
+        .1
+        .into_owned();
     let bytes = base64::engine::general_purpose::URL_SAFE.decode(err).ok()?;
     serde_json::from_slice(&bytes).ok()
 }

@@ -1,0 +1,49 @@
+import { defineConfig } from "@playwright/test";
+import * as os from "node:os";
+import * as path from "node:path";
+
+// Gatehouse is started by Playwright on its own port and a fresh SQLite file, from the binary
+// that `cargo leptos build` made (GATEHOUSE_BIN overrides its path).
+const port = Number(process.env.GATEHOUSE_E2E_PORT ?? 3100);
+const baseURL = `http://127.0.0.1:${port}`;
+const root = path.resolve(__dirname, "..");
+const bin = process.env.GATEHOUSE_BIN ?? path.join(root, "target", "debug", "gatehouse");
+const db = path.join(os.tmpdir(), `gatehouse-e2e-${process.pid}-${Date.now()}.db`);
+
+export default defineConfig({
+  testDir: "./tests",
+  timeout: 60_000,
+  expect: { timeout: 10_000 },
+  fullyParallel: false,
+  workers: 2,
+  retries: 0,
+  forbidOnly: !!process.env.CI,
+  reporter: process.env.CI ? "list" : [["list"], ["html", { open: "never" }]],
+  use: {
+    baseURL,
+    trace: "retain-on-failure",
+    launchOptions: {
+      executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
+      args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-dev-shm-usage"],
+    },
+  },
+  projects: [
+    { name: "js", use: { javaScriptEnabled: true } },
+    { name: "nojs", use: { javaScriptEnabled: false } },
+  ],
+  webServer: {
+    command: `${bin} serve`,
+    cwd: root,
+    url: `${baseURL}/readyz`,
+    reuseExistingServer: false,
+    timeout: 60_000,
+    stdout: "pipe",
+    stderr: "pipe",
+    env: {
+      GATEHOUSE_PUBLIC_URL: baseURL,
+      GATEHOUSE_BIND: `127.0.0.1:${port}`,
+      GATEHOUSE_DATABASE_URL: `sqlite://${db}?mode=rwc`,
+      RUST_LOG: "warn",
+    },
+  },
+});
