@@ -23,8 +23,15 @@ use crate::state::AppState;
 pub const SESSION_COOKIE: &str = "gatehouse_session";
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
+/// The app's page routes, found once by rendering the app in route-listing mode.
+fn page_routes() -> Vec<leptos_axum::AxumRouteListing> {
+    static ROUTES: std::sync::OnceLock<Vec<leptos_axum::AxumRouteListing>> =
+        std::sync::OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
+}
+
 pub fn build_router(state: AppState) -> Router {
-    let routes = generate_route_list(App);
+    let routes = page_routes();
     let services = state.services.clone();
     let context = move || provide_context(services.clone());
     let options = state.leptos_options.clone();

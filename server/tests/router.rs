@@ -7,7 +7,7 @@ use app::error::AppError;
 use http::StatusCode;
 use support::{PASSWORD, TestApp, redirected_error};
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn probes_answer() {
     let app = TestApp::sqlite().await;
     let mut b = app.browser();
@@ -22,7 +22,7 @@ async fn probes_answer() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pages_are_rendered_on_the_server_with_security_headers_and_a_session_cookie() {
     let app = TestApp::sqlite().await;
     let mut b = app.browser();
@@ -49,14 +49,14 @@ async fn pages_are_rendered_on_the_server_with_security_headers_and_a_session_co
     assert!(!res.csrf().is_empty());
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn secure_cookies_when_configured() {
     let app = TestApp::with_env(&[("GATEHOUSE_COOKIE_SECURE", "on")]).await;
     let res = app.browser().get("/login").await;
     assert!(res.header("set-cookie").unwrap().contains("Secure"));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sign_up_without_javascript_then_account_page() {
     let app = TestApp::sqlite().await;
     let mut b = app.browser();
@@ -74,7 +74,7 @@ async fn sign_up_without_javascript_then_account_page() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sign_up_with_javascript_answers_with_data() {
     let app = TestApp::sqlite().await;
     let mut b = app.browser();
@@ -90,7 +90,7 @@ async fn sign_up_with_javascript_answers_with_data() {
     assert!(res.body.contains("ada@example.com"));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_sign_ups_say_why_and_change_nothing() {
     let app = TestApp::sqlite().await;
     let mut b = app.browser();
@@ -117,7 +117,7 @@ async fn bad_sign_ups_say_why_and_change_nothing() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sign_up_can_be_switched_off() {
     let app = TestApp::with_env(&[("GATEHOUSE_SIGNUP", "off")]).await;
     let mut b = app.browser();
@@ -130,7 +130,7 @@ async fn sign_up_can_be_switched_off() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn log_in_rotates_the_session_and_log_out_ends_it() {
     let app = TestApp::sqlite().await;
     let mut b = app.browser();
@@ -164,7 +164,7 @@ async fn log_in_rotates_the_session_and_log_out_ends_it() {
     assert_eq!(res.location(), Some("/login?next=%2Faccount"));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn log_in_redirects_only_inside_the_site() {
     let app = TestApp::sqlite().await;
     let mut b = app.browser();
@@ -184,7 +184,7 @@ async fn log_in_redirects_only_inside_the_site() {
     assert_eq!(res.location(), Some("/"));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sign_in_is_throttled_with_a_clear_message() {
     let app = TestApp::sqlite().await;
     let mut b = app.browser();
@@ -200,7 +200,7 @@ async fn sign_in_is_throttled_with_a_clear_message() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forms_without_a_valid_csrf_proof_change_nothing() {
     let app = TestApp::sqlite().await;
     let mut b = app.browser();
@@ -245,7 +245,7 @@ async fn forms_without_a_valid_csrf_proof_change_nothing() {
     assert_eq!(err.to_string(), "Incorrect email or password.");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cross_site_posts_are_refused() {
     let app = TestApp::sqlite().await;
     let mut b = app.browser();
@@ -268,7 +268,7 @@ async fn cross_site_posts_are_refused() {
     assert!(res.body.contains("Nothing was changed."));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_tampered_session_cookie_is_a_signed_out_visitor() {
     let app = TestApp::sqlite().await;
     let mut b = app.browser();
@@ -284,7 +284,7 @@ async fn a_tampered_session_cookie_is_a_signed_out_visitor() {
     assert_eq!(b.get("/account").await.status, StatusCode::FOUND);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn organizations_members_and_roles() {
     let app = TestApp::sqlite().await;
     let mut bob = app.browser();
@@ -420,7 +420,7 @@ async fn organizations_members_and_roles() {
     assert!(not_member.body.contains("that you belong to"));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_pages_are_404() {
     let app = TestApp::sqlite().await;
     let res = app.browser().get("/no/such/page").await;
