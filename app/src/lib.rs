@@ -70,6 +70,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/o/:slug") view=OrgPage ssr=SsrMode::Async />
                     <Route path=path!("/admin/members") view=MembersAdminPage ssr=SsrMode::Async />
                     <Route path=path!("/invite/:token") view=InvitePage ssr=SsrMode::Async />
+                    <Route path=path!("/oauth/consent/:id") view=ConsentPage ssr=SsrMode::Async />
                 </Routes>
             </Layout>
         </Router>

@@ -43,13 +43,7 @@ on_both_backends!(
 );
 
 fn services(db: DatabaseConnection) -> Services {
-    Services::new(
-        db,
-        Settings {
-            public_url: "https://gate.test".into(),
-            signup_enabled: true,
-        },
-    )
+    Services::new(db, Settings::new("https://gate.test", true))
 }
 
 fn meta() -> RequestMeta {

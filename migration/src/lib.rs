@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 
 pub mod db;
 mod m20261124_000001_initial;
+mod m20261124_000002_refresh_grace;
 pub mod test_db;
 
 pub struct Migrator;
@@ -12,6 +13,9 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261124_000001_initial::Migration)]
+        vec![
+            Box::new(m20261124_000001_initial::Migration),
+            Box::new(m20261124_000002_refresh_grace::Migration),
+        ]
     }
 }

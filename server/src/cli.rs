@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use app::domain::entities::user;
 use app::domain::validate::{Email, Password, Slug, display_name, org_name};
-use app::domain::{RequestMeta, Services, Settings, members, orgs, secrets, users};
+use app::domain::{RequestMeta, Services, members, orgs, secrets, users};
 use app::model::Role;
 use clap::{Parser, Subcommand};
 use sea_orm::{ActiveModelTrait, DatabaseConnection, Set};
@@ -102,13 +102,7 @@ async fn execute(cli: Cli) -> Result<(), CliError> {
     db::migrate(&db)
         .await
         .map_err(|e| CliError(format!("database migration failed: {e}")))?;
-    let services = Services::new(
-        db.clone(),
-        Settings {
-            public_url: config.public_url.clone(),
-            signup_enabled: config.signup,
-        },
-    );
+    let services = Services::new(db.clone(), config.domain_settings());
     let meta = RequestMeta {
         ip: None,
         user_agent: Some("gatehouse-cli".into()),

@@ -27,6 +27,26 @@ pub struct Config {
     pub trust_forwarded_for: bool,
     /// Where `cargo leptos build` put the site (wasm, js, css, assets).
     pub site_root: String,
+    /// Whether clients may register themselves at /oauth/register.
+    pub dynamic_registration: bool,
+    /// Hours after which a self-registered client nobody authorized is deleted.
+    pub unused_client_ttl_hours: i64,
+    /// Redirect hosts allowed to omit PKCE (empty by default).
+    pub pkce_exempt_redirect_hosts: Vec<String>,
+    /// Seconds after a refresh during which the same refresh token gets the same new pair.
+    pub refresh_grace_secs: i64,
+}
+
+impl Config {
+    /// The settings the domain layer needs.
+    pub fn domain_settings(&self) -> app::domain::Settings {
+        let mut s = app::domain::Settings::new(self.public_url.clone(), self.signup);
+        s.oauth.dynamic_registration = self.dynamic_registration;
+        s.oauth.unused_client_ttl = chrono::Duration::hours(self.unused_client_ttl_hours);
+        s.oauth.pkce_exempt_redirect_hosts = self.pkce_exempt_redirect_hosts.clone();
+        s.oauth.refresh_grace = chrono::Duration::seconds(self.refresh_grace_secs);
+        s
+    }
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -54,6 +74,10 @@ const SETTINGS: &[&str] = &[
     "GATEHOUSE_LOG_FORMAT",
     "GATEHOUSE_TRUST_FORWARDED_FOR",
     "GATEHOUSE_SITE_ROOT",
+    "GATEHOUSE_DYNAMIC_REGISTRATION",
+    "GATEHOUSE_UNUSED_CLIENT_TTL_HOURS",
+    "GATEHOUSE_PKCE_EXEMPT_REDIRECT_HOSTS",
+    "GATEHOUSE_REFRESH_GRACE_SECS",
     "RUST_LOG",
 ];
 
@@ -132,6 +156,39 @@ impl Config {
         let site_root = get("GATEHOUSE_SITE_ROOT")
             .or_else(|| env.get("LEPTOS_SITE_ROOT").cloned())
             .unwrap_or_else(|| "target/site".into());
+        let dynamic_registration = match get("GATEHOUSE_DYNAMIC_REGISTRATION") {
+            Some(v) => parse_bool("GATEHOUSE_DYNAMIC_REGISTRATION", &v)?,
+            None => true,
+        };
+        let unused_client_ttl_hours = parse_int(
+            "GATEHOUSE_UNUSED_CLIENT_TTL_HOURS",
+            get("GATEHOUSE_UNUSED_CLIENT_TTL_HOURS"),
+            24,
+            1..=24 * 365,
+        )?;
+        let refresh_grace_secs = parse_int(
+            "GATEHOUSE_REFRESH_GRACE_SECS",
+            get("GATEHOUSE_REFRESH_GRACE_SECS"),
+            10,
+            0..=300,
+        )?;
+        let pkce_exempt_redirect_hosts = get("GATEHOUSE_PKCE_EXEMPT_REDIRECT_HOSTS")
+            .map(|v| {
+                v.split(',')
+                    .map(|h| h.trim().to_ascii_lowercase())
+                    .filter(|h| !h.is_empty())
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default();
+        if let Some(bad) = pkce_exempt_redirect_hosts
+            .iter()
+            .find(|h| h.contains('/') || h.contains(' '))
+        {
+            return Err(err(
+                "GATEHOUSE_PKCE_EXEMPT_REDIRECT_HOSTS",
+                format!("expected comma-separated host names, got {bad:?}"),
+            ));
+        }
         Ok(Self {
             public_url,
             database_url,
@@ -142,6 +199,10 @@ impl Config {
             log_format,
             trust_forwarded_for,
             site_root,
+            dynamic_registration,
+            unused_client_ttl_hours,
+            pkce_exempt_redirect_hosts,
+            refresh_grace_secs,
         })
     }
 }
@@ -198,6 +259,26 @@ fn parse_bool(setting: &str, v: &str) -> Result<bool, ConfigError> {
         _ => Err(err(
             setting,
             format!("expected on/off (or true/false), got {v:?}"),
+        )),
+    }
+}
+
+fn parse_int(
+    setting: &str,
+    v: Option<String>,
+    default: i64,
+    range: std::ops::RangeInclusive<i64>,
+) -> Result<i64, ConfigError> {
+    let Some(v) = v else { return Ok(default) };
+    match v.parse::<i64>() {
+        Ok(n) if range.contains(&n) => Ok(n),
+        _ => Err(err(
+            setting,
+            format!(
+                "expected a whole number from {} to {}, got {v:?}",
+                range.start(),
+                range.end()
+            ),
         )),
     }
 }

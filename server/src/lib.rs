@@ -4,6 +4,7 @@ pub mod cli;
 pub mod config;
 pub mod health;
 pub mod middleware;
+pub mod oauth;
 pub mod router;
 pub mod session_store;
 pub mod state;

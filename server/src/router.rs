@@ -15,10 +15,10 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
 
-use crate::health;
 use crate::middleware::{csrf, request_meta, security_headers};
 use crate::session_store::SeaOrmStore;
 use crate::state::AppState;
+use crate::{health, oauth};
 
 pub const SESSION_COOKIE: &str = "gatehouse_session";
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -48,6 +48,10 @@ pub fn build_router(state: AppState) -> Router {
         ));
 
     let pages = Router::new()
+        .route(
+            "/oauth/authorize",
+            get(oauth::authorize::authorize).post(oauth::authorize::authorize),
+        )
         .leptos_routes_with_context(&state, routes, context.clone(), move || {
             shell(options.clone())
         })
@@ -58,10 +62,7 @@ pub fn build_router(state: AppState) -> Router {
         .layer(
             ServiceBuilder::new()
                 .layer(sessions)
-                .layer(axum::middleware::from_fn_with_state(
-                    state.clone(),
-                    request_meta::attach,
-                ))
+                .layer(axum::middleware::from_fn(request_meta::page_session))
                 .layer(axum::middleware::from_fn_with_state(
                     state.clone(),
                     csrf::same_origin,
@@ -71,7 +72,12 @@ pub fn build_router(state: AppState) -> Router {
     let mut router = Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .merge(oauth::api_routes())
         .merge(pages)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            request_meta::record,
+        ))
         .with_state(state);
     for layer in security_headers::layers() {
         router = router.layer(layer);

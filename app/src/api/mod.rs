@@ -2,6 +2,7 @@
 //! checks the CSRF proof and the caller, then calls the domain.
 
 pub mod account;
+pub mod consent;
 pub mod invitations;
 pub mod members;
 pub mod orgs;

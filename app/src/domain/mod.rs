@@ -5,6 +5,7 @@ pub mod audit;
 pub mod entities;
 pub mod invitations;
 pub mod members;
+pub mod oauth;
 pub mod orgs;
 pub mod passwords;
 pub mod secrets;
@@ -13,7 +14,7 @@ pub mod throttle;
 pub mod users;
 pub mod validate;
 
-pub use services::{Services, Settings};
+pub use services::{OAuthSettings, Services, Settings};
 
 /// Who made a request and from where; recorded with audit events.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -13,6 +13,47 @@ pub struct Settings {
     pub public_url: String,
     /// Whether anyone may create an account (invitations work either way).
     pub signup_enabled: bool,
+    pub oauth: OAuthSettings,
+}
+
+impl Settings {
+    pub fn new(public_url: impl Into<String>, signup_enabled: bool) -> Self {
+        Self {
+            public_url: public_url.into(),
+            signup_enabled,
+            oauth: OAuthSettings::default(),
+        }
+    }
+}
+
+/// Instance-wide OAuth settings.
+#[derive(Debug, Clone)]
+pub struct OAuthSettings {
+    /// Whether clients may register themselves (RFC 7591) at all.
+    pub dynamic_registration: bool,
+    /// Dynamically registered clients nobody authorized within this time are deleted.
+    pub unused_client_ttl: chrono::Duration,
+    /// Redirect hosts allowed to omit PKCE (ChatGPT's connector did, seed 004). Empty by default.
+    pub pkce_exempt_redirect_hosts: Vec<String>,
+    /// How long after a rotation the same refresh token still gets the same new pair.
+    pub refresh_grace: chrono::Duration,
+    /// How long a pending authorization request may wait for the user.
+    pub request_ttl: chrono::Duration,
+    /// How long an authorization code is valid.
+    pub code_ttl: chrono::Duration,
+}
+
+impl Default for OAuthSettings {
+    fn default() -> Self {
+        Self {
+            dynamic_registration: true,
+            unused_client_ttl: chrono::Duration::hours(24),
+            pkce_exempt_redirect_hosts: Vec::new(),
+            refresh_grace: chrono::Duration::seconds(10),
+            request_ttl: chrono::Duration::minutes(10),
+            code_ttl: chrono::Duration::minutes(2),
+        }
+    }
 }
 
 #[derive(Clone)]

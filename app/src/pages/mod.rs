@@ -2,6 +2,7 @@
 
 mod account;
 mod auth;
+mod consent;
 mod home;
 mod invite;
 mod members;
@@ -10,6 +11,7 @@ mod orgs;
 
 pub use account::AccountPage;
 pub use auth::{LoginPage, SignupPage};
+pub use consent::ConsentPage;
 pub use home::HomePage;
 pub use invite::InvitePage;
 pub use members::MembersAdminPage;

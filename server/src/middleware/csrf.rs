@@ -10,7 +10,11 @@ use http::{Method, StatusCode, header};
 use crate::state::AppState;
 
 pub async fn same_origin(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+    // The authorization endpoint takes cross-site form posts by design (OAuth clients); it only
+    // records a pending request, and consent has its own CSRF proof.
+    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS)
+        || req.uri().path() == "/oauth/authorize"
+    {
         return next.run(req).await;
     }
     let headers = req.headers();

@@ -15,7 +15,8 @@ use tower_sessions::Session;
 
 use crate::state::AppState;
 
-pub async fn attach(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+/// Every route: who is calling, for audit events and throttling.
+pub async fn record(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let peer = req
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
@@ -41,7 +42,12 @@ pub async fn attach(State(state): State<AppState>, mut req: Request, next: Next)
             .map(str::to_string),
     };
     req.extensions_mut().insert(meta);
+    next.run(req).await
+}
 
+/// Browser routes (inside the session layer): flash message and CSRF proof for page loads,
+/// and no caching of HTML.
+pub async fn page_session(mut req: Request, next: Next) -> Response {
     // Only a full page load shows (and so consumes) the flash message.
     let page_load = req.method() == Method::GET
         && !req.uri().path().starts_with("/fn/")

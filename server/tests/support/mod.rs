@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use app::domain::{Services, Settings};
+use app::domain::Services;
 use axum::Router;
 use axum::body::Body;
 use http::{HeaderMap, Request, StatusCode, header};
@@ -38,13 +38,7 @@ impl TestApp {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         let config = Config::from_sources(&env, &BTreeMap::new()).expect("config");
-        let services = Services::new(
-            db.clone(),
-            Settings {
-                public_url: config.public_url.clone(),
-                signup_enabled: config.signup,
-            },
-        );
+        let services = Services::new(db.clone(), config.domain_settings());
         let router = build_router(AppState::new(config, services));
         Self { router, db }
     }
@@ -119,7 +113,7 @@ impl Browser {
         }
     }
 
-    fn with_cookie(&self, mut b: http::request::Builder) -> http::request::Builder {
+    pub fn with_cookie(&self, mut b: http::request::Builder) -> http::request::Builder {
         if let Some(c) = &self.cookie {
             b = b.header(header::COOKIE, format!("{SESSION_COOKIE}={c}"));
         }
@@ -199,3 +193,96 @@ pub fn redirected_error(res: &Response) -> Option<app::error::AppError> {
 }
 
 pub const PASSWORD: &str = "correct horse battery staple";
+
+impl TestApp {
+    /// Sends a request straight into the router (no cookies): for machine endpoints.
+    pub async fn call(&self, req: Request<Body>) -> Response {
+        let res = self.router.clone().oneshot(req).await.expect("router");
+        let status = res.status();
+        let headers = res.headers().clone();
+        let bytes = res.into_body().collect().await.unwrap().to_bytes();
+        Response {
+            status,
+            headers,
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+        }
+    }
+
+    pub async fn post_json(&self, path: &str, body: serde_json::Value) -> Response {
+        self.call(
+            Request::post(path)
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(body.to_string()))
+                .unwrap(),
+        )
+        .await
+    }
+
+    pub async fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> Response {
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(fields)
+            .finish();
+        self.call(
+            Request::post(path)
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(Body::from(body))
+                .unwrap(),
+        )
+        .await
+    }
+
+    /// An HTTP client for the `oauth2` crate that talks to this router in-process.
+    pub fn oauth_http(
+        &self,
+    ) -> impl Fn(
+        oauth2::HttpRequest,
+    ) -> std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<oauth2::HttpResponse, std::io::Error>> + Send>,
+    > + Clone {
+        let router = self.router.clone();
+        move |req: oauth2::HttpRequest| {
+            let router = router.clone();
+            Box::pin(async move {
+                let res = router
+                    .oneshot(req.map(Body::from))
+                    .await
+                    .map_err(std::io::Error::other)?;
+                let (parts, body) = res.into_parts();
+                let bytes = body
+                    .collect()
+                    .await
+                    .map_err(std::io::Error::other)?
+                    .to_bytes();
+                Ok(http::Response::from_parts(parts, bytes.to_vec()))
+            })
+        }
+    }
+}
+
+impl Response {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+
+    /// The value of `name` in the query of the `Location` header.
+    pub fn location_param(&self, name: &str) -> Option<String> {
+        let loc = self.location()?;
+        let url = url::Url::parse(loc)
+            .or_else(|_| url::Url::parse(&format!("{ORIGIN}{loc}")))
+            .ok()?;
+        url.query_pairs()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+    }
+}
+
+impl Browser {
+    /// GET without asking for HTML (an OAuth redirect target or an API).
+    pub async fn get_raw(&mut self, path_and_query: &str) -> Response {
+        let req = self
+            .with_cookie(Request::get(path_and_query))
+            .body(Body::empty())
+            .unwrap();
+        self.send(req).await
+    }
+}

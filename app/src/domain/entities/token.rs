@@ -27,6 +27,7 @@ pub struct Model {
     pub disabled_at: Option<DateTimeUtc>,
     pub revoked_at: Option<DateTimeUtc>,
     pub revoke_reason: Option<String>,
+    pub grace_response: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,0 +1,345 @@
+//! OAuth clients: dynamic registration (RFC 7591), lookup, client authentication at the token,
+//! revocation and introspection endpoints, and reaping of registrations nobody ever used.
+
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+use uuid::Uuid;
+
+use super::error::OAuthError;
+use super::redirect_uri;
+use super::scope::ScopeSet;
+use super::token_format::{SecretKind, generate, random_base62};
+use crate::domain::audit::{self, AuditEntry};
+use crate::domain::entities::oauth_client;
+use crate::domain::secrets::{constant_time_eq, sha256_hex};
+use crate::domain::{RequestMeta, Services};
+
+pub const KIND_DYNAMIC: &str = "dynamic";
+pub const AUTH_NONE: &str = "none";
+pub const AUTH_BASIC: &str = "client_secret_basic";
+pub const AUTH_POST: &str = "client_secret_post";
+
+/// A registration request as RFC 7591 §2 defines it; unknown members are kept and echoed.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ClientMetadata {
+    pub redirect_uris: Option<Vec<String>>,
+    pub token_endpoint_auth_method: Option<String>,
+    pub grant_types: Option<Vec<String>>,
+    pub response_types: Option<Vec<String>>,
+    pub client_name: Option<String>,
+    pub client_uri: Option<String>,
+    pub logo_uri: Option<String>,
+    pub scope: Option<String>,
+    pub contacts: Option<Vec<String>>,
+    pub tos_uri: Option<String>,
+    pub policy_uri: Option<String>,
+    pub software_id: Option<String>,
+    pub software_version: Option<String>,
+    pub application_type: Option<String>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+fn json_list(v: &[String]) -> String {
+    serde_json::to_string(v).unwrap_or_else(|_| "[]".into())
+}
+
+pub fn list(stored: &str) -> Vec<String> {
+    serde_json::from_str(stored).unwrap_or_default()
+}
+
+fn optional_url(field: &str, v: &Option<String>) -> Result<Option<String>, OAuthError> {
+    match v.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(s) if s.len() > 2000 => Err(OAuthError::invalid_client_metadata(format!(
+            "{field} is too long"
+        ))),
+        Some(s) => match url::Url::parse(s) {
+            Ok(u) if matches!(u.scheme(), "https" | "http") => Ok(Some(s.to_string())),
+            _ => Err(OAuthError::invalid_client_metadata(format!(
+                "{field} must be an http(s) URL"
+            ))),
+        },
+    }
+}
+
+/// A validated registration, ready to store.
+struct Validated {
+    redirect_uris: Vec<String>,
+    auth_method: &'static str,
+    grant_types: Vec<String>,
+    response_types: Vec<String>,
+    name: String,
+    scope: ScopeSet,
+    client_uri: Option<String>,
+    logo_uri: Option<String>,
+    tos_uri: Option<String>,
+    policy_uri: Option<String>,
+}
+
+fn validate(m: &ClientMetadata) -> Result<Validated, OAuthError> {
+    let uris = m.redirect_uris.clone().unwrap_or_default();
+    if uris.is_empty() {
+        return Err(OAuthError::invalid_redirect_uri(
+            "redirect_uris is required and must list at least one URI",
+        ));
+    }
+    if uris.len() > redirect_uri::MAX_URIS {
+        return Err(OAuthError::invalid_redirect_uri(format!(
+            "at most {} redirect URIs may be registered",
+            redirect_uri::MAX_URIS
+        )));
+    }
+    for u in &uris {
+        redirect_uri::validate(u).map_err(OAuthError::invalid_redirect_uri)?;
+    }
+    // An omitted method means a public client here (checklist DCR-5): SDKs that omit it send no secret.
+    let auth_method = match m.token_endpoint_auth_method.as_deref() {
+        None | Some("none") => AUTH_NONE,
+        Some("client_secret_basic") => AUTH_BASIC,
+        Some("client_secret_post") => AUTH_POST,
+        Some(other) => {
+            return Err(OAuthError::invalid_client_metadata(format!(
+                "token_endpoint_auth_method {other:?} is not supported; use none, client_secret_basic or client_secret_post"
+            )));
+        }
+    };
+    let grant_types = m
+        .grant_types
+        .clone()
+        .unwrap_or_else(|| vec!["authorization_code".into(), "refresh_token".into()]);
+    if let Some(g) = grant_types
+        .iter()
+        .find(|g| !matches!(g.as_str(), "authorization_code" | "refresh_token"))
+    {
+        return Err(OAuthError::invalid_client_metadata(format!(
+            "grant type {g:?} is not supported; use authorization_code and refresh_token"
+        )));
+    }
+    if !grant_types.iter().any(|g| g == "authorization_code") {
+        return Err(OAuthError::invalid_client_metadata(
+            "grant_types must include authorization_code",
+        ));
+    }
+    let response_types = m
+        .response_types
+        .clone()
+        .unwrap_or_else(|| vec!["code".into()]);
+    if response_types.iter().any(|r| r != "code") {
+        return Err(OAuthError::invalid_client_metadata(
+            "only the response type \"code\" is supported",
+        ));
+    }
+    let name = m
+        .client_name
+        .as_deref()
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .unwrap_or("Unnamed app");
+    if name.chars().count() > 200 || name.chars().any(char::is_control) {
+        return Err(OAuthError::invalid_client_metadata(
+            "client_name must be at most 200 printable characters",
+        ));
+    }
+    // The registered scope is advisory (checklist DCR-7): clients register what they ask for
+    // now and may ask for more later. Unknown scopes are simply not granted.
+    let scope = m
+        .scope
+        .as_deref()
+        .map(ScopeSet::parse_known)
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(ScopeSet::all);
+    let _ = scope;
+    Ok(Validated {
+        redirect_uris: uris,
+        auth_method,
+        grant_types,
+        response_types,
+        name: name.to_string(),
+        scope: ScopeSet::all(),
+        client_uri: optional_url("client_uri", &m.client_uri)?,
+        logo_uri: optional_url("logo_uri", &m.logo_uri)?,
+        tos_uri: optional_url("tos_uri", &m.tos_uri)?,
+        policy_uri: optional_url("policy_uri", &m.policy_uri)?,
+    })
+}
+
+pub struct Registered {
+    pub client: oauth_client::Model,
+    /// The client secret, for confidential clients: returned once, stored only as a hash.
+    pub secret: Option<String>,
+}
+
+/// Registers a client through RFC 7591 dynamic registration.
+pub async fn register_dynamic(
+    s: &Services,
+    m: ClientMetadata,
+    meta: &RequestMeta,
+) -> Result<Registered, OAuthError> {
+    let v = validate(&m)?;
+    let secret = (v.auth_method != AUTH_NONE).then(|| generate(SecretKind::ClientSecret));
+    let now = Utc::now();
+    let mut extra = m.extra.clone();
+    // Registration metadata we don't model is echoed back as received (no nulls).
+    extra.retain(|_, v| !v.is_null());
+    let client = oauth_client::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        client_id: Set(format!("gc_{}", random_base62(24))),
+        kind: Set(KIND_DYNAMIC.into()),
+        name: Set(v.name),
+        description: Set(None),
+        owner_user_id: Set(None),
+        org_id: Set(None),
+        redirect_uris: Set(json_list(&v.redirect_uris)),
+        grant_types: Set(json_list(&v.grant_types)),
+        response_types: Set(json_list(&v.response_types)),
+        token_endpoint_auth_method: Set(v.auth_method.into()),
+        secret_hash: Set(secret.as_deref().map(sha256_hex)),
+        secret_last_four: Set(secret.as_deref().map(super::token_format::last_four)),
+        secret_rotated_at: Set(None),
+        allowed_scopes: Set(v.scope.to_string()),
+        application_type: Set(m
+            .application_type
+            .clone()
+            .filter(|a| matches!(a.as_str(), "native" | "web"))),
+        client_uri: Set(v.client_uri),
+        logo_uri: Set(v.logo_uri),
+        tos_uri: Set(v.tos_uri),
+        policy_uri: Set(v.policy_uri),
+        contacts: Set(m.contacts.as_ref().map(|c| json_list(c))),
+        software_id: Set(m.software_id.clone()),
+        software_version: Set(m.software_version.clone()),
+        extra_metadata: Set((!extra.is_empty()).then(|| Value::Object(extra).to_string())),
+        verified: Set(false),
+        created_at: Set(now),
+        updated_at: Set(now),
+        last_used_at: Set(None),
+        first_authorized_at: Set(None),
+    }
+    .insert(&s.db)
+    .await?;
+    audit::record(
+        &s.db,
+        AuditEntry {
+            actor_label: Some(format!("client {}", client.client_id)),
+            ..AuditEntry::new("oauth.client.registered")
+        }
+        .target("oauth_client", &client.client_id)
+        .details(json!({ "name": client.name, "redirect_uris": v.redirect_uris })),
+        meta,
+    )
+    .await?;
+    Ok(Registered { client, secret })
+}
+
+/// The RFC 7591 §3.2.1 response: the metadata as registered, every member present or omitted
+/// (never null).
+pub fn registration_response(c: &oauth_client::Model, secret: Option<&str>) -> Value {
+    let mut out = match c
+        .extra_metadata
+        .as_deref()
+        .and_then(|e| serde_json::from_str::<Value>(e).ok())
+    {
+        Some(Value::Object(m)) => m,
+        _ => Map::new(),
+    };
+    let mut put = |k: &str, v: Value| {
+        out.insert(k.to_string(), v);
+    };
+    put("client_id", json!(c.client_id));
+    put("client_id_issued_at", json!(c.created_at.timestamp()));
+    put("client_name", json!(c.name));
+    put("redirect_uris", json!(list(&c.redirect_uris)));
+    put("grant_types", json!(list(&c.grant_types)));
+    put("response_types", json!(list(&c.response_types)));
+    put(
+        "token_endpoint_auth_method",
+        json!(c.token_endpoint_auth_method),
+    );
+    put("scope", json!(c.allowed_scopes));
+    if let Some(secret) = secret {
+        put("client_secret", json!(secret));
+        put("client_secret_expires_at", json!(0));
+    }
+    for (k, v) in [
+        ("client_uri", &c.client_uri),
+        ("logo_uri", &c.logo_uri),
+        ("tos_uri", &c.tos_uri),
+        ("policy_uri", &c.policy_uri),
+        ("software_id", &c.software_id),
+        ("software_version", &c.software_version),
+        ("application_type", &c.application_type),
+    ] {
+        if let Some(v) = v {
+            put(k, json!(v));
+        }
+    }
+    if let Some(contacts) = &c.contacts {
+        put("contacts", json!(list(contacts)));
+    }
+    Value::Object(out)
+}
+
+pub async fn find(
+    db: &impl ConnectionTrait,
+    client_id: &str,
+) -> Result<Option<oauth_client::Model>, OAuthError> {
+    Ok(oauth_client::Entity::find()
+        .filter(oauth_client::Column::ClientId.eq(client_id))
+        .one(db)
+        .await?)
+}
+
+/// How a client presented itself at the token, revocation or introspection endpoint.
+#[derive(Debug, Clone)]
+pub struct ClientCredentials {
+    pub client_id: String,
+    pub secret: Option<String>,
+    /// The credentials came in an `Authorization: Basic` header.
+    pub basic: bool,
+}
+
+/// Authenticates a client by the method it registered. Any failure is `invalid_client`.
+pub async fn authenticate(
+    db: &impl ConnectionTrait,
+    creds: &ClientCredentials,
+) -> Result<oauth_client::Model, OAuthError> {
+    let fail = |d: &str| OAuthError {
+        basic_challenge: creds.basic,
+        ..OAuthError::invalid_client(d)
+    };
+    let client = find(db, &creds.client_id)
+        .await?
+        .ok_or_else(|| fail("Unknown client. Register again."))?;
+    match (
+        client.token_endpoint_auth_method.as_str(),
+        &creds.secret,
+        &client.secret_hash,
+    ) {
+        (AUTH_NONE, None, _) => Ok(client),
+        (AUTH_NONE, Some(_), _) => Err(fail(
+            "This is a public client; it must not send a client secret.",
+        )),
+        (_, Some(secret), Some(hash)) if constant_time_eq(&sha256_hex(secret), hash) => Ok(client),
+        (_, None, _) => Err(fail("Client authentication is required for this client.")),
+        _ => Err(fail("Client authentication failed.")),
+    }
+}
+
+/// Deletes dynamically registered clients that nobody authorized within `unused_for`
+/// (MCP clients register anew on every connection; most registrations are never used).
+pub async fn reap_unused_dynamic(
+    db: &impl ConnectionTrait,
+    unused_for: Duration,
+) -> Result<u64, OAuthError> {
+    let cutoff: DateTime<Utc> = Utc::now() - unused_for;
+    let res = oauth_client::Entity::delete_many()
+        .filter(oauth_client::Column::Kind.eq(KIND_DYNAMIC))
+        .filter(oauth_client::Column::FirstAuthorizedAt.is_null())
+        .filter(oauth_client::Column::CreatedAt.lt(cutoff))
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected)
+}

@@ -1,0 +1,104 @@
+//! Protocol errors, as RFC 6749 §5.2 / RFC 7591 §3.2.2 / RFC 8707 name them. They become the
+//! JSON error body at the endpoints, or the `error` parameter of an authorization redirect.
+
+use serde::Serialize;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OAuthError {
+    pub error: &'static str,
+    pub error_description: String,
+    /// Client authentication failed with HTTP Basic: answer 401 with `WWW-Authenticate: Basic`.
+    #[serde(skip)]
+    pub basic_challenge: bool,
+}
+
+impl OAuthError {
+    pub fn new(error: &'static str, description: impl Into<String>) -> Self {
+        Self {
+            error,
+            error_description: description.into(),
+            basic_challenge: false,
+        }
+    }
+
+    pub fn invalid_request(d: impl Into<String>) -> Self {
+        Self::new("invalid_request", d)
+    }
+    pub fn invalid_client(d: impl Into<String>) -> Self {
+        Self::new("invalid_client", d)
+    }
+    pub fn invalid_grant(d: impl Into<String>) -> Self {
+        Self::new("invalid_grant", d)
+    }
+    pub fn invalid_scope(d: impl Into<String>) -> Self {
+        Self::new("invalid_scope", d)
+    }
+    pub fn invalid_target(d: impl Into<String>) -> Self {
+        Self::new("invalid_target", d)
+    }
+    pub fn unauthorized_client(d: impl Into<String>) -> Self {
+        Self::new("unauthorized_client", d)
+    }
+    pub fn unsupported_grant_type(d: impl Into<String>) -> Self {
+        Self::new("unsupported_grant_type", d)
+    }
+    pub fn access_denied(d: impl Into<String>) -> Self {
+        Self::new("access_denied", d)
+    }
+    pub fn invalid_redirect_uri(d: impl Into<String>) -> Self {
+        Self::new("invalid_redirect_uri", d)
+    }
+    pub fn invalid_client_metadata(d: impl Into<String>) -> Self {
+        Self::new("invalid_client_metadata", d)
+    }
+    pub fn server_error() -> Self {
+        Self::new(
+            "server_error",
+            "The server could not complete the request; try again.",
+        )
+    }
+
+    pub fn status(&self) -> u16 {
+        match self.error {
+            "invalid_client" => 401,
+            "server_error" => 500,
+            "temporarily_unavailable" => 503,
+            "too_many_requests" => 429,
+            _ => 400,
+        }
+    }
+}
+
+impl From<sea_orm::DbErr> for OAuthError {
+    fn from(e: sea_orm::DbErr) -> Self {
+        tracing::error!(error = %e, "database error in an OAuth endpoint");
+        OAuthError::server_error()
+    }
+}
+
+impl From<crate::error::AppError> for OAuthError {
+    fn from(e: crate::error::AppError) -> Self {
+        match e {
+            crate::error::AppError::Internal => OAuthError::server_error(),
+            other => OAuthError::invalid_request(other.to_string()),
+        }
+    }
+}
+
+impl axum::response::IntoResponse for OAuthError {
+    fn into_response(self) -> axum::response::Response {
+        use http::{HeaderValue, StatusCode, header};
+        let status = StatusCode::from_u16(self.status()).unwrap_or(StatusCode::BAD_REQUEST);
+        let mut res = (status, axum::Json(&self)).into_response();
+        let h = res.headers_mut();
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+        if self.basic_challenge && self.error == "invalid_client" {
+            h.insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"gatehouse\", charset=\"UTF-8\""),
+            );
+        }
+        res
+    }
+}

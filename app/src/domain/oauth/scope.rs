@@ -1,0 +1,85 @@
+//! OAuth scopes of the MCP resource, and what they mean in plain words.
+
+use std::collections::BTreeSet;
+
+pub const MCP_READ: &str = "mcp:read";
+pub const MCP_WRITE: &str = "mcp:write";
+
+/// Every scope Gatehouse knows, with the sentence shown on the consent screen.
+pub const SCOPES: [(&str, &str); 2] = [
+    (
+        MCP_READ,
+        "See your identity and your connected apps, and read the organization's data your role allows",
+    ),
+    (
+        MCP_WRITE,
+        "Make changes your role allows, such as revoking connections or changing settings",
+    ),
+];
+
+pub fn describe(scope: &str) -> &'static str {
+    SCOPES
+        .iter()
+        .find(|(s, _)| *s == scope)
+        .map(|(_, d)| *d)
+        .unwrap_or("Unknown permission")
+}
+
+/// A set of known scopes, written space-separated and sorted.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ScopeSet(BTreeSet<&'static str>);
+
+impl ScopeSet {
+    pub fn all() -> Self {
+        Self(SCOPES.iter().map(|(s, _)| *s).collect())
+    }
+
+    /// Known scopes in `raw`; unknown ones are dropped (RFC 6749 §3.3 lets the server narrow).
+    pub fn parse_known(raw: &str) -> Self {
+        Self(
+            raw.split_ascii_whitespace()
+                .filter_map(|w| SCOPES.iter().find(|(s, _)| *s == w).map(|(s, _)| *s))
+                .collect(),
+        )
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn contains(&self, scope: &str) -> bool {
+        self.0.contains(scope)
+    }
+
+    pub fn is_subset(&self, other: &ScopeSet) -> bool {
+        self.0.is_subset(&other.0)
+    }
+
+    pub fn intersect(&self, other: &ScopeSet) -> ScopeSet {
+        ScopeSet(self.0.intersection(&other.0).copied().collect())
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.0.iter().copied()
+    }
+}
+
+impl std::fmt::Display for ScopeSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0.iter().copied().collect::<Vec<_>>().join(" "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_known_scopes_only() {
+        let s = ScopeSet::parse_known("mcp:write  openid mcp:read offline_access");
+        assert_eq!(s.to_string(), "mcp:read mcp:write");
+        assert!(ScopeSet::parse_known("openid").is_empty());
+        assert!(ScopeSet::parse_known("mcp:read").is_subset(&ScopeSet::all()));
+        assert!(!ScopeSet::all().is_subset(&ScopeSet::parse_known("mcp:read")));
+    }
+}

@@ -1,0 +1,51 @@
+//! The OAuth 2.1 authorization server's HTTP endpoints.
+
+pub mod authorize;
+pub mod discovery;
+pub mod params;
+pub mod register;
+pub mod token;
+
+use axum::Router;
+use axum::routing::{get, post};
+use http::{HeaderName, Method, header};
+use tower_http::cors::{Any, CorsLayer};
+
+use crate::state::AppState;
+
+/// Discovery, registration, token, revocation and introspection: machine endpoints, open to
+/// browser-based clients (MCP Inspector) through CORS, without cookies.
+pub fn api_routes() -> Router<AppState> {
+    let cors = CorsLayer::new()
+        .allow_origin(Any)
+        .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::ACCEPT,
+            HeaderName::from_static("mcp-protocol-version"),
+        ])
+        .max_age(std::time::Duration::from_secs(86400));
+    Router::new()
+        .route(
+            "/.well-known/oauth-authorization-server",
+            get(discovery::authorization_server),
+        )
+        .route(
+            "/.well-known/oauth-protected-resource",
+            get(discovery::protected_resource),
+        )
+        .route(
+            "/.well-known/oauth-protected-resource/mcp",
+            get(discovery::protected_resource),
+        )
+        .route(
+            "/.well-known/oauth-protected-resource/o/{slug}/mcp",
+            get(discovery::org_protected_resource),
+        )
+        .route("/oauth/register", post(register::register))
+        .route("/oauth/token", post(token::token))
+        .route("/oauth/revoke", post(token::revoke))
+        .route("/oauth/introspect", post(token::introspect))
+        .layer(cors)
+}
