@@ -65,6 +65,7 @@ test("sign up, create and switch orgs, manage members, log out", async ({ page }
 
   // Ada is the last admin: no way to remove her.
   await open(page, testInfo, "/admin/members");
+  await page.screenshot({ path: `screenshots/members-${testInfo.project.name}.png`, fullPage: true });
   await expect(page.locator(`tr[data-email="${ada}"]`)).toContainText("Last admin");
   await expect(page.locator("table[data-testid=invitations]")).toContainText(carol);
 

@@ -238,7 +238,7 @@ async fn serve(config: Config, services: Services) -> Result<(), CliError> {
     if !std::path::Path::new(&config.site_root).join("pkg").exists() {
         tracing::warn!(site_root = %config.site_root, "no built site found: run `cargo leptos build` so pages get their styles and scripts");
     }
-    spawn_session_sweeper(services.db.clone());
+    spawn_housekeeping(services.clone());
     let public_url = config.public_url.clone();
     let state = AppState::new(config, services);
     let app = router::build_router(state);
@@ -257,16 +257,28 @@ async fn serve(config: Config, services: Services) -> Result<(), CliError> {
     Ok(())
 }
 
-/// Deletes expired sessions every ten minutes.
-fn spawn_session_sweeper(db: DatabaseConnection) {
+/// Every ten minutes: expired sessions, unused self-registered clients, stale OAuth requests.
+fn spawn_housekeeping(services: Services) {
     use tower_sessions::session_store::ExpiredDeletion;
-    let store = crate::session_store::SeaOrmStore::new(db);
+    let store = crate::session_store::SeaOrmStore::new(services.db.clone());
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(600));
         loop {
             tick.tick().await;
             if let Err(e) = store.delete_expired().await {
                 tracing::warn!(error = %e, "expired-session sweep failed");
+            }
+            match app::domain::oauth::housekeeping::sweep(&services).await {
+                Ok(swept) if swept.clients + swept.requests + swept.codes > 0 => {
+                    tracing::info!(
+                        clients = swept.clients,
+                        requests = swept.requests,
+                        codes = swept.codes,
+                        "housekeeping"
+                    )
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "OAuth housekeeping failed"),
             }
         }
     });

@@ -1078,3 +1078,49 @@ async fn consent_org_picker_policy_deny_and_cross_org() {
     );
     assert!(page.body.contains("data-testid=\"policy-blocked\""));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registration_is_rate_limited_and_unused_clients_are_reaped() {
+    let app = TestApp::with_env(&[("GATEHOUSE_UNUSED_CLIENT_TTL_HOURS", "1")]).await;
+    let mut ada = signed_in_with_org(&app, "ada@example.com", "acme").await;
+    let used = public_client(&app).await;
+    let (_, _) = tokens_for(&app, &mut ada, &used, "acme", MCP).await;
+    for _ in 0..29 {
+        public_client(&app).await;
+    }
+    let res = app
+        .post_json("/oauth/register", json!({ "redirect_uris": [CB] }))
+        .await;
+    assert_eq!(res.status, StatusCode::TOO_MANY_REQUESTS, "{}", res.body);
+    assert_eq!(res.json()["error"], "too_many_requests");
+    assert!(res.header("retry-after").is_some());
+
+    // Age every registration past the TTL: only the one somebody authorized survives.
+    use sea_orm::{ConnectionTrait, EntityTrait, Statement};
+    app.db
+        .execute_raw(Statement::from_string(
+            app.db.get_database_backend(),
+            "UPDATE oauth_clients SET created_at = '2000-01-01 00:00:00+00:00'",
+        ))
+        .await
+        .unwrap();
+    let services = app::domain::Services::new(app.db.clone(), {
+        let mut s = app::domain::Settings::new(ORIGIN, true);
+        s.oauth.unused_client_ttl = chrono::Duration::hours(1);
+        s
+    });
+    let swept = app::domain::oauth::housekeeping::sweep(&services)
+        .await
+        .unwrap();
+    assert_eq!(swept.clients, 29);
+    let left = app::domain::entities::oauth_client::Entity::find()
+        .all(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(
+        left.iter()
+            .map(|c| c.client_id.as_str())
+            .collect::<Vec<_>>(),
+        vec![used.as_str()]
+    );
+}

@@ -34,7 +34,7 @@ pub fn Layout(children: Children) -> impl IntoView {
         <a class="skip" href="#main">"Skip to content"</a>
         <header class="topbar">
             <a href="/" class="brand">
-                <span class="brand-mark" aria-hidden="true">"⛩"</span>
+                <img class="brand-mark" src="/favicon.svg" alt="" width="22" height="22" />
                 "Gatehouse"
             </a>
             <Transition fallback=|| ()>

@@ -6,6 +6,7 @@ pub mod clients;
 pub mod consent;
 pub mod error;
 pub mod grants;
+pub mod housekeeping;
 pub mod redirect_uri;
 pub mod resource;
 pub mod scope;
