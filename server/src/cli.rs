@@ -68,6 +68,20 @@ enum Command {
     },
     /// Create the demo organization `acme` with one user per role and print their sign-ins.
     Demo,
+    /// Sign in to an MCP server with OAuth (discovery, registration, PKCE in the browser) and
+    /// keep the tokens in your config directory.
+    Login {
+        /// The MCP server URL, e.g. https://gatehouse.example.com/mcp or …/o/acme/mcp
+        mcp_url: String,
+        /// Print the sign-in address instead of opening a browser.
+        #[arg(long)]
+        no_browser: bool,
+    },
+    /// Print a valid access token for a server you logged in to (refreshing it when needed).
+    Token {
+        /// The MCP server URL given to `login` (optional when you logged in to one only).
+        mcp_url: Option<String>,
+    },
 }
 
 /// A failed command: the message is printed and the exit code is non-zero.
@@ -92,6 +106,29 @@ pub async fn run() -> ExitCode {
 }
 
 async fn execute(cli: Cli) -> Result<(), CliError> {
+    // The client commands talk to a server over HTTP; they need no configuration or database.
+    match &cli.command {
+        Command::Login {
+            mcp_url,
+            no_browser,
+        } => {
+            let no_browser = *no_browser;
+            let creds = crate::login::login(mcp_url, |url| {
+                !no_browser && crate::login::open_in_browser(url)
+            })
+            .await?;
+            println!(
+                "Signed in to {} (scopes: {}). `gatehouse token` prints an access token.",
+                creds.resource, creds.scope
+            );
+            return Ok(());
+        }
+        Command::Token { mcp_url } => {
+            println!("{}", crate::login::token(mcp_url.as_deref()).await?);
+            return Ok(());
+        }
+        _ => {}
+    }
     let config = Config::load(cli.config.as_deref())?;
     telemetry::init(&config);
     let db = db::connect(&config.database_url).await.map_err(|e| {
@@ -157,6 +194,7 @@ async fn execute(cli: Cli) -> Result<(), CliError> {
             Ok(())
         }
         Command::Demo => demo(&db, &config, &meta).await,
+        Command::Login { .. } | Command::Token { .. } => unreachable!("handled above"),
     }
 }
 

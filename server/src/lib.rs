@@ -3,6 +3,7 @@
 pub mod cli;
 pub mod config;
 pub mod health;
+pub mod login;
 pub mod middleware;
 pub mod oauth;
 pub mod router;
