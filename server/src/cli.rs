@@ -77,6 +77,18 @@ enum Command {
         #[arg(long)]
         no_browser: bool,
     },
+    /// Measure refresh-grant and introspection throughput on a fresh database (prints figures).
+    Bench {
+        /// Use PostgreSQL (GATEHOUSE_TEST_POSTGRES_URL, default postgres://postgres@127.0.0.1:5432/test).
+        #[arg(long)]
+        postgres: bool,
+        /// Seconds per phase.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        /// Concurrent clients.
+        #[arg(long, default_value_t = 32)]
+        concurrency: usize,
+    },
     /// Print a valid access token for a server you logged in to (refreshing it when needed).
     Token {
         /// The MCP server URL given to `login` (optional when you logged in to one only).
@@ -126,6 +138,18 @@ async fn execute(cli: Cli) -> Result<(), CliError> {
         Command::Token { mcp_url } => {
             println!("{}", crate::login::token(mcp_url.as_deref()).await?);
             return Ok(());
+        }
+        Command::Bench {
+            postgres,
+            seconds,
+            concurrency,
+        } => {
+            let args = crate::bench::BenchArgs {
+                postgres: *postgres,
+                seconds: *seconds,
+                concurrency: *concurrency,
+            };
+            return crate::bench::run(args).await;
         }
         _ => {}
     }
@@ -194,7 +218,9 @@ async fn execute(cli: Cli) -> Result<(), CliError> {
             Ok(())
         }
         Command::Demo => demo(&db, &config, &meta).await,
-        Command::Login { .. } | Command::Token { .. } => unreachable!("handled above"),
+        Command::Login { .. } | Command::Token { .. } | Command::Bench { .. } => {
+            unreachable!("handled above")
+        }
     }
 }
 

@@ -332,23 +332,19 @@ pub async fn refresh(
     let family = old.family_id.unwrap_or_else(Uuid::now_v7);
 
     let txn = s.db.begin().await?;
-    let (conn, org, _) = live_connection(&txn, connection_id).await?;
-    let response = issue_pair(&txn, client, &conn, &org, family, Some(old.id)).await?;
-    // Rotate atomically; the losing side of a race takes the grace path below.
-    let rotated = token::Entity::update_many()
+    // Claim the rotation first: the write takes the row lock (PostgreSQL) or the write lock
+    // (SQLite, where a transaction that read first could not wait for a concurrent writer).
+    // The losing side of a race takes the grace path below.
+    let claimed = token::Entity::update_many()
         .col_expr(
             token::Column::RotatedAt,
             sea_orm::sea_query::Expr::value(Utc::now()),
-        )
-        .col_expr(
-            token::Column::GraceResponse,
-            sea_orm::sea_query::Expr::value(seal(presented, &response)),
         )
         .filter(token::Column::Id.eq(old.id))
         .filter(token::Column::RotatedAt.is_null())
         .exec(&txn)
         .await?;
-    if rotated.rows_affected != 1 {
+    if claimed.rows_affected != 1 {
         txn.rollback().await?;
         let current = token::Entity::find_by_id(old.id)
             .one(&s.db)
@@ -357,6 +353,16 @@ pub async fn refresh(
         let at = current.rotated_at.unwrap_or_else(Utc::now);
         return replay_or_reuse(s, client, &current, at, presented, meta).await;
     }
+    let (conn, org, _) = live_connection(&txn, connection_id).await?;
+    let response = issue_pair(&txn, client, &conn, &org, family, Some(old.id)).await?;
+    token::Entity::update_many()
+        .col_expr(
+            token::Column::GraceResponse,
+            sea_orm::sea_query::Expr::value(seal(presented, &response)),
+        )
+        .filter(token::Column::Id.eq(old.id))
+        .exec(&txn)
+        .await?;
     connection::Entity::update_many()
         .col_expr(
             connection::Column::LastUsedAt,
