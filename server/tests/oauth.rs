@@ -1124,3 +1124,86 @@ async fn registration_is_rate_limited_and_unused_clients_are_reaped() {
         vec![used.as_str()]
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pkce_exemption_is_per_redirect_host_and_empty_by_default() {
+    let no_pkce = |client_id: &str| {
+        query(&[
+            ("response_type", "code"),
+            ("client_id", client_id),
+            ("redirect_uri", CB),
+            ("state", "s"),
+            ("resource", MCP),
+        ])
+    };
+    // Default: no exemption, PKCE is required of everyone.
+    let app = TestApp::sqlite().await;
+    let mut ada = signed_in_with_org(&app, "ada@example.com", "acme").await;
+    let client_id = public_client(&app).await;
+    let res = ada
+        .get_raw(&format!("/oauth/authorize?{}", no_pkce(&client_id)))
+        .await;
+    assert_eq!(
+        res.location_param("error").as_deref(),
+        Some("invalid_request")
+    );
+
+    // An operator lists a connector's callback host: that host (only) may omit PKCE.
+    let app =
+        TestApp::with_env(&[("GATEHOUSE_PKCE_EXEMPT_REDIRECT_HOSTS", "127.0.0.1:7777")]).await;
+    let mut ada = signed_in_with_org(&app, "ada@example.com", "acme").await;
+    let client_id = public_client(&app).await;
+    let res = authorize(&mut ada, &no_pkce(&client_id), "acme", "approve").await;
+    let code = res
+        .location_param("code")
+        .expect("a code without PKCE for the exempt host");
+    let res = app
+        .post_form(
+            "/oauth/token",
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("client_id", &client_id),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    // A code issued without PKCE can't be redeemed with a verifier (no downgrade games).
+    let res = authorize(
+        &mut ada,
+        &format!("{}&prompt=consent", no_pkce(&client_id)),
+        "acme",
+        "approve",
+    )
+    .await;
+    let code = res.location_param("code").unwrap();
+    let res = app
+        .post_form(
+            "/oauth/token",
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("client_id", &client_id),
+                ("code_verifier", &"v".repeat(43)),
+            ],
+        )
+        .await;
+    assert_eq!(res.json()["error"], "invalid_grant");
+    let other = register(
+        &app,
+        json!({ "redirect_uris": ["http://127.0.0.1:8888/cb"] }),
+    )
+    .await;
+    let q = query(&[
+        ("response_type", "code"),
+        ("client_id", other["client_id"].as_str().unwrap()),
+        ("redirect_uri", "http://127.0.0.1:8888/cb"),
+        ("state", "s"),
+    ]);
+    let res = ada.get_raw(&format!("/oauth/authorize?{q}")).await;
+    assert_eq!(
+        res.location_param("error").as_deref(),
+        Some("invalid_request"),
+        "other hosts still need PKCE"
+    );
+}

@@ -179,6 +179,8 @@ pub async fn change_role(
         .await?;
     }
     txn.commit().await?;
+    // Tokens act with the member's role as it is now: nothing cached may outlive the change.
+    crate::domain::oauth::cache::invalidate_all();
     Ok(MemberView {
         membership_id: m.id,
         user_id: user.id,
@@ -218,5 +220,6 @@ pub async fn remove(
     )
     .await?;
     txn.commit().await?;
+    crate::domain::oauth::cache::invalidate_all();
     Ok(user.email)
 }

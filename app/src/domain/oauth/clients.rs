@@ -310,9 +310,22 @@ pub async fn authenticate(
         basic_challenge: creds.basic,
         ..OAuthError::invalid_client(d)
     };
-    let client = find(db, &creds.client_id)
-        .await?
-        .ok_or_else(|| fail("Unknown client. Register again."))?;
+    // Client rows change rarely; a few seconds of cache spares the hot paths a query.
+    let client = match super::cache::CLIENTS.get(&creds.client_id) {
+        Some(cached) => (*cached).clone(),
+        None => {
+            let tag = super::cache::generation();
+            let found = find(db, &creds.client_id)
+                .await?
+                .ok_or_else(|| fail("Unknown client. Register again."))?;
+            super::cache::CLIENTS.put(
+                creds.client_id.clone(),
+                tag,
+                std::sync::Arc::new(found.clone()),
+            );
+            found
+        }
+    };
     match (
         client.token_endpoint_auth_method.as_str(),
         &creds.secret,
@@ -341,5 +354,8 @@ pub async fn reap_unused_dynamic(
         .filter(oauth_client::Column::CreatedAt.lt(cutoff))
         .exec(db)
         .await?;
+    if res.rows_affected > 0 {
+        super::cache::invalidate_all();
+    }
     Ok(res.rows_affected)
 }

@@ -353,6 +353,7 @@ pub async fn refresh(
         let at = current.rotated_at.unwrap_or_else(Utc::now);
         return replay_or_reuse(s, client, &current, at, presented, meta).await;
     }
+    super::cache::TOKEN_STATES.remove(&old.token_hash);
     let (conn, org, _) = live_connection(&txn, connection_id).await?;
     let response = issue_pair(&txn, client, &conn, &org, family, Some(old.id)).await?;
     token::Entity::update_many()
@@ -383,6 +384,8 @@ pub async fn refresh(
     )
     .await?;
     txn.commit().await?;
+    // Also after the commit: an introspection racing the rotation may have cached the old state.
+    super::cache::TOKEN_STATES.remove(&old.token_hash);
     Ok(response)
 }
 
@@ -459,6 +462,7 @@ pub async fn revoke(
         active.revoked_at = Set(Some(Utc::now()));
         active.revoke_reason = Set(Some("revoked_by_client".into()));
         active.update(&s.db).await?;
+        super::cache::TOKEN_STATES.remove(&t.token_hash);
     }
     audit::record(
         &s.db,
@@ -485,6 +489,31 @@ pub async fn introspect(
             "Introspection is for confidential clients (resource servers).",
         ));
     }
+    let secret = secret.trim();
+    if super::token_format::parse(secret).is_none() {
+        return Ok(json!({ "active": false }));
+    }
+    let key = sha256_hex(secret);
+    if let Some(cached) = super::cache::TOKEN_STATES.get(&key) {
+        // A cached answer still expires with its token.
+        let expired = cached
+            .get("exp")
+            .and_then(Value::as_i64)
+            .is_some_and(|exp| exp <= Utc::now().timestamp());
+        return Ok(if expired {
+            json!({ "active": false })
+        } else {
+            (*cached).clone()
+        });
+    }
+    let tag = super::cache::generation();
+    let state = introspect_now(s, secret).await?;
+    super::cache::TOKEN_STATES.put(key, tag, std::sync::Arc::new(state.clone()));
+    Ok(state)
+}
+
+/// The token's state read from the database.
+async fn introspect_now(s: &Services, secret: &str) -> Result<Value, OAuthError> {
     let inactive = json!({ "active": false });
     let Some(t) = tokens::find_by_secret(&s.db, secret.trim()).await? else {
         return Ok(inactive);

@@ -92,6 +92,7 @@ pub async fn revoke_family(
     family_id: Uuid,
     reason: &str,
 ) -> Result<u64, sea_orm::DbErr> {
+    super::cache::invalidate_all();
     let res = token::Entity::update_many()
         .col_expr(
             token::Column::RevokedAt,
@@ -115,6 +116,7 @@ pub async fn revoke_connection(
     by: Option<Uuid>,
     reason: &str,
 ) -> Result<(), sea_orm::DbErr> {
+    super::cache::invalidate_all();
     let now = Utc::now();
     connection::Entity::update_many()
         .col_expr(
