@@ -61,14 +61,27 @@ pub struct Services {
     pub db: DatabaseConnection,
     pub settings: Arc<Settings>,
     pub login_throttle: Arc<LoginThrottle>,
+    /// SQLite has one writer at a time; hot write paths queue here instead of polling the
+    /// database lock with sleeps. `None` on PostgreSQL, which locks rows.
+    write_gate: Option<Arc<tokio::sync::Mutex<()>>>,
 }
 
 impl Services {
     pub fn new(db: DatabaseConnection, settings: Settings) -> Self {
+        let sqlite = matches!(db.get_database_backend(), sea_orm::DbBackend::Sqlite);
         Self {
             db,
             settings: Arc::new(settings),
             login_throttle: Arc::new(LoginThrottle::default()),
+            write_gate: sqlite.then(|| Arc::new(tokio::sync::Mutex::new(()))),
+        }
+    }
+
+    /// Holds the write gate (SQLite) for the life of the guard.
+    pub async fn write_turn(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        match &self.write_gate {
+            Some(gate) => Some(gate.lock().await),
+            None => None,
         }
     }
 

@@ -76,6 +76,19 @@ async fn token_inner(
     }
 }
 
+/// The `token` parameter and the authenticated caller of /revoke and /introspect.
+async fn token_and_client(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<(Params, String, app::domain::entities::oauth_client::Model), OAuthError> {
+    let p = Params::from_body(headers, body)?;
+    let token = p.required("token")?;
+    let client =
+        clients::authenticate(&state.services.db, &client_credentials(headers, &p)?).await?;
+    Ok((p, token, client))
+}
+
 pub async fn revoke(
     State(state): State<AppState>,
     Extension(meta): Extension<RequestMeta>,
@@ -83,8 +96,7 @@ pub async fn revoke(
     body: Bytes,
 ) -> Response {
     let result = async {
-        let p = Params::from_body(&headers, &body)?;
-        let token = p.required("token")?;
+        let (p, token, client) = token_and_client(&state, &headers, &body).await?;
         if let Some(hint) = p.one("token_type_hint")?
             && !matches!(hint.as_str(), "access_token" | "refresh_token")
         {
@@ -93,8 +105,6 @@ pub async fn revoke(
                 format!("token_type_hint {hint:?} is not supported."),
             ));
         }
-        let client =
-            clients::authenticate(&state.services.db, &client_credentials(&headers, &p)?).await?;
         grants::revoke(&state.services, &client, &token, &meta).await
     }
     .await;
@@ -110,10 +120,7 @@ pub async fn introspect(
     body: Bytes,
 ) -> Response {
     let result = async {
-        let p = Params::from_body(&headers, &body)?;
-        let token = p.required("token")?;
-        let client =
-            clients::authenticate(&state.services.db, &client_credentials(&headers, &p)?).await?;
+        let (_, token, client) = token_and_client(&state, &headers, &body).await?;
         grants::introspect(&state.services, &client, &token).await
     }
     .await;

@@ -59,6 +59,18 @@ pub struct Response {
 }
 
 impl Response {
+    /// Reads a whole router response (status, headers, body as text).
+    pub async fn read(res: http::Response<Body>) -> Self {
+        let status = res.status();
+        let headers = res.headers().clone();
+        let bytes = res.into_body().collect().await.unwrap().to_bytes();
+        Response {
+            status,
+            headers,
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+        }
+    }
+
     pub fn location(&self) -> Option<&str> {
         self.headers
             .get(header::LOCATION)
@@ -103,14 +115,7 @@ impl Browser {
                 };
             }
         }
-        let status = res.status();
-        let headers = res.headers().clone();
-        let bytes = res.into_body().collect().await.unwrap().to_bytes();
-        Response {
-            status,
-            headers,
-            body: String::from_utf8_lossy(&bytes).into_owned(),
-        }
+        Response::read(res).await
     }
 
     pub fn with_cookie(&self, mut b: http::request::Builder) -> http::request::Builder {
@@ -197,15 +202,7 @@ pub const PASSWORD: &str = "correct horse battery staple";
 impl TestApp {
     /// Sends a request straight into the router (no cookies): for machine endpoints.
     pub async fn call(&self, req: Request<Body>) -> Response {
-        let res = self.router.clone().oneshot(req).await.expect("router");
-        let status = res.status();
-        let headers = res.headers().clone();
-        let bytes = res.into_body().collect().await.unwrap().to_bytes();
-        Response {
-            status,
-            headers,
-            body: String::from_utf8_lossy(&bytes).into_owned(),
-        }
+        Response::read(self.router.clone().oneshot(req).await.expect("router")).await
     }
 
     pub async fn post_json(&self, path: &str, body: serde_json::Value) -> Response {

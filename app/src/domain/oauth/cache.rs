@@ -1,8 +1,9 @@
-//! A few seconds of memory for the hot paths (introspection now, the MCP endpoint's bearer
-//! check next): the state of a token and a client's row. Any change to authorization state
-//! (a revocation, a role change, a removed member, a policy or client change) calls
-//! [`invalidate_all`], which makes every entry stale at once; otherwise entries expire after
-//! [`TTL`], which also bounds staleness between several Gatehouse processes.
+//! A few seconds of memory for the hot paths (introspection, refresh, and next the MCP
+//! endpoint's bearer check): a token's state, a client's row, a live connection with its org and
+//! the member's role. Any change to authorization state (a revocation, a role change, a removed
+//! member, an org policy, connection or client change) must call [`invalidate_all`], which makes
+//! every entry stale at once; otherwise entries expire after [`TTL`], which also bounds
+//! staleness between several Gatehouse processes.
 //!
 //! One cache per process: keys are SHA-256 hashes of secrets and random client ids, so entries
 //! of different databases (tests) can't collide.
@@ -64,7 +65,17 @@ pub type TokenStates = AuthCache<Arc<serde_json::Value>>;
 /// Client rows by client_id, for client authentication.
 pub type Clients = AuthCache<Arc<crate::domain::entities::oauth_client::Model>>;
 
+/// A connection that may be used, with its org and the member's current role.
+pub type LiveConnections = AuthCache<
+    Arc<(
+        crate::domain::entities::connection::Model,
+        crate::domain::entities::organization::Model,
+        crate::model::Role,
+    )>,
+>;
+
 pub static TOKEN_STATES: LazyLock<TokenStates> = LazyLock::new(|| AuthCache::new(200_000));
+pub static LIVE_CONNECTIONS: LazyLock<LiveConnections> = LazyLock::new(|| AuthCache::new(200_000));
 pub static CLIENTS: LazyLock<Clients> = LazyLock::new(|| AuthCache::new(50_000));
 
 #[cfg(test)]

@@ -70,6 +70,20 @@ async fn live_connection(
     db: &impl ConnectionTrait,
     connection_id: Uuid,
 ) -> Result<(connection::Model, organization::Model, Role), OAuthError> {
+    let key = connection_id.to_string();
+    if let Some(live) = super::cache::LIVE_CONNECTIONS.get(&key) {
+        return Ok((*live).clone());
+    }
+    let tag = super::cache::generation();
+    let live = read_live_connection(db, connection_id).await?;
+    super::cache::LIVE_CONNECTIONS.put(key, tag, std::sync::Arc::new(live.clone()));
+    Ok(live)
+}
+
+async fn read_live_connection(
+    db: &impl ConnectionTrait,
+    connection_id: Uuid,
+) -> Result<(connection::Model, organization::Model, Role), OAuthError> {
     let ended = |d: &str| OAuthError::invalid_grant(d.to_string());
     let conn = connection::Entity::find_by_id(connection_id)
         .one(db)
@@ -95,15 +109,15 @@ async fn live_connection(
     Ok((conn, org, role))
 }
 
-/// Issues an access token and, when the client may refresh, a refresh token of `family`.
-async fn issue_pair(
-    db: &impl ConnectionTrait,
+/// A new access token and, when the client may refresh, a refresh token of `family`: the
+/// response and the rows to store (one multi-row insert).
+fn prepare_pair(
     client: &oauth_client::Model,
     conn: &connection::Model,
     org: &organization::Model,
     family: Uuid,
     parent: Option<Uuid>,
-) -> Result<TokenResponse, OAuthError> {
+) -> (TokenResponse, Vec<token::ActiveModel>) {
     let spec = TokenSpec {
         user_id: conn.user_id,
         org_id: org.id,
@@ -116,27 +130,57 @@ async fn issue_pair(
         name: None,
     };
     let access_ttl = Duration::seconds(org.access_token_ttl_secs.max(60));
-    let (access, _) = tokens::issue(db, SecretKind::AccessToken, Some(access_ttl), &spec).await?;
-    let refresh = if list(&client.grant_types)
+    let (access, access_row) = tokens::prepare(SecretKind::AccessToken, Some(access_ttl), &spec);
+    let mut rows = vec![access_row];
+    let refresh = list(&client.grant_types)
         .iter()
         .any(|g| g == "refresh_token")
-    {
-        let ttl = Duration::seconds(org.refresh_token_ttl_secs.max(300));
-        Some(
-            tokens::issue(db, SecretKind::RefreshToken, Some(ttl), &spec)
-                .await?
-                .0,
-        )
-    } else {
-        None
-    };
-    Ok(TokenResponse {
+        .then(|| {
+            let ttl = Duration::seconds(org.refresh_token_ttl_secs.max(300));
+            let (secret, row) = tokens::prepare(SecretKind::RefreshToken, Some(ttl), &spec);
+            rows.push(row);
+            secret
+        });
+    let response = TokenResponse {
         access_token: access,
         token_type: "Bearer".into(),
         expires_in: access_ttl.num_seconds(),
         refresh_token: refresh,
         scope: conn.scope.clone(),
-    })
+    };
+    (response, rows)
+}
+
+/// Records use without turning every grant into a write of the same hot rows: `last_used_at`
+/// moves at most once a minute (after the grant's transaction, not inside it).
+async fn note_use(
+    db: &impl ConnectionTrait,
+    client: &oauth_client::Model,
+    conn: &connection::Model,
+) -> Result<(), sea_orm::DbErr> {
+    let stale =
+        |t: Option<chrono::DateTime<Utc>>| t.is_none_or(|t| Utc::now() - t > Duration::seconds(60));
+    if stale(conn.last_used_at) {
+        connection::Entity::update_many()
+            .col_expr(
+                connection::Column::LastUsedAt,
+                sea_orm::sea_query::Expr::value(Utc::now()),
+            )
+            .filter(connection::Column::Id.eq(conn.id))
+            .exec(db)
+            .await?;
+    }
+    if stale(client.last_used_at) {
+        oauth_client::Entity::update_many()
+            .col_expr(
+                oauth_client::Column::LastUsedAt,
+                sea_orm::sea_query::Expr::value(Utc::now()),
+            )
+            .filter(oauth_client::Column::Id.eq(client.id))
+            .exec(db)
+            .await?;
+    }
+    Ok(())
 }
 
 pub struct CodeGrant {
@@ -229,8 +273,8 @@ pub async fn exchange_code(
         ));
     }
     let (conn, org, _) = live_connection(&txn, connection_id).await?;
-    let response = issue_pair(&txn, client, &conn, &org, Uuid::now_v7(), None).await?;
-    touch_client(&txn, client.id).await?;
+    let (response, rows) = prepare_pair(client, &conn, &org, Uuid::now_v7(), None);
+    token::Entity::insert_many(rows).exec(&txn).await?;
     audit::record(
         &txn,
         AuditEntry::new("oauth.token.issued")
@@ -242,19 +286,8 @@ pub async fn exchange_code(
     )
     .await?;
     txn.commit().await?;
+    note_use(&s.db, client, &conn).await?;
     Ok(response)
-}
-
-async fn touch_client(db: &impl ConnectionTrait, client_id: Uuid) -> Result<(), sea_orm::DbErr> {
-    oauth_client::Entity::update_many()
-        .col_expr(
-            oauth_client::Column::LastUsedAt,
-            sea_orm::sea_query::Expr::value(Utc::now()),
-        )
-        .filter(oauth_client::Column::Id.eq(client_id))
-        .exec(db)
-        .await?;
-    Ok(())
 }
 
 /// The grace replay is sealed with a key only the holder of the old refresh token can derive.
@@ -331,14 +364,26 @@ pub async fn refresh(
         .ok_or_else(|| bad("The refresh token is not valid."))?;
     let family = old.family_id.unwrap_or_else(Uuid::now_v7);
 
+    // Read the grant's state before the transaction: it stays short (on SQLite it holds the
+    // database's write lock), and every later use of the new tokens re-reads the connection,
+    // so a revocation landing in between still takes effect.
+    let (conn, org, _) = live_connection(&s.db, connection_id).await?;
+    let (response, rows) = prepare_pair(client, &conn, &org, family, Some(old.id));
+
+    let turn = s.write_turn().await;
     let txn = s.db.begin().await?;
-    // Claim the rotation first: the write takes the row lock (PostgreSQL) or the write lock
-    // (SQLite, where a transaction that read first could not wait for a concurrent writer).
-    // The losing side of a race takes the grace path below.
+    // Claim the rotation with the first statement: it takes the row lock (PostgreSQL) or the
+    // write lock (SQLite, where a transaction that read first could not wait for a concurrent
+    // writer). The grace replay is stored by the same statement. The losing side of a race
+    // takes the grace path below.
     let claimed = token::Entity::update_many()
         .col_expr(
             token::Column::RotatedAt,
             sea_orm::sea_query::Expr::value(Utc::now()),
+        )
+        .col_expr(
+            token::Column::GraceResponse,
+            sea_orm::sea_query::Expr::value(seal(presented, &response)),
         )
         .filter(token::Column::Id.eq(old.id))
         .filter(token::Column::RotatedAt.is_null())
@@ -354,25 +399,7 @@ pub async fn refresh(
         return replay_or_reuse(s, client, &current, at, presented, meta).await;
     }
     super::cache::TOKEN_STATES.remove(&old.token_hash);
-    let (conn, org, _) = live_connection(&txn, connection_id).await?;
-    let response = issue_pair(&txn, client, &conn, &org, family, Some(old.id)).await?;
-    token::Entity::update_many()
-        .col_expr(
-            token::Column::GraceResponse,
-            sea_orm::sea_query::Expr::value(seal(presented, &response)),
-        )
-        .filter(token::Column::Id.eq(old.id))
-        .exec(&txn)
-        .await?;
-    connection::Entity::update_many()
-        .col_expr(
-            connection::Column::LastUsedAt,
-            sea_orm::sea_query::Expr::value(Utc::now()),
-        )
-        .filter(connection::Column::Id.eq(conn.id))
-        .exec(&txn)
-        .await?;
-    touch_client(&txn, client.id).await?;
+    token::Entity::insert_many(rows).exec(&txn).await?;
     audit::record(
         &txn,
         AuditEntry::new("oauth.token.refreshed")
@@ -384,8 +411,10 @@ pub async fn refresh(
     )
     .await?;
     txn.commit().await?;
+    drop(turn);
     // Also after the commit: an introspection racing the rotation may have cached the old state.
     super::cache::TOKEN_STATES.remove(&old.token_hash);
+    note_use(&s.db, client, &conn).await?;
     Ok(response)
 }
 

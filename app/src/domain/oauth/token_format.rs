@@ -34,8 +34,10 @@ const ALPHABET: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmn
 const BODY_LEN: usize = 43;
 const CHECK_LEN: usize = 6;
 
+/// `len` characters from a CSPRNG (the thread-local ChaCha generator, seeded and reseeded from
+/// the OS: as unpredictable as the OS source, without a system call per character).
 pub fn random_base62(len: usize) -> String {
-    let mut rng = rand::rngs::OsRng;
+    let mut rng = rand::thread_rng();
     (0..len)
         .map(|_| ALPHABET[rng.gen_range(0..62)] as char)
         .collect()

@@ -32,6 +32,16 @@ pub async fn issue(
     ttl: Option<Duration>,
     spec: &TokenSpec<'_>,
 ) -> Result<(String, token::Model), sea_orm::DbErr> {
+    let (secret, row) = prepare(kind, ttl, spec);
+    Ok((secret, row.insert(db).await?))
+}
+
+/// A new token's secret and its row, not yet stored (so several can be inserted at once).
+pub fn prepare(
+    kind: SecretKind,
+    ttl: Option<Duration>,
+    spec: &TokenSpec<'_>,
+) -> (String, token::ActiveModel) {
     let secret = token_format::generate(kind);
     let now = Utc::now();
     let row = token::ActiveModel {
@@ -62,10 +72,8 @@ pub async fn issue(
         revoked_at: Set(None),
         revoke_reason: Set(None),
         grace_response: Set(None),
-    }
-    .insert(db)
-    .await?;
-    Ok((secret, row))
+    };
+    (secret, row)
 }
 
 /// The row of a well-formed secret, if it exists (no database lookup for malformed input).
