@@ -276,7 +276,7 @@ async fn full_flow_with_the_oauth2_crate() {
         &[("name", "Acme"), ("slug", "acme")],
     )
     .await;
-    ada.submit("/", "/fn/logout", &[]).await;
+    ada.submit("/", "/logout", &[]).await;
 
     let client_id = public_client(&app).await;
     let client = BasicClient::new(ClientId::new(client_id.clone()))

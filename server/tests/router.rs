@@ -135,7 +135,7 @@ async fn log_in_rotates_the_session_and_log_out_ends_it() {
     let app = TestApp::sqlite().await;
     let mut b = app.browser();
     b.sign_up("ada@example.com", PASSWORD).await;
-    b.submit("/", "/fn/logout", &[]).await;
+    b.submit("/", "/logout", &[]).await;
     assert_eq!(
         b.get("/account").await.status,
         StatusCode::FOUND,
@@ -157,7 +157,7 @@ async fn log_in_rotates_the_session_and_log_out_ends_it() {
     assert_ne!(before, after, "the session id changes at sign-in");
     assert_eq!(b.get("/account").await.status, StatusCode::OK);
 
-    let res = b.submit("/account", "/fn/logout", &[]).await;
+    let res = b.submit("/account", "/logout", &[]).await;
     assert_eq!(res.location(), Some("/login?signed_out=1"));
     let res = b.get("/account").await;
     assert_eq!(res.status, StatusCode::FOUND);
@@ -169,7 +169,7 @@ async fn log_in_redirects_only_inside_the_site() {
     let app = TestApp::sqlite().await;
     let mut b = app.browser();
     b.sign_up("ada@example.com", PASSWORD).await;
-    b.submit("/", "/fn/logout", &[]).await;
+    b.submit("/", "/logout", &[]).await;
     let res = b
         .submit(
             "/login",
@@ -189,7 +189,7 @@ async fn sign_in_is_throttled_with_a_clear_message() {
     let app = TestApp::sqlite().await;
     let mut b = app.browser();
     b.sign_up("ada@example.com", PASSWORD).await;
-    b.submit("/", "/fn/logout", &[]).await;
+    b.submit("/", "/logout", &[]).await;
     for _ in 0..5 {
         b.log_in("ada@example.com", "wrong password here").await;
     }

@@ -30,9 +30,10 @@ pub fn meta() -> RequestMeta {
         .unwrap_or_default()
 }
 
-/// True while rendering a page (as opposed to answering a server-function call).
+/// True while rendering a page (a GET of a page), as opposed to answering a server-function
+/// call (a POST, or a GET under /fn/).
 fn rendering_page() -> bool {
-    parts().is_some_and(|p| !p.uri.path().starts_with("/fn/"))
+    parts().is_some_and(|p| p.method == http::Method::GET && !p.uri.path().starts_with("/fn/"))
 }
 
 /// True for a plain HTML form post (no JavaScript): the answer is a redirect, not data.

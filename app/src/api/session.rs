@@ -109,7 +109,8 @@ pub async fn signup(
     .await
 }
 
-#[server(prefix = "/fn", endpoint = "logout")]
+/// `POST /logout`: ends the session (every form carries the CSRF proof).
+#[server(prefix = "", endpoint = "logout")]
 pub async fn logout(#[server(default)] csrf: String) -> Result<(), AppError> {
     ctx::run(async move {
         let session = ctx::session().await?;

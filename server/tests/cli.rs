@@ -1,0 +1,248 @@
+//! The `gatehouse` binary itself: its commands, their error exits, a bad setting stopping
+//! start-up, and a graceful stop on SIGTERM.
+
+use std::process::{Command, Output};
+
+fn db_url(name: &str) -> String {
+    let dir = std::env::temp_dir().join("gatehouse-tests");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(format!("cli-{}-{name}.db", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    format!("sqlite://{}?mode=rwc", path.display())
+}
+
+fn gatehouse(db: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_gatehouse"))
+        .args(args)
+        .env("GATEHOUSE_DATABASE_URL", db)
+        .env("RUST_LOG", "error")
+        .output()
+        .expect("run gatehouse")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+#[test]
+fn commands_succeed_and_fail_with_messages() {
+    let db = db_url("commands");
+    let ok = gatehouse(
+        &db,
+        &[
+            "create-user",
+            "--email",
+            "ada@example.com",
+            "--password",
+            "correct horse battery staple",
+            "--name",
+            "Ada",
+        ],
+    );
+    assert!(ok.status.success(), "{}", text(&ok));
+    assert!(text(&ok).contains("Created user ada@example.com"));
+
+    let dup = gatehouse(
+        &db,
+        &[
+            "create-user",
+            "--email",
+            "ADA@example.com",
+            "--password",
+            "correct horse battery staple",
+        ],
+    );
+    assert!(!dup.status.success());
+    assert!(
+        text(&dup).contains("--email: An account with this email already exists"),
+        "{}",
+        text(&dup)
+    );
+
+    let weak = gatehouse(
+        &db,
+        &[
+            "create-user",
+            "--email",
+            "bob@example.com",
+            "--password",
+            "short",
+        ],
+    );
+    assert!(!weak.status.success());
+    assert!(
+        text(&weak).contains("--password: Use at least 12 characters"),
+        "{}",
+        text(&weak)
+    );
+
+    let org = gatehouse(
+        &db,
+        &[
+            "create-org",
+            "--slug",
+            "acme",
+            "--name",
+            "Acme",
+            "--owner",
+            "ada@example.com",
+        ],
+    );
+    assert!(org.status.success(), "{}", text(&org));
+    let no_owner = gatehouse(
+        &db,
+        &[
+            "create-org",
+            "--slug",
+            "beta",
+            "--name",
+            "Beta",
+            "--owner",
+            "nobody@example.com",
+        ],
+    );
+    assert!(!no_owner.status.success());
+    assert!(
+        text(&no_owner).contains("no account with email \"nobody@example.com\""),
+        "{}",
+        text(&no_owner)
+    );
+
+    gatehouse(
+        &db,
+        &[
+            "create-user",
+            "--email",
+            "bob@example.com",
+            "--password",
+            "another long passphrase",
+        ],
+    );
+    let member = gatehouse(
+        &db,
+        &[
+            "add-member",
+            "--org",
+            "acme",
+            "--email",
+            "bob@example.com",
+            "--role",
+            "querier",
+        ],
+    );
+    assert!(member.status.success(), "{}", text(&member));
+    let bad_role = gatehouse(
+        &db,
+        &[
+            "add-member",
+            "--org",
+            "acme",
+            "--email",
+            "bob@example.com",
+            "--role",
+            "owner",
+        ],
+    );
+    assert!(!bad_role.status.success());
+    assert!(
+        text(&bad_role).contains("--role: unknown role \"owner\""),
+        "{}",
+        text(&bad_role)
+    );
+    let no_org = gatehouse(
+        &db,
+        &[
+            "add-member",
+            "--org",
+            "nope",
+            "--email",
+            "bob@example.com",
+            "--role",
+            "viewer",
+        ],
+    );
+    assert!(
+        text(&no_org).contains("--org: no organization \"nope\""),
+        "{}",
+        text(&no_org)
+    );
+
+    let demo = gatehouse(&db, &["demo"]);
+    assert!(demo.status.success(), "{}", text(&demo));
+    for email in [
+        "admin@acme.test",
+        "querier@acme.test",
+        "restricted@acme.test",
+        "viewer@acme.test",
+    ] {
+        assert!(text(&demo).contains(email), "{}", text(&demo));
+    }
+    // Run again: same users, fresh passwords that work.
+    let again = gatehouse(&db, &["demo"]);
+    assert!(again.status.success());
+    assert_ne!(text(&demo), text(&again));
+}
+
+#[test]
+fn a_bad_setting_stops_start_up_naming_it() {
+    let out = Command::new(env!("CARGO_BIN_EXE_gatehouse"))
+        .arg("migrate")
+        .env("GATEHOUSE_PUBLIC_URL", "gatehouse.example.com")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains("invalid setting GATEHOUSE_PUBLIC_URL"),
+        "{}",
+        text(&out)
+    );
+}
+
+#[test]
+fn serve_stops_gracefully_on_sigterm() {
+    let db = db_url("serve");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gatehouse"))
+        .arg("serve")
+        .env("GATEHOUSE_DATABASE_URL", &db)
+        .env("GATEHOUSE_BIND", format!("127.0.0.1:{port}"))
+        .env("GATEHOUSE_PUBLIC_URL", format!("http://127.0.0.1:{port}"))
+        .env("RUST_LOG", "error")
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut up = false;
+    for _ in 0..100 {
+        if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            use std::io::{Read, Write};
+            s.write_all(b"GET /readyz HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
+                .unwrap();
+            let mut body = String::new();
+            let _ = s.read_to_string(&mut body);
+            if body.starts_with("HTTP/1.1 200") {
+                up = true;
+                break;
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(up, "server did not become ready");
+    let kill = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let status = child.wait().unwrap();
+    assert!(
+        status.success(),
+        "a SIGTERM stop exits cleanly, got {status}"
+    );
+}
