@@ -1,0 +1,57 @@
+import { test, expect } from "@playwright/test";
+import { PASSWORD, logOut, open, signUp, unique } from "./helpers";
+
+// An admin invites an address without an account; the invitee opens the link, creates an
+// account with it and joins with the given role. Then the account page: name and password.
+test("invitation link: sign up with it and join; account profile and password", async ({ page }, testInfo) => {
+  const admin = `${unique(testInfo, "admin")}@example.com`;
+  const invitee = `${unique(testInfo, "carol")}@example.com`;
+  const slug = unique(testInfo, "acme");
+  await signUp(page, testInfo, admin);
+  await open(page, testInfo, "/orgs/new");
+  await page.getByLabel("Name", { exact: true }).fill(`Acme ${slug}`);
+  await page.getByLabel("URL name").fill(slug);
+  await page.getByRole("button", { name: "Create organization" }).click();
+  await expect(page).toHaveURL(new RegExp(`/o/${slug}$`));
+
+  await open(page, testInfo, "/admin/members");
+  await page.getByLabel("Email").fill(invitee);
+  await page.locator("#add-role").selectOption("querier");
+  await page.getByRole("button", { name: "Add member" }).click();
+  const link = await page.getByTestId("copy-value").first().inputValue();
+  expect(link).toMatch(/\/invite\/[A-Za-z0-9_-]{43}$/);
+  await logOut(page);
+
+  // The invitee opens the link signed out: the page says who invited them and as what.
+  await page.goto(new URL(link).pathname);
+  await expect(page.getByRole("heading", { name: `Join Acme ${slug}` })).toBeVisible();
+  await expect(page.getByText("Querier")).toBeVisible();
+  await page.getByRole("link", { name: "Create an account" }).click();
+  await expect(page.getByLabel("Email")).toHaveValue(invitee);
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Create account" }).click();
+  await expect(page).toHaveURL(new RegExp(`/o/${slug}$`));
+  await expect(page.getByTestId("org-role")).toHaveText("Querier");
+
+  // The link is used up.
+  await page.goto(new URL(link).pathname);
+  await expect(page.getByText("This invitation has already been used.")).toBeVisible();
+
+  // Account: change the name, then the password (a wrong current password is refused).
+  await open(page, testInfo, "/account");
+  await expect(page.getByTestId("account-email")).toHaveText(invitee);
+  await page.getByLabel("Name", { exact: true }).fill("Carol");
+  await page.getByRole("button", { name: "Save profile" }).click();
+  await expect(page.getByText("Profile saved.")).toBeVisible();
+  await page.getByLabel("Current password").fill("not my password at all");
+  await page.getByLabel("New password").fill("a brand new long passphrase");
+  await page.getByRole("button", { name: "Change password" }).click();
+  await expect(page.locator("#current_password-error")).toHaveText("Your current password is not correct.");
+  await open(page, testInfo, "/account");
+  await page.getByLabel("Current password").fill(PASSWORD);
+  await page.getByLabel("New password").fill("a brand new long passphrase");
+  await page.getByRole("button", { name: "Change password" }).click();
+  await expect(page.getByText("Password changed.")).toBeVisible();
+  await expect(page.getByRole("link", { name: "Carol" })).toBeVisible();
+  await page.screenshot({ path: `screenshots/account-${testInfo.project.name}.png`, fullPage: true });
+});
