@@ -25,6 +25,15 @@ use pages::*;
 
 /// The HTML document around the app, rendered on the server.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    // The page's CSP names this response's nonce (the one on Leptos's inline scripts).
+    #[cfg(feature = "ssr")]
+    if let (Some(nonce), Some(res)) = (
+        leptos::nonce::use_nonce(),
+        use_context::<leptos_axum::ResponseOptions>(),
+    ) && let Ok(value) = http::HeaderValue::from_str(&web::content_security_policy(Some(&nonce)))
+    {
+        res.insert_header(http::header::CONTENT_SECURITY_POLICY, value);
+    }
     view! {
         <!DOCTYPE html>
         <html lang="en">

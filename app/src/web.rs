@@ -14,3 +14,17 @@ pub const CSRF_FIELD: &str = "csrf";
 /// The flash message popped from the session by the server for this page view.
 #[derive(Debug, Clone)]
 pub struct PoppedFlash(pub crate::model::Flash);
+
+/// The Content-Security-Policy of Gatehouse's responses. Pages pass the per-response nonce that
+/// Leptos puts on its inline scripts, so no other inline script can run; responses without a
+/// nonce (errors, JSON) allow no inline script at all.
+pub fn content_security_policy(nonce: Option<&str>) -> String {
+    let scripts = match nonce {
+        Some(n) => format!("'self' 'nonce-{n}' 'wasm-unsafe-eval'"),
+        None => "'self' 'wasm-unsafe-eval'".to_string(),
+    };
+    format!(
+        "default-src 'self'; script-src {scripts}; style-src 'self' 'unsafe-inline'; img-src 'self' data:; \
+         connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+    )
+}

@@ -6,11 +6,10 @@ use tower_http::set_header::SetResponseHeaderLayer;
 /// Pages may not be framed (clickjacking), sniffed, or leak their URL to other sites. The
 /// Referer is kept for same-origin requests: plain HTML forms need it to return to their page.
 pub fn layers() -> Vec<SetResponseHeaderLayer<HeaderValue>> {
-    let csp = "default-src 'self'; script-src 'self' 'unsafe-inline' 'wasm-unsafe-eval'; \
-               style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; \
-               frame-ancestors 'none'; base-uri 'none'; object-src 'none'";
+    // Pages set their own, with their script nonce; this is for everything else.
+    let csp = app::web::content_security_policy(None);
     let headers: [(HeaderName, &str); 5] = [
-        (header::CONTENT_SECURITY_POLICY, csp),
+        (header::CONTENT_SECURITY_POLICY, csp.as_str()),
         (header::X_FRAME_OPTIONS, "DENY"),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         (header::REFERRER_POLICY, "same-origin"),
@@ -22,7 +21,10 @@ pub fn layers() -> Vec<SetResponseHeaderLayer<HeaderValue>> {
     headers
         .into_iter()
         .map(|(name, value)| {
-            SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
+            SetResponseHeaderLayer::if_not_present(
+                name,
+                HeaderValue::from_str(value).expect("valid header value"),
+            )
         })
         .collect()
 }
