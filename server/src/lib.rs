@@ -5,6 +5,7 @@ pub mod cli;
 pub mod config;
 pub mod health;
 pub mod login;
+pub mod mcp;
 pub mod middleware;
 pub mod oauth;
 pub mod router;

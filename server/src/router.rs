@@ -18,7 +18,7 @@ use tower_sessions::{Expiry, SessionManagerLayer};
 use crate::middleware::{csrf, request_meta, security_headers};
 use crate::session_store::SeaOrmStore;
 use crate::state::AppState;
-use crate::{health, oauth};
+use crate::{health, mcp, oauth};
 
 pub const SESSION_COOKIE: &str = "gatehouse_session";
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -73,6 +73,7 @@ pub fn build_router(state: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .merge(oauth::api_routes())
+        .merge(mcp::routes(&state))
         .merge(pages)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

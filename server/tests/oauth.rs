@@ -10,85 +10,10 @@ use oauth2::{
     RequestTokenError, Scope, TokenResponse, TokenUrl,
 };
 use serde_json::json;
-use support::{Browser, ORIGIN, PASSWORD, Response, TestApp};
-
-const MCP: &str = "http://127.0.0.1:3000/mcp";
-const CB: &str = "http://127.0.0.1:7777/callback";
-
-async fn signed_in_with_org(app: &TestApp, email: &str, slug: &str) -> Browser {
-    let mut b = app.browser();
-    b.sign_up(email, PASSWORD).await;
-    let res = b
-        .submit(
-            "/orgs/new",
-            "/fn/create_org",
-            &[("name", slug), ("slug", slug)],
-        )
-        .await;
-    assert_eq!(res.location(), Some(format!("/o/{slug}").as_str()));
-    b
-}
-
-async fn register(app: &TestApp, body: serde_json::Value) -> serde_json::Value {
-    let res = app.post_json("/oauth/register", body).await;
-    assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
-    res.json()
-}
-
-async fn public_client(app: &TestApp) -> String {
-    let reg = register(app, json!({ "client_name": "Test MCP client", "redirect_uris": [CB], "token_endpoint_auth_method": "none" })).await;
-    reg["client_id"].as_str().unwrap().to_string()
-}
-
-fn hidden(html: &str, name: &str) -> String {
-    let marker = format!("name=\"{name}\" value=\"");
-    let start = html
-        .find(&marker)
-        .unwrap_or_else(|| panic!("no {name} in page:\n{html}"))
-        + marker.len();
-    html[start..].split('"').next().unwrap().to_string()
-}
-
-/// Follows /oauth/authorize through the consent screen and decides; returns the redirect to the app.
-async fn authorize(b: &mut Browser, query: &str, org: &str, decision: &str) -> Response {
-    let res = b.get_raw(&format!("/oauth/authorize?{query}")).await;
-    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
-    let consent_url = res.location().unwrap().to_string();
-    if !consent_url.starts_with("/oauth/consent/") {
-        return res; // remembered consent: straight back to the app
-    }
-    let page = b.get(&consent_url).await;
-    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
-    let fields = [
-        ("csrf", hidden(&page.body, "csrf")),
-        ("request_id", hidden(&page.body, "request_id")),
-    ];
-    let mut form: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    form.push(("org", org));
-    form.push(("decision", decision));
-    b.post_form("/fn/decide_consent", &consent_url, &form).await
-}
-
-fn query(pairs: &[(&str, &str)]) -> String {
-    url::form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(pairs)
-        .finish()
-}
-
-fn auth_query(client_id: &str, challenge: &str, extra: &[(&str, &str)]) -> String {
-    let mut p = vec![
-        ("response_type", "code"),
-        ("client_id", client_id),
-        ("redirect_uri", CB),
-        ("code_challenge", challenge),
-        ("code_challenge_method", "S256"),
-        ("state", "xyz-state"),
-        ("scope", "mcp:read mcp:write"),
-        ("resource", MCP),
-    ];
-    p.extend_from_slice(extra);
-    query(&p)
-}
+use support::flow::{
+    CB, MCP, auth_query, authorize, hidden, public_client, query, register, signed_in_with_org,
+};
+use support::{Browser, ORIGIN, PASSWORD, TestApp};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn discovery_documents() {

@@ -2,10 +2,14 @@
 //! Server functions and the server's HTTP edge call into this; nothing here parses HTTP.
 
 pub mod audit;
+pub mod connections;
 pub mod entities;
 pub mod invitations;
+pub mod mcp;
 pub mod members;
 pub mod oauth;
+pub mod org_admin;
+pub mod org_policy;
 pub mod orgs;
 pub mod passwords;
 pub mod secrets;

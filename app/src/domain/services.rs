@@ -61,28 +61,27 @@ pub struct Services {
     pub db: DatabaseConnection,
     pub settings: Arc<Settings>,
     pub login_throttle: Arc<LoginThrottle>,
-    /// SQLite has one writer at a time; hot write paths queue here instead of polling the
-    /// database lock with sleeps. `None` on PostgreSQL, which locks rows.
-    write_gate: Option<Arc<tokio::sync::Mutex<()>>>,
+    /// SQLite has one writer at a time: refresh rotations are group-committed by one writer
+    /// task. `None` on PostgreSQL, which locks rows and runs them side by side.
+    rotations: Option<crate::domain::oauth::rotation_writer::RotationWriter>,
 }
 
 impl Services {
     pub fn new(db: DatabaseConnection, settings: Settings) -> Self {
         let sqlite = matches!(db.get_database_backend(), sea_orm::DbBackend::Sqlite);
+        // The writer runs on the current runtime (outside one, rotations commit one by one).
+        let rotations = (sqlite && tokio::runtime::Handle::try_current().is_ok())
+            .then(|| crate::domain::oauth::rotation_writer::RotationWriter::spawn(db.clone()));
         Self {
             db,
             settings: Arc::new(settings),
             login_throttle: Arc::new(LoginThrottle::default()),
-            write_gate: sqlite.then(|| Arc::new(tokio::sync::Mutex::new(()))),
+            rotations,
         }
     }
 
-    /// Holds the write gate (SQLite) for the life of the guard.
-    pub async fn write_turn(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
-        match &self.write_gate {
-            Some(gate) => Some(gate.lock().await),
-            None => None,
-        }
+    pub fn rotations(&self) -> Option<&crate::domain::oauth::rotation_writer::RotationWriter> {
+        self.rotations.as_ref()
     }
 
     pub fn with_throttle(mut self, throttle: LoginThrottle) -> Self {

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod flow;
+
 use std::collections::BTreeMap;
 
 use app::domain::Services;

@@ -78,6 +78,16 @@ pub static TOKEN_STATES: LazyLock<TokenStates> = LazyLock::new(|| AuthCache::new
 pub static LIVE_CONNECTIONS: LazyLock<LiveConnections> = LazyLock::new(|| AuthCache::new(200_000));
 pub static CLIENTS: LazyLock<Clients> = LazyLock::new(|| AuthCache::new(50_000));
 
+/// What the MCP endpoint's bearer check found for a token hash.
+pub type Bearers = AuthCache<crate::domain::mcp::bearer::Lookup>;
+pub static BEARERS: LazyLock<Bearers> = LazyLock::new(|| AuthCache::new(200_000));
+
+/// Forgets everything cached about one token (it was revoked or rotated).
+pub fn forget_token(token_hash: &str) {
+    TOKEN_STATES.remove(token_hash);
+    BEARERS.remove(token_hash);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -31,16 +31,14 @@ pub async fn org_block_reason(
     redirect_uri: &str,
 ) -> AppResult<Option<String>> {
     if !org.mcp_enabled {
-        return Ok(Some(format!(
-            "MCP server access disabled: {} has disabled MCP server access. Ask an admin to enable it in Settings > MCP server.",
-            org.name
+        return Ok(Some(crate::domain::org_policy::mcp_disabled_message(
+            &org.name,
         )));
     }
     if !org.mcp_oauth_pats_enabled {
-        return Ok(Some(format!(
-            "MCP OAuth PATs aren't enabled: {} doesn't allow MCP clients to connect with OAuth. Ask an admin to enable them in Settings > API access > MCP OAuth PATs.",
-            org.name
-        )));
+        return Ok(Some(
+            crate::domain::org_policy::mcp_oauth_pats_disabled_message(&org.name),
+        ));
     }
     let blocked = org_client_block::Entity::find()
         .filter(org_client_block::Column::OrgId.eq(org.id))

@@ -23,7 +23,9 @@ use super::scope::ScopeSet;
 use super::token_format::SecretKind;
 use super::tokens::{self, KIND_ACCESS, KIND_REFRESH, TokenSpec};
 use crate::domain::audit::{self, AuditEntry};
-use crate::domain::entities::{authorization_code, connection, oauth_client, organization, token};
+use crate::domain::entities::{
+    audit_event, authorization_code, connection, oauth_client, organization, token,
+};
 use crate::domain::secrets::sha256_hex;
 use crate::domain::{RequestMeta, Services, orgs};
 use crate::model::Role;
@@ -370,27 +372,49 @@ pub async fn refresh(
     let (conn, org, _) = live_connection(&s.db, connection_id).await?;
     let (response, rows) = prepare_pair(client, &conn, &org, family, Some(old.id));
 
-    let turn = s.write_turn().await;
-    let txn = s.db.begin().await?;
-    // Claim the rotation with the first statement: it takes the row lock (PostgreSQL) or the
-    // write lock (SQLite, where a transaction that read first could not wait for a concurrent
-    // writer). The grace replay is stored by the same statement. The losing side of a race
-    // takes the grace path below.
-    let claimed = token::Entity::update_many()
-        .col_expr(
-            token::Column::RotatedAt,
-            sea_orm::sea_query::Expr::value(Utc::now()),
-        )
-        .col_expr(
-            token::Column::GraceResponse,
-            sea_orm::sea_query::Expr::value(seal(presented, &response)),
-        )
-        .filter(token::Column::Id.eq(old.id))
-        .filter(token::Column::RotatedAt.is_null())
-        .exec(&txn)
-        .await?;
-    if claimed.rows_affected != 1 {
-        txn.rollback().await?;
+    let audit_row = audit::row(
+        AuditEntry::new("oauth.token.refreshed")
+            .org(org.id)
+            .actor(conn.user_id)
+            .target("connection", conn.id)
+            .details(json!({ "client_id": client.client_id })),
+        meta,
+    );
+    let grace = seal(presented, &response);
+    super::cache::forget_token(&old.token_hash);
+    let claimed = match s.rotations() {
+        // SQLite: committed together with other waiting rotations (group commit).
+        Some(writer) => writer.rotate(old.id, grace, rows, audit_row).await?,
+        None => {
+            let txn = s.db.begin().await?;
+            // Claim the rotation with the first statement (it takes the row lock); the grace
+            // replay is stored by the same statement.
+            let claim = token::Entity::update_many()
+                .col_expr(
+                    token::Column::RotatedAt,
+                    sea_orm::sea_query::Expr::value(Utc::now()),
+                )
+                .col_expr(
+                    token::Column::GraceResponse,
+                    sea_orm::sea_query::Expr::value(grace),
+                )
+                .filter(token::Column::Id.eq(old.id))
+                .filter(token::Column::RotatedAt.is_null())
+                .exec(&txn)
+                .await?;
+            if claim.rows_affected == 1 {
+                token::Entity::insert_many(rows).exec(&txn).await?;
+                audit_event::Entity::insert(audit_row).exec(&txn).await?;
+                txn.commit().await?;
+                true
+            } else {
+                txn.rollback().await?;
+                false
+            }
+        }
+    };
+    if !claimed {
+        // Another request rotated it first: the grace replay or reuse path.
         let current = token::Entity::find_by_id(old.id)
             .one(&s.db)
             .await?
@@ -398,22 +422,8 @@ pub async fn refresh(
         let at = current.rotated_at.unwrap_or_else(Utc::now);
         return replay_or_reuse(s, client, &current, at, presented, meta).await;
     }
-    super::cache::TOKEN_STATES.remove(&old.token_hash);
-    token::Entity::insert_many(rows).exec(&txn).await?;
-    audit::record(
-        &txn,
-        AuditEntry::new("oauth.token.refreshed")
-            .org(org.id)
-            .actor(conn.user_id)
-            .target("connection", conn.id)
-            .details(json!({ "client_id": client.client_id })),
-        meta,
-    )
-    .await?;
-    txn.commit().await?;
-    drop(turn);
     // Also after the commit: an introspection racing the rotation may have cached the old state.
-    super::cache::TOKEN_STATES.remove(&old.token_hash);
+    super::cache::forget_token(&old.token_hash);
     note_use(&s.db, client, &conn).await?;
     Ok(response)
 }
@@ -491,7 +501,7 @@ pub async fn revoke(
         active.revoked_at = Set(Some(Utc::now()));
         active.revoke_reason = Set(Some("revoked_by_client".into()));
         active.update(&s.db).await?;
-        super::cache::TOKEN_STATES.remove(&t.token_hash);
+        super::cache::forget_token(&t.token_hash);
     }
     audit::record(
         &s.db,

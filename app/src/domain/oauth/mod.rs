@@ -10,6 +10,7 @@ pub mod grants;
 pub mod housekeeping;
 pub mod redirect_uri;
 pub mod resource;
+pub mod rotation_writer;
 pub mod scope;
 pub mod token_format;
 pub mod tokens;

@@ -1,0 +1,121 @@
+//! Group commit of refresh-token rotations on SQLite. SQLite has one writer at a time and every
+//! transaction pays its BEGIN and COMMIT; under load, one writer task takes the rotations that
+//! are waiting and commits them together. Each job still claims its own token (the claim can
+//! fail on its own, sending that request down the grace/reuse path), writes its own new tokens
+//! and audit row, and gets its answer only after the commit: nothing is acknowledged that isn't
+//! stored. If a batch fails, every job in it fails and nothing of it is stored.
+
+use chrono::Utc;
+use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, TransactionTrait};
+use tokio::sync::{mpsc, oneshot};
+use uuid::Uuid;
+
+use crate::domain::entities::{audit_event, token};
+
+/// At most this many rotations per transaction.
+const MAX_BATCH: usize = 64;
+
+pub struct Rotation {
+    pub old_id: Uuid,
+    pub grace_response: Option<String>,
+    pub new_tokens: Vec<token::ActiveModel>,
+    pub audit: audit_event::ActiveModel,
+    /// `Ok(true)`: stored; `Ok(false)`: another request rotated this token first.
+    pub done: oneshot::Sender<Result<bool, DbErr>>,
+}
+
+#[derive(Clone)]
+pub struct RotationWriter {
+    jobs: mpsc::Sender<Rotation>,
+}
+
+impl RotationWriter {
+    /// Starts the writer task on the current tokio runtime.
+    pub fn spawn(db: DatabaseConnection) -> Self {
+        let (jobs, rx) = mpsc::channel(1024);
+        tokio::spawn(run(db, rx));
+        Self { jobs }
+    }
+
+    /// Submits a rotation and waits until it is committed (or refused, or failed).
+    pub async fn rotate(
+        &self,
+        old_id: Uuid,
+        grace_response: Option<String>,
+        new_tokens: Vec<token::ActiveModel>,
+        audit: audit_event::ActiveModel,
+    ) -> Result<bool, DbErr> {
+        let (done, answer) = oneshot::channel();
+        let job = Rotation {
+            old_id,
+            grace_response,
+            new_tokens,
+            audit,
+            done,
+        };
+        self.jobs
+            .send(job)
+            .await
+            .map_err(|_| DbErr::Custom("the rotation writer has stopped".into()))?;
+        answer
+            .await
+            .map_err(|_| DbErr::Custom("the rotation writer dropped a job".into()))?
+    }
+}
+
+async fn run(db: DatabaseConnection, mut rx: mpsc::Receiver<Rotation>) {
+    while let Some(first) = rx.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        match commit(&db, &mut batch).await {
+            Ok(claimed) => {
+                for (job, ok) in batch.into_iter().zip(claimed) {
+                    let _ = job.done.send(Ok(ok));
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, jobs = batch.len(), "refresh rotation batch failed");
+                for job in batch {
+                    let _ = job.done.send(Err(DbErr::Custom(e.to_string())));
+                }
+            }
+        }
+    }
+}
+
+async fn commit(db: &DatabaseConnection, batch: &mut [Rotation]) -> Result<Vec<bool>, DbErr> {
+    let txn = db.begin().await?;
+    let mut claimed = Vec::with_capacity(batch.len());
+    for job in batch.iter_mut() {
+        let res = token::Entity::update_many()
+            .col_expr(
+                token::Column::RotatedAt,
+                sea_orm::sea_query::Expr::value(Utc::now()),
+            )
+            .col_expr(
+                token::Column::GraceResponse,
+                sea_orm::sea_query::Expr::value(job.grace_response.clone()),
+            )
+            .filter(token::Column::Id.eq(job.old_id))
+            .filter(token::Column::RotatedAt.is_null())
+            .exec(&txn)
+            .await?;
+        let ok = res.rows_affected == 1;
+        if ok {
+            token::Entity::insert_many(std::mem::take(&mut job.new_tokens))
+                .exec(&txn)
+                .await?;
+            audit_event::Entity::insert(job.audit.clone())
+                .exec(&txn)
+                .await?;
+        }
+        claimed.push(ok);
+    }
+    txn.commit().await?;
+    Ok(claimed)
+}

@@ -1,0 +1,290 @@
+//! An organization's policy: which ways in are open (MCP server, personal tokens, MCP OAuth
+//! PATs, self-registered apps), where OAuth apps may send users back, and token lifetimes.
+//! Every change is audited and takes effect on the next request (the auth caches are dropped).
+
+use chrono::Utc;
+use sea_orm::{ActiveModelTrait, ConnectionTrait, IntoActiveModel, Set, TransactionTrait};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::audit::{self, AuditEntry};
+use super::entities::organization;
+use super::{RequestMeta, Services};
+use crate::error::{AppError, AppResult};
+
+/// Bounds on lifetimes an admin may choose.
+pub const ACCESS_TTL_SECS: std::ops::RangeInclusive<i64> = 60..=86_400;
+pub const REFRESH_TTL_SECS: std::ops::RangeInclusive<i64> = 3_600..=365 * 86_400;
+pub const PAT_MAX_TTL_DAYS: std::ops::RangeInclusive<i32> = 1..=3_650;
+const MAX_REDIRECT_HOSTS: usize = 50;
+
+/// The policy as an admin sees and sets it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Policy {
+    pub mcp_enabled: bool,
+    pub personal_tokens_enabled: bool,
+    pub mcp_oauth_pats_enabled: bool,
+    pub dynamic_registration_enabled: bool,
+    /// Hosts OAuth apps may redirect to in this org; empty means any.
+    pub allowed_redirect_hosts: Vec<String>,
+    pub access_token_ttl_secs: i64,
+    pub refresh_token_ttl_secs: i64,
+    pub pat_max_ttl_days: i32,
+}
+
+/// A partial change: fields left out keep their value.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyChange {
+    pub mcp_enabled: Option<bool>,
+    pub personal_tokens_enabled: Option<bool>,
+    pub mcp_oauth_pats_enabled: Option<bool>,
+    pub dynamic_registration_enabled: Option<bool>,
+    pub allowed_redirect_hosts: Option<Vec<String>>,
+    pub access_token_ttl_secs: Option<i64>,
+    pub refresh_token_ttl_secs: Option<i64>,
+    pub pat_max_ttl_days: Option<i32>,
+}
+
+/// Seed 000's wording for each closed door, naming where the admin opens it.
+pub fn mcp_disabled_message(org_name: &str) -> String {
+    format!(
+        "MCP server access disabled: {org_name} has disabled MCP server access. Ask an admin to enable it in Settings > MCP server."
+    )
+}
+
+pub fn personal_tokens_disabled_message(org_name: &str) -> String {
+    format!(
+        "Personal Access Tokens aren't enabled: {org_name} doesn't allow personal access tokens. Ask an admin to enable them in Settings > API access > Personal tokens."
+    )
+}
+
+pub fn mcp_oauth_pats_disabled_message(org_name: &str) -> String {
+    format!(
+        "MCP OAuth PATs aren't enabled: {org_name} doesn't allow MCP clients to connect with OAuth. Ask an admin to enable them in Settings > API access > MCP OAuth PATs."
+    )
+}
+
+pub fn of(org: &organization::Model) -> Policy {
+    Policy {
+        mcp_enabled: org.mcp_enabled,
+        personal_tokens_enabled: org.personal_tokens_enabled,
+        mcp_oauth_pats_enabled: org.mcp_oauth_pats_enabled,
+        dynamic_registration_enabled: org.dynamic_registration_enabled,
+        allowed_redirect_hosts: redirect_hosts(org),
+        access_token_ttl_secs: org.access_token_ttl_secs,
+        refresh_token_ttl_secs: org.refresh_token_ttl_secs,
+        pat_max_ttl_days: org.pat_max_ttl_days,
+    }
+}
+
+pub fn redirect_hosts(org: &organization::Model) -> Vec<String> {
+    serde_json::from_str(&org.allowed_redirect_hosts).unwrap_or_default()
+}
+
+/// A host name as an allow-list entry: lowercase, no scheme, port, path or wildcard.
+fn parse_host(raw: &str) -> AppResult<String> {
+    let host = raw.trim().trim_end_matches('.').to_ascii_lowercase();
+    let valid = !host.is_empty()
+        && host.len() <= 253
+        && host.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        });
+    if !valid {
+        return Err(AppError::invalid(
+            "allowed_redirect_hosts",
+            format!(
+                "“{}” is not a host name (write it like app.example.com, without https:// or a path).",
+                raw.trim()
+            ),
+        ));
+    }
+    Ok(host)
+}
+
+/// Checks a change against the bounds; the first bad field is named in the error.
+fn validate(change: &PolicyChange) -> AppResult<Option<Vec<String>>> {
+    if let Some(v) = change.access_token_ttl_secs
+        && !ACCESS_TTL_SECS.contains(&v)
+    {
+        return Err(AppError::invalid(
+            "access_token_ttl_secs",
+            "Access tokens must live between 1 minute (60) and 24 hours (86400 seconds).",
+        ));
+    }
+    if let Some(v) = change.refresh_token_ttl_secs
+        && !REFRESH_TTL_SECS.contains(&v)
+    {
+        return Err(AppError::invalid(
+            "refresh_token_ttl_secs",
+            "Refresh tokens must live between 1 hour (3600) and 365 days (31536000 seconds).",
+        ));
+    }
+    if let Some(v) = change.pat_max_ttl_days
+        && !PAT_MAX_TTL_DAYS.contains(&v)
+    {
+        return Err(AppError::invalid(
+            "pat_max_ttl_days",
+            "The longest personal token lifetime must be between 1 and 3650 days.",
+        ));
+    }
+    match &change.allowed_redirect_hosts {
+        None => Ok(None),
+        Some(hosts) if hosts.len() > MAX_REDIRECT_HOSTS => Err(AppError::invalid(
+            "allowed_redirect_hosts",
+            format!("At most {MAX_REDIRECT_HOSTS} redirect hosts."),
+        )),
+        Some(hosts) => {
+            let mut out: Vec<String> = Vec::new();
+            for h in hosts.iter().filter(|h| !h.trim().is_empty()) {
+                let h = parse_host(h)?;
+                if !out.contains(&h) {
+                    out.push(h);
+                }
+            }
+            Ok(Some(out))
+        }
+    }
+}
+
+/// Applies `change` to the org; returns the policy as it now is. Nothing is written when the
+/// change is invalid or changes nothing.
+pub async fn update(
+    s: &Services,
+    actor_id: Uuid,
+    org_id: Uuid,
+    change: &PolicyChange,
+    meta: &RequestMeta,
+) -> AppResult<Policy> {
+    let hosts = validate(change)?;
+    let txn = s.db.begin().await?;
+    let org = super::orgs::find(&txn, org_id)
+        .await?
+        .ok_or_else(|| AppError::not_found("This organization no longer exists."))?;
+    let before = of(&org);
+    let mut after = before.clone();
+    macro_rules! apply {
+        ($($f:ident),*) => { $( if let Some(v) = change.$f { after.$f = v; } )* };
+    }
+    apply!(
+        mcp_enabled,
+        personal_tokens_enabled,
+        mcp_oauth_pats_enabled,
+        dynamic_registration_enabled,
+        access_token_ttl_secs,
+        refresh_token_ttl_secs,
+        pat_max_ttl_days
+    );
+    if let Some(h) = hosts {
+        after.allowed_redirect_hosts = h;
+    }
+    if after == before {
+        return Ok(before);
+    }
+    let changed = diff(&before, &after);
+    let mut row = org.into_active_model();
+    row.mcp_enabled = Set(after.mcp_enabled);
+    row.personal_tokens_enabled = Set(after.personal_tokens_enabled);
+    row.mcp_oauth_pats_enabled = Set(after.mcp_oauth_pats_enabled);
+    row.dynamic_registration_enabled = Set(after.dynamic_registration_enabled);
+    row.allowed_redirect_hosts = Set(json!(after.allowed_redirect_hosts).to_string());
+    row.access_token_ttl_secs = Set(after.access_token_ttl_secs);
+    row.refresh_token_ttl_secs = Set(after.refresh_token_ttl_secs);
+    row.pat_max_ttl_days = Set(after.pat_max_ttl_days);
+    row.updated_at = Set(Utc::now());
+    row.update(&txn).await?;
+    record_change(&txn, org_id, actor_id, changed, meta).await?;
+    txn.commit().await?;
+    // Policy decides who gets in: cached bearer and connection states must not outlive it.
+    super::oauth::cache::invalidate_all();
+    Ok(after)
+}
+
+async fn record_change(
+    db: &impl ConnectionTrait,
+    org_id: Uuid,
+    actor_id: Uuid,
+    changed: serde_json::Value,
+    meta: &RequestMeta,
+) -> AppResult<()> {
+    audit::record(
+        db,
+        AuditEntry::new("org.policy_changed")
+            .org(org_id)
+            .actor(actor_id)
+            .target("org", org_id)
+            .details(changed),
+        meta,
+    )
+    .await
+}
+
+/// `{field: {"from": old, "to": new}}` for each field that changed.
+fn diff(before: &Policy, after: &Policy) -> serde_json::Value {
+    let (b, a) = (json!(before), json!(after));
+    let mut out = serde_json::Map::new();
+    if let (Some(b), Some(a)) = (b.as_object(), a.as_object()) {
+        for (k, new) in a {
+            if b.get(k) != Some(new) {
+                out.insert(k.clone(), json!({ "from": b.get(k), "to": new }));
+            }
+        }
+    }
+    serde_json::Value::Object(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hosts_are_normalised_and_checked() {
+        let c = PolicyChange {
+            allowed_redirect_hosts: Some(vec![
+                "Claude.AI".into(),
+                " claude.ai ".into(),
+                "".into(),
+                "localhost".into(),
+            ]),
+            ..Default::default()
+        };
+        assert_eq!(
+            validate(&c).unwrap(),
+            Some(vec!["claude.ai".to_string(), "localhost".to_string()])
+        );
+        for bad in ["https://claude.ai", "claude.ai/cb", "*.claude.ai", "a..b"] {
+            let c = PolicyChange {
+                allowed_redirect_hosts: Some(vec![bad.into()]),
+                ..Default::default()
+            };
+            assert_eq!(
+                validate(&c).unwrap_err().field(),
+                Some("allowed_redirect_hosts"),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn lifetimes_are_bounded() {
+        let c = PolicyChange {
+            access_token_ttl_secs: Some(10),
+            ..Default::default()
+        };
+        assert_eq!(
+            validate(&c).unwrap_err().field(),
+            Some("access_token_ttl_secs")
+        );
+        let c = PolicyChange {
+            pat_max_ttl_days: Some(0),
+            ..Default::default()
+        };
+        assert_eq!(validate(&c).unwrap_err().field(), Some("pat_max_ttl_days"));
+    }
+}

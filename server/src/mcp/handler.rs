@@ -1,0 +1,262 @@
+//! The MCP server itself, on rmcp: tool declarations and argument decoding. Each tool takes the
+//! caller the bearer middleware put on the request and calls `app::domain::mcp::tools`; a
+//! refusal or bad argument comes back as a tool error in plain words, never a protocol error.
+
+use std::sync::{Arc, LazyLock};
+
+use app::domain::mcp::bearer::Principal;
+use app::domain::mcp::tools::{self, ActivityQuery};
+use app::domain::org_policy::PolicyChange;
+use app::domain::{RequestMeta, Services};
+use app::error::AppResult;
+use http::request::Parts;
+use rmcp::handler::server::router::tool::ToolRouter;
+use rmcp::handler::server::tool::Extension;
+use rmcp::handler::server::wrapper::Parameters;
+use rmcp::model::{CallToolResult, ContentBlock, Implementation, ServerCapabilities, ServerConfig};
+use rmcp::{ErrorData, ServerHandler, schemars, tool, tool_handler, tool_router};
+use serde::Deserialize;
+
+#[derive(Clone)]
+pub struct GatehouseMcp {
+    services: Services,
+    router: Arc<ToolRouter<GatehouseMcp>>,
+}
+
+/// Built once: every request gets a fresh handler (stateless HTTP), the tool table is shared.
+static ROUTER: LazyLock<Arc<ToolRouter<GatehouseMcp>>> = LazyLock::new(|| {
+    let mut router = GatehouseMcp::tool_router();
+    for route in router.map.values_mut() {
+        let needs = tools::requirement(&route.attr.name);
+        let text = route.attr.description.as_deref().unwrap_or_default();
+        route.attr.description = Some(format!("{text} {needs}").trim().to_string().into());
+    }
+    Arc::new(router)
+});
+
+impl GatehouseMcp {
+    pub fn new(services: Services) -> Self {
+        Self {
+            services,
+            router: ROUTER.clone(),
+        }
+    }
+}
+
+/// The caller and request metadata the bearer middleware attached to this HTTP request.
+fn caller(parts: &Parts) -> Result<(Arc<Principal>, RequestMeta), ErrorData> {
+    let p = parts
+        .extensions
+        .get::<Arc<Principal>>()
+        .cloned()
+        .ok_or_else(|| ErrorData::internal_error("request reached a tool unauthenticated", None))?;
+    let meta = parts
+        .extensions
+        .get::<RequestMeta>()
+        .cloned()
+        .unwrap_or_default();
+    Ok((p, meta))
+}
+
+/// A domain answer as a tool result: data as JSON, refusals and bad input as tool errors.
+fn reply(result: AppResult<serde_json::Value>) -> Result<CallToolResult, ErrorData> {
+    Ok(match result {
+        Ok(value) => CallToolResult::structured(value),
+        Err(e) => CallToolResult::error(vec![ContentBlock::text(e.to_string())]),
+    })
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+pub struct ConnectionArgs {
+    /// The connection's id, as listed by list_my_connections.
+    pub connection_id: String,
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+pub struct TokenArgs {
+    /// The token's id, as listed by list_tokens (a PAT's id or an MCP OAuth PAT's connection id).
+    pub id: String,
+}
+
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
+pub struct ActivityArgs {
+    /// Only events by this user (email). Restricted queriers may only name themselves.
+    pub actor: Option<String>,
+    /// Only this action and the actions under it, e.g. `oauth` or `member.role_changed`.
+    pub action: Option<String>,
+    /// Only events at or after this time (RFC 3339, e.g. 2026-11-24T09:00:00Z).
+    pub since: Option<String>,
+    /// Only events before this time (RFC 3339).
+    pub until: Option<String>,
+    /// At most this many events, newest first (1 to 200; 50 when left out).
+    pub limit: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
+pub struct PolicyArgs {
+    /// Whether the org's members may use the MCP server at all.
+    pub mcp_enabled: Option<bool>,
+    /// Whether standard personal access tokens work.
+    pub personal_tokens_enabled: Option<bool>,
+    /// Whether MCP clients may connect with OAuth (MCP OAuth PATs).
+    pub mcp_oauth_pats_enabled: Option<bool>,
+    /// Whether self-registered (dynamically registered) apps may connect.
+    pub dynamic_registration_enabled: Option<bool>,
+    /// Hosts OAuth apps may return to; an empty list allows any.
+    pub allowed_redirect_hosts: Option<Vec<String>>,
+    /// Access token lifetime in seconds (60 to 86400).
+    pub access_token_ttl_secs: Option<i64>,
+    /// Refresh token lifetime in seconds (3600 to 31536000).
+    pub refresh_token_ttl_secs: Option<i64>,
+    /// The longest lifetime of a personal access token, in days (1 to 3650).
+    pub pat_max_ttl_days: Option<i32>,
+}
+
+#[tool_router]
+impl GatehouseMcp {
+    #[tool(
+        description = "Who you are here: your account, the organization, your role in it now, and the credential you are using."
+    )]
+    async fn whoami(
+        &self,
+        Extension(parts): Extension<Parts>,
+    ) -> Result<CallToolResult, ErrorData> {
+        let (p, _) = caller(&parts)?;
+        reply(tools::whoami(&self.services, &p).await)
+    }
+
+    #[tool(
+        description = "The apps you have connected to this organization with OAuth (MCP OAuth PATs), with scopes and last use."
+    )]
+    async fn list_my_connections(
+        &self,
+        Extension(parts): Extension<Parts>,
+    ) -> Result<CallToolResult, ErrorData> {
+        let (p, _) = caller(&parts)?;
+        reply(tools::list_my_connections(&self.services, &p).await)
+    }
+
+    #[tool(
+        description = "Disconnects one of your connected apps: the connection and all its tokens stop working at once."
+    )]
+    async fn revoke_my_connection(
+        &self,
+        Extension(parts): Extension<Parts>,
+        Parameters(args): Parameters<ConnectionArgs>,
+    ) -> Result<CallToolResult, ErrorData> {
+        let (p, meta) = caller(&parts)?;
+        reply(tools::revoke_my_connection(&self.services, &p, &args.connection_id, &meta).await)
+    }
+
+    #[tool(description = "The organization's members with their roles.")]
+    async fn list_members(
+        &self,
+        Extension(parts): Extension<Parts>,
+    ) -> Result<CallToolResult, ErrorData> {
+        let (p, _) = caller(&parts)?;
+        reply(tools::list_members(&self.services, &p).await)
+    }
+
+    #[tool(
+        description = "The organization's activity (audit log), newest first, filtered by actor, action and time. Restricted queriers see only their own activity."
+    )]
+    async fn query_activity(
+        &self,
+        Extension(parts): Extension<Parts>,
+        Parameters(args): Parameters<ActivityArgs>,
+    ) -> Result<CallToolResult, ErrorData> {
+        let (p, _) = caller(&parts)?;
+        let q = ActivityQuery {
+            actor: args.actor,
+            action: args.action,
+            since: args.since,
+            until: args.until,
+            limit: args.limit,
+        };
+        reply(tools::query_activity(&self.services, &p, &q).await)
+    }
+
+    #[tool(
+        description = "Every OAuth app used in or owned by the organization: source, owner, redirect URIs, granted scopes, active connections, last use."
+    )]
+    async fn list_oauth_clients(
+        &self,
+        Extension(parts): Extension<Parts>,
+    ) -> Result<CallToolResult, ErrorData> {
+        let (p, _) = caller(&parts)?;
+        reply(tools::list_oauth_clients(&self.services, &p).await)
+    }
+
+    #[tool(
+        description = "Every personal token in the organization, standard PATs and MCP OAuth PATs, with owner, scopes, last use, expiry and status."
+    )]
+    async fn list_tokens(
+        &self,
+        Extension(parts): Extension<Parts>,
+    ) -> Result<CallToolResult, ErrorData> {
+        let (p, _) = caller(&parts)?;
+        reply(tools::list_tokens(&self.services, &p).await)
+    }
+
+    #[tool(
+        description = "Revokes a personal token of the organization (a standard PAT, or an MCP OAuth PAT by its connection id)."
+    )]
+    async fn revoke_token(
+        &self,
+        Extension(parts): Extension<Parts>,
+        Parameters(args): Parameters<TokenArgs>,
+    ) -> Result<CallToolResult, ErrorData> {
+        let (p, meta) = caller(&parts)?;
+        reply(tools::revoke_token(&self.services, &p, &args.id, &meta).await)
+    }
+
+    #[tool(
+        description = "The organization's policy: MCP server, personal tokens, MCP OAuth PATs, dynamic registration, allowed redirect hosts, token lifetimes."
+    )]
+    async fn get_org_policy(
+        &self,
+        Extension(parts): Extension<Parts>,
+    ) -> Result<CallToolResult, ErrorData> {
+        let (p, _) = caller(&parts)?;
+        reply(tools::get_org_policy(&self.services, &p).await)
+    }
+
+    #[tool(
+        description = "Changes the organization's policy; settings left out keep their value. Takes effect on the next request and is audited."
+    )]
+    async fn set_org_policy(
+        &self,
+        Extension(parts): Extension<Parts>,
+        Parameters(args): Parameters<PolicyArgs>,
+    ) -> Result<CallToolResult, ErrorData> {
+        let (p, meta) = caller(&parts)?;
+        let change = PolicyChange {
+            mcp_enabled: args.mcp_enabled,
+            personal_tokens_enabled: args.personal_tokens_enabled,
+            mcp_oauth_pats_enabled: args.mcp_oauth_pats_enabled,
+            dynamic_registration_enabled: args.dynamic_registration_enabled,
+            allowed_redirect_hosts: args.allowed_redirect_hosts,
+            access_token_ttl_secs: args.access_token_ttl_secs,
+            refresh_token_ttl_secs: args.refresh_token_ttl_secs,
+            pat_max_ttl_days: args.pat_max_ttl_days,
+        };
+        reply(tools::set_org_policy(&self.services, &p, &change, &meta).await)
+    }
+}
+
+#[tool_handler(router = self.router)]
+impl ServerHandler for GatehouseMcp {
+    fn get_info(&self) -> ServerConfig {
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+            .with_server_info(Implementation::new("gatehouse", env!("CARGO_PKG_VERSION")))
+            .with_instructions(
+                "Gatehouse: your identity, connections and your organization's members, activity, apps, tokens and policy, with exactly the rights your role has now.",
+            )
+    }
+}
+
+impl std::fmt::Debug for GatehouseMcp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("GatehouseMcp")
+    }
+}

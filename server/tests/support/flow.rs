@@ -1,0 +1,129 @@
+//! The OAuth flow as a client and a person would drive it: sign up, register an app, consent,
+//! all through the real router.
+
+use http::StatusCode;
+use serde_json::json;
+
+use super::{Browser, PASSWORD, Response, TestApp};
+
+pub const MCP: &str = "http://127.0.0.1:3000/mcp";
+pub const CB: &str = "http://127.0.0.1:7777/callback";
+
+pub async fn signed_in_with_org(app: &TestApp, email: &str, slug: &str) -> Browser {
+    let mut b = app.browser();
+    b.sign_up(email, PASSWORD).await;
+    let res = b
+        .submit(
+            "/orgs/new",
+            "/fn/create_org",
+            &[("name", slug), ("slug", slug)],
+        )
+        .await;
+    assert_eq!(res.location(), Some(format!("/o/{slug}").as_str()));
+    b
+}
+
+pub async fn register(app: &TestApp, body: serde_json::Value) -> serde_json::Value {
+    let res = app.post_json("/oauth/register", body).await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
+    res.json()
+}
+
+pub async fn public_client(app: &TestApp) -> String {
+    let reg = register(app, json!({ "client_name": "Test MCP client", "redirect_uris": [CB], "token_endpoint_auth_method": "none" })).await;
+    reg["client_id"].as_str().unwrap().to_string()
+}
+
+pub fn hidden(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no {name} in page:\n{html}"))
+        + marker.len();
+    html[start..].split('"').next().unwrap().to_string()
+}
+
+/// Follows /oauth/authorize through the consent screen and decides; returns the redirect to the app.
+pub async fn authorize(b: &mut Browser, query: &str, org: &str, decision: &str) -> Response {
+    let res = b.get_raw(&format!("/oauth/authorize?{query}")).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    let consent_url = res.location().unwrap().to_string();
+    if !consent_url.starts_with("/oauth/consent/") {
+        return res; // remembered consent: straight back to the app
+    }
+    let page = b.get(&consent_url).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    let fields = [
+        ("csrf", hidden(&page.body, "csrf")),
+        ("request_id", hidden(&page.body, "request_id")),
+    ];
+    let mut form: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    form.push(("org", org));
+    form.push(("decision", decision));
+    b.post_form("/fn/decide_consent", &consent_url, &form).await
+}
+
+pub fn query(pairs: &[(&str, &str)]) -> String {
+    url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish()
+}
+
+pub fn auth_query(client_id: &str, challenge: &str, extra: &[(&str, &str)]) -> String {
+    let mut p = vec![
+        ("response_type", "code"),
+        ("client_id", client_id),
+        ("redirect_uri", CB),
+        ("code_challenge", challenge),
+        ("code_challenge_method", "S256"),
+        ("state", "xyz-state"),
+        ("scope", "mcp:read mcp:write"),
+        ("resource", MCP),
+    ];
+    p.extend_from_slice(extra);
+    query(&p)
+}
+
+/// Tokens from a full authorization: a new public client, consent by the signed-in browser
+/// `b` for `org`, and the code exchanged with PKCE. Returns the token response.
+pub async fn connect(
+    app: &TestApp,
+    b: &mut Browser,
+    resource: &str,
+    scope: &str,
+    org: &str,
+) -> serde_json::Value {
+    let client_id = public_client(app).await;
+    let (challenge, verifier) = oauth2::PkceCodeChallenge::new_random_sha256();
+    let q = query(&[
+        ("response_type", "code"),
+        ("client_id", &client_id),
+        ("redirect_uri", CB),
+        ("code_challenge", challenge.as_str()),
+        ("code_challenge_method", "S256"),
+        ("state", "s"),
+        ("scope", scope),
+        ("resource", resource),
+    ]);
+    let res = authorize(b, &q, org, "approve").await;
+    let code = res
+        .location_param("code")
+        .unwrap_or_else(|| panic!("no code: {:?} {}", res.location(), res.body));
+    let res = app
+        .post_form(
+            "/oauth/token",
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("code_verifier", verifier.secret()),
+                ("redirect_uri", CB),
+                ("client_id", &client_id),
+                ("resource", resource),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    let mut t = res.json();
+    t["client_id"] = json!(client_id);
+    t
+}
