@@ -1,7 +1,8 @@
-//! `gatehouse bench`: throughput of the OAuth hot paths on this machine, printed as figures.
+//! `gatehouse bench`: throughput of the OAuth and MCP hot paths on this machine, printed as figures.
 //! A fresh database (SQLite file, or PostgreSQL with --postgres) is seeded with real
 //! authorizations, the real router serves on a loopback port, and concurrent HTTP clients run
-//! refresh grants (each rotating its own refresh token chain) and introspections.
+//! refresh grants (each rotating its own refresh token chain), introspections, MCP tool calls
+//! and the bearer check on its own.
 
 use std::time::{Duration, Instant};
 
@@ -113,6 +114,10 @@ struct Figures {
 }
 
 impl Figures {
+    fn rate(&self) -> f64 {
+        self.ok as f64 / self.elapsed.as_secs_f64()
+    }
+
     fn print(&self, what: &str) {
         let mut l = self.latencies.clone();
         l.sort();
@@ -207,7 +212,8 @@ pub async fn run(args: BenchArgs) -> Result<(), CliError> {
     print!("Seeding {n} authorizations… ");
     let seeded = seed(&services, n).await?;
     println!("done.");
-    let app = build_router(AppState::new(config, services));
+    let bench_state = AppState::new(config, services);
+    let app = build_router(bench_state.clone());
     tokio::spawn(async move {
         let _ = axum::serve(
             listener,
@@ -222,7 +228,7 @@ pub async fn run(args: BenchArgs) -> Result<(), CliError> {
         "SQLite"
     };
     println!(
-        "Gatehouse OAuth benchmark on {backend}: {n} concurrent clients, {} s per phase, {} CPU cores",
+        "Gatehouse benchmark on {backend}: {n} concurrent clients, {} s per phase, {} CPU cores",
         args.seconds,
         std::thread::available_parallelism()
             .map(|p| p.get())
@@ -317,8 +323,104 @@ pub async fn run(args: BenchArgs) -> Result<(), CliError> {
     )
     .await;
     introspect.print("introspections");
-    println!("Targets on 2 cores: ≥ 2,000 refresh grants/s and ≥ 20,000 introspections/s.");
+
+    // The MCP endpoint: an authenticated tools/call next to the same server's /healthz, then
+    // the bearer check alone (a trivial handler behind it, next to the same handler without).
+    let tokens = seed_access_tokens(&db, n).await?;
+    let health = get_phase(n, args.seconds, format!("{base}/healthz")).await;
+    health.print("/healthz");
+    let url = format!("{base}/mcp");
+    let calls = drive(n, args.seconds, tokens.clone(), move |c: reqwest::Client, at: String| {
+        let url = url.clone();
+        async move {
+            let res = c
+                .post(&url)
+                .bearer_auth(&at)
+                .header("accept", "application/json, text/event-stream")
+                .header("mcp-protocol-version", "2025-06-18")
+                .json(&serde_json::json!({
+                    "jsonrpc": "2.0", "id": 1, "method": "tools/call",
+                    "params": { "name": "whoami", "arguments": {} }
+                }))
+                .send()
+                .await;
+            let good = match res {
+                Ok(r) if r.status().is_success() => r
+                    .json::<serde_json::Value>()
+                    .await
+                    .is_ok_and(|v| v["result"]["structuredContent"]["user"]["email"].is_string()),
+                _ => false,
+            };
+            (good, at)
+        }
+    })
+    .await;
+    calls.print("MCP tools/call whoami");
+
+    let (open, guarded) = bearer_routers(&bench_state).await?;
+    let plain = post_phase(n, args.seconds, format!("{open}/mcp"), tokens.clone()).await;
+    plain.print("trivial route, no auth");
+    let checked = post_phase(n, args.seconds, format!("{guarded}/mcp"), tokens).await;
+    checked.print("trivial route + bearer");
+
+    println!(
+        "  tools/call is {:.0}% of /healthz; the bearer check costs {:.1}%",
+        100.0 * calls.rate() / health.rate(),
+        100.0 * (1.0 - checked.rate() / plain.rate())
+    );
+    println!(
+        "Targets on 2 cores: ≥ 2,000 refresh grants/s, ≥ 20,000 introspections/s, tools/call ≥ 50% of /healthz, bearer check ≤ 15%."
+    );
     Ok(())
+}
+
+/// Two loopback servers with the same trivial `POST /mcp` handler: one open, one behind the
+/// MCP endpoint's bearer check. Returns their base URLs.
+async fn bearer_routers(state: &AppState) -> Result<(String, String), CliError> {
+    use axum::routing::post;
+    let trivial = || axum::Router::new().route("/mcp", post(|| async { "ok" }));
+    let open = trivial();
+    let guarded = trivial().layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        crate::mcp::auth::require_bearer,
+    ));
+    let mut bases = Vec::new();
+    for router in [open, guarded] {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        bases.push(format!("http://{}", listener.local_addr()?));
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, router).await;
+        });
+    }
+    Ok((bases[0].clone(), bases[1].clone()))
+}
+
+async fn get_phase(n: usize, secs: u64, url: String) -> Figures {
+    drive(n, secs, vec![(); n], move |c: reqwest::Client, _| {
+        let url = url.clone();
+        async move {
+            let ok = c.get(&url).send().await.is_ok_and(|r| r.status().is_success());
+            (ok, ())
+        }
+    })
+    .await
+}
+
+async fn post_phase(n: usize, secs: u64, url: String, tokens: Vec<String>) -> Figures {
+    drive(n, secs, tokens, move |c: reqwest::Client, at: String| {
+        let url = url.clone();
+        async move {
+            let ok = c
+                .post(&url)
+                .bearer_auth(&at)
+                .body("{}")
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success());
+            (ok, at)
+        }
+    })
+    .await
 }
 
 /// Live access tokens for the introspection phase (issued directly, one per worker).

@@ -77,7 +77,7 @@ enum Command {
         #[arg(long)]
         no_browser: bool,
     },
-    /// Measure refresh-grant and introspection throughput on a fresh database (prints figures).
+    /// Measure refresh-grant, introspection and MCP tools/call throughput and the bearer check's cost on a fresh database (prints figures).
     Bench {
         /// Use PostgreSQL (GATEHOUSE_TEST_POSTGRES_URL, default postgres://postgres@127.0.0.1:5432/test).
         #[arg(long)]
