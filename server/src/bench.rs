@@ -330,30 +330,36 @@ pub async fn run(args: BenchArgs) -> Result<(), CliError> {
     let health = get_phase(n, args.seconds, format!("{base}/healthz")).await;
     health.print("/healthz");
     let url = format!("{base}/mcp");
-    let calls = drive(n, args.seconds, tokens.clone(), move |c: reqwest::Client, at: String| {
-        let url = url.clone();
-        async move {
-            let res = c
-                .post(&url)
-                .bearer_auth(&at)
-                .header("accept", "application/json, text/event-stream")
-                .header("mcp-protocol-version", "2025-06-18")
-                .json(&serde_json::json!({
-                    "jsonrpc": "2.0", "id": 1, "method": "tools/call",
-                    "params": { "name": "whoami", "arguments": {} }
-                }))
-                .send()
-                .await;
-            let good = match res {
-                Ok(r) if r.status().is_success() => r
-                    .json::<serde_json::Value>()
-                    .await
-                    .is_ok_and(|v| v["result"]["structuredContent"]["user"]["email"].is_string()),
-                _ => false,
-            };
-            (good, at)
-        }
-    })
+    let calls = drive(
+        n,
+        args.seconds,
+        tokens.clone(),
+        move |c: reqwest::Client, at: String| {
+            let url = url.clone();
+            async move {
+                let res = c
+                    .post(&url)
+                    .bearer_auth(&at)
+                    .header("accept", "application/json, text/event-stream")
+                    .header("mcp-protocol-version", "2025-06-18")
+                    .json(&serde_json::json!({
+                        "jsonrpc": "2.0", "id": 1, "method": "tools/call",
+                        "params": { "name": "whoami", "arguments": {} }
+                    }))
+                    .send()
+                    .await;
+                let good = match res {
+                    Ok(r) if r.status().is_success() => {
+                        r.json::<serde_json::Value>().await.is_ok_and(|v| {
+                            v["result"]["structuredContent"]["user"]["email"].is_string()
+                        })
+                    }
+                    _ => false,
+                };
+                (good, at)
+            }
+        },
+    )
     .await;
     calls.print("MCP tools/call whoami");
 
@@ -399,7 +405,11 @@ async fn get_phase(n: usize, secs: u64, url: String) -> Figures {
     drive(n, secs, vec![(); n], move |c: reqwest::Client, _| {
         let url = url.clone();
         async move {
-            let ok = c.get(&url).send().await.is_ok_and(|r| r.status().is_success());
+            let ok = c
+                .get(&url)
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success());
             (ok, ())
         }
     })
