@@ -78,6 +78,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/orgs/new") view=NewOrgPage ssr=SsrMode::Async />
                     <Route path=path!("/o/:slug") view=OrgPage ssr=SsrMode::Async />
                     <Route path=path!("/admin/members") view=MembersAdminPage ssr=SsrMode::Async />
+                    <Route path=path!("/settings/tokens") view=TokensPage ssr=SsrMode::Async />
                     <Route path=path!("/invite/:token") view=InvitePage ssr=SsrMode::Async />
                     <Route path=path!("/oauth/consent/:id") view=ConsentPage ssr=SsrMode::Async />
                 </Routes>

@@ -207,3 +207,80 @@ pub struct ConsentView {
     pub preselected: Option<String>,
     pub expires_at: DateTime<Utc>,
 }
+
+/// The state of a standard personal access token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PatStatus {
+    Active,
+    Expired,
+    Revoked,
+    Disabled,
+}
+
+impl PatStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PatStatus::Active => "active",
+            PatStatus::Expired => "expired",
+            PatStatus::Revoked => "revoked",
+            PatStatus::Disabled => "disabled",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            PatStatus::Active => "Active",
+            PatStatus::Expired => "Expired",
+            PatStatus::Revoked => "Revoked",
+            PatStatus::Disabled => "Disabled by an admin",
+        }
+    }
+}
+
+/// One of the signed-in user's standard personal access tokens (never the secret).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PatView {
+    pub id: Uuid,
+    pub name: String,
+    /// Prefix and last four characters, e.g. `gate_pat_…abcd`.
+    pub hint: String,
+    pub scopes: Vec<String>,
+    pub created_at: DateTime<Utc>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub status: PatStatus,
+}
+
+/// One page of the user's tokens in one org, newest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PatList {
+    pub tokens: Vec<PatView>,
+    /// This page, from 1.
+    pub page: u64,
+    /// How many pages there are (at least 1).
+    pub pages: u64,
+    pub total: u64,
+}
+
+/// A token just created: `secret` is shown once and never stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreatedPat {
+    pub secret: String,
+    pub token: PatView,
+}
+
+/// What the personal tokens page needs besides the list: who may create, and the form's choices.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PatSettings {
+    pub org: OrgView,
+    /// Why this member can't create tokens here (role or org policy); `None` when they can.
+    pub refusal: Option<String>,
+    /// (scope, plain-words description)
+    pub scopes: Vec<(String, String)>,
+    pub expiry_choices: Vec<i32>,
+    pub default_expiry_days: i32,
+    pub max_expiry_days: i32,
+    /// The org's MCP endpoint, where the token is sent as a bearer token.
+    pub mcp_url: String,
+}

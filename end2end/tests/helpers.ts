@@ -12,11 +12,15 @@ export function jsEnabled(testInfo: TestInfo): boolean {
   return testInfo.project.use.javaScriptEnabled !== false;
 }
 
-/** Opens a page; with JavaScript on, waits until it is hydrated so clicks go through Leptos. */
+/**
+ * Opens a page; with JavaScript on, waits until it is hydrated so clicks go through Leptos.
+ * The debug wasm is ~12 MB and each test's fresh browser context compiles it again: with the
+ * SDK flows running next to it on 2 cores that has taken over 10 s, hence the longer wait.
+ */
 export async function open(page: Page, testInfo: TestInfo, path: string) {
   await page.goto(path);
   if (jsEnabled(testInfo)) {
-    await expect(page.locator("body[data-hydrated]")).toHaveCount(1);
+    await expect(page.locator("body[data-hydrated]")).toHaveCount(1, { timeout: 30_000 });
   }
 }
 

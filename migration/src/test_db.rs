@@ -50,7 +50,8 @@ pub async fn postgres() -> Result<Option<DatabaseConnection>, DbErr> {
     Ok(Some(db))
 }
 
-/// Drops test databases left by earlier test processes (never this process's own).
+/// Drops test databases left by test processes that have ended. Databases of processes still
+/// running (this one, or another test binary running at the same time) are kept.
 async fn sweep_stale(admin: &DatabaseConnection) -> Result<(), DbErr> {
     static SWEPT: std::sync::Once = std::sync::Once::new();
     let mut first = false;
@@ -58,7 +59,6 @@ async fn sweep_stale(admin: &DatabaseConnection) -> Result<(), DbErr> {
     if !first {
         return Ok(());
     }
-    let mine = format!("gh_test_{}_", std::process::id());
     let rows = admin
         .query_all_raw(Statement::from_string(
             admin.get_database_backend(),
@@ -67,11 +67,26 @@ async fn sweep_stale(admin: &DatabaseConnection) -> Result<(), DbErr> {
         .await?;
     for row in rows {
         let name: String = row.try_get("", "datname")?;
-        if !name.starts_with(&mine) {
+        if !owner_alive(&name) {
             let _ = admin
                 .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
                 .await;
         }
     }
     Ok(())
+}
+
+/// Whether the process that made `gh_test_<pid>_<n>` still runs. Where that can't be told
+/// (no /proc), the database is kept: a leftover costs disk, a wrong drop fails a test.
+fn owner_alive(name: &str) -> bool {
+    let pid = name
+        .strip_prefix("gh_test_")
+        .and_then(|rest| rest.split('_').next())
+        .and_then(|pid| pid.parse::<u32>().ok());
+    match pid {
+        Some(pid) if std::path::Path::new("/proc/self").exists() => {
+            std::path::Path::new(&format!("/proc/{pid}")).exists()
+        }
+        _ => true,
+    }
 }

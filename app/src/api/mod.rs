@@ -6,6 +6,7 @@ pub mod consent;
 pub mod invitations;
 pub mod members;
 pub mod orgs;
+pub mod pats;
 pub mod session;
 
 #[cfg(feature = "ssr")]

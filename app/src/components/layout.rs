@@ -46,10 +46,13 @@ pub fn Layout(children: Children) -> impl IntoView {
         <Transition fallback=|| ()>
             {move || Suspend::new(async move {
                 session.await.ok().and_then(|info| info.flash).map(|flash| {
+                    // A one-time value is a link (invitations) or a token secret (`gate_…`).
+                    let secret = flash.copy.as_deref().is_some_and(|v| v.starts_with("gate_"));
+                    let label = if secret { "Your new token" } else { "Link" };
                     view! {
-                        <div class="flash" role="status" data-testid="flash">
+                        <div class="flash" class:secret=secret role="status" data-testid="flash">
                             <p>{flash.text}</p>
-                            {flash.copy.map(|value| view! { <CopyBox value label="Link" /> })}
+                            {flash.copy.map(|value| view! { <CopyBox value label=label /> })}
                         </div>
                     }
                 })
@@ -78,6 +81,7 @@ fn Nav(info: SessionInfo) -> impl IntoView {
     view! {
         <nav class="nav" aria-label="Main">
             {info.current_org.as_ref().map(|o| view! { <a href=format!("/o/{}", o.slug)>"Overview"</a> })}
+            {info.current_org.is_some().then(|| view! { <a href="/settings/tokens">"Personal tokens"</a> })}
             {is_admin.then(|| view! { <a href="/admin/members">"Members"</a> })}
             <OrgSwitcher info=info.clone() />
             <a href="/account" class="user" title=user.email.clone()>{user.display_name().to_string()}</a>

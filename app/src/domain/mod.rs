@@ -12,6 +12,7 @@ pub mod org_admin;
 pub mod org_policy;
 pub mod orgs;
 pub mod passwords;
+pub mod pats;
 pub mod secrets;
 pub mod services;
 pub mod throttle;

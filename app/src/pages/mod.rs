@@ -8,6 +8,7 @@ mod invite;
 mod members;
 mod not_found;
 mod orgs;
+mod tokens;
 
 pub use account::AccountPage;
 pub use auth::{LoginPage, SignupPage};
@@ -17,3 +18,4 @@ pub use invite::InvitePage;
 pub use members::MembersAdminPage;
 pub use not_found::NotFoundPage;
 pub use orgs::{NewOrgPage, OrgPage};
+pub use tokens::TokensPage;
