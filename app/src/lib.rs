@@ -25,15 +25,6 @@ use pages::*;
 
 /// The HTML document around the app, rendered on the server.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
-    // The page's CSP names this response's nonce (the one on Leptos's inline scripts).
-    #[cfg(feature = "ssr")]
-    if let (Some(nonce), Some(res)) = (
-        leptos::nonce::use_nonce(),
-        use_context::<leptos_axum::ResponseOptions>(),
-    ) && let Ok(value) = http::HeaderValue::from_str(&web::content_security_policy(Some(&nonce)))
-    {
-        res.insert_header(http::header::CONTENT_SECURITY_POLICY, value);
-    }
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -78,7 +69,17 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/orgs/new") view=NewOrgPage ssr=SsrMode::Async />
                     <Route path=path!("/o/:slug") view=OrgPage ssr=SsrMode::Async />
                     <Route path=path!("/admin/members") view=MembersAdminPage ssr=SsrMode::Async />
+                    <Route path=path!("/admin/settings") view=AdminSettingsPage ssr=SsrMode::Async />
+                    <Route path=path!("/admin/audit") view=AdminAuditPage ssr=SsrMode::Async />
+                    <Route path=path!("/admin/oauth-clients") view=AdminClientsPage ssr=SsrMode::Async />
+                    <Route path=path!("/admin/oauth-clients/new") view=NewAdminClientPage ssr=SsrMode::Async />
+                    <Route path=path!("/admin/oauth-clients/:id") view=AdminClientPage ssr=SsrMode::Async />
+                    <Route path=path!("/admin/tokens") view=AdminTokensPage ssr=SsrMode::Async />
                     <Route path=path!("/settings/tokens") view=TokensPage ssr=SsrMode::Async />
+                    <Route path=path!("/settings/oauth-apps") view=OAuthAppsPage ssr=SsrMode::Async />
+                    <Route path=path!("/settings/oauth-apps/new") view=NewOAuthAppPage ssr=SsrMode::Async />
+                    <Route path=path!("/settings/oauth-apps/:id") view=OAuthAppPage ssr=SsrMode::Async />
+                    <Route path=path!("/settings/connected-apps") view=ConnectedAppsPage ssr=SsrMode::Async />
                     <Route path=path!("/invite/:token") view=InvitePage ssr=SsrMode::Async />
                     <Route path=path!("/oauth/consent/:id") view=ConsentPage ssr=SsrMode::Async />
                 </Routes>

@@ -1,35 +1,18 @@
 //! Domain rules against real databases: every test runs on SQLite and on PostgreSQL
 //! (the PostgreSQL variant is skipped, with the reason printed, when no server is configured).
 
+mod support;
+
 use std::time::Duration;
+use support::{meta, org_of, services, user};
 
 use app::domain::entities::{audit_event, user};
 use app::domain::throttle::{LoginThrottle, ThrottleLimits};
 use app::domain::validate::{Email, Password, Slug};
-use app::domain::{RequestMeta, Services, Settings, audit, invitations, members, orgs, users};
+use app::domain::{audit, invitations, members, orgs, users};
 use app::error::AppError;
 use app::model::{AddMemberOutcome, InvitationState, Role};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter};
-
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() {
-                let db = migration::test_db::sqlite().await.expect("sqlite test database");
-                super::$name(db).await;
-            })*
-        }
-        mod postgres {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() {
-                if let Some(db) = migration::test_db::postgres().await.expect("postgres test database") {
-                    super::$name(db).await;
-                }
-            })*
-        }
-    };
-}
 
 on_both_backends!(
     accounts_sign_up_and_sign_in,
@@ -41,41 +24,6 @@ on_both_backends!(
     concurrent_demotions_leave_an_admin,
     membership_ids_of_other_orgs_are_not_found,
 );
-
-fn services(db: DatabaseConnection) -> Services {
-    Services::new(db, Settings::new("https://gate.test", true))
-}
-
-fn meta() -> RequestMeta {
-    RequestMeta {
-        ip: Some("203.0.113.7".into()),
-        user_agent: Some("tests".into()),
-    }
-}
-
-async fn user(s: &Services, email: &str) -> user::Model {
-    let email = Email::parse(email).unwrap();
-    let password = Password::parse("correct horse battery staple", Some(&email)).unwrap();
-    users::create_user(&s.db, &email, &password, None, &meta())
-        .await
-        .unwrap()
-}
-
-async fn org_of(
-    s: &Services,
-    owner: &user::Model,
-    slug: &str,
-) -> app::domain::entities::organization::Model {
-    orgs::create_org(
-        &s.db,
-        owner.id,
-        &Slug::parse(slug).unwrap(),
-        format!("Org {slug}"),
-        &meta(),
-    )
-    .await
-    .unwrap()
-}
 
 async fn audit_actions(db: &DatabaseConnection) -> Vec<String> {
     audit_event::Entity::find()

@@ -2,13 +2,14 @@
 //! what is stored, the list, and revocation. Every test runs on SQLite and on PostgreSQL (the
 //! PostgreSQL variant is skipped, with the reason printed, when no server is configured).
 
-use app::domain::entities::{audit_event, organization, token, user};
+mod support;
+
+use app::domain::entities::{audit_event, token};
 use app::domain::oauth::tokens;
 use app::domain::org_policy::{self, PolicyChange};
 use app::domain::pats::{self, NewPat};
 use app::domain::secrets::sha256_hex;
-use app::domain::validate::{Email, Password, Slug};
-use app::domain::{RequestMeta, Services, Settings, members, orgs, users};
+use app::domain::{members, orgs};
 use app::error::AppError;
 use app::model::{PatStatus, Role};
 use chrono::{Duration, Utc};
@@ -16,27 +17,8 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, IntoActiveModel,
     PaginatorTrait, QueryFilter, Set,
 };
+use support::{member, meta, org_of, services, user};
 use uuid::Uuid;
-
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() {
-                let db = migration::test_db::sqlite().await.expect("sqlite test database");
-                super::$name(db).await;
-            })*
-        }
-        mod postgres {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() {
-                if let Some(db) = migration::test_db::postgres().await.expect("postgres test database") {
-                    super::$name(db).await;
-                }
-            })*
-        }
-    };
-}
 
 on_both_backends!(
     only_restricted_queriers_and_up_may_create,
@@ -47,50 +29,6 @@ on_both_backends!(
     revoking_someone_elses_token_is_not_found,
     revoking_own_token_revokes_it_once,
 );
-
-fn services(db: DatabaseConnection) -> Services {
-    Services::new(db, Settings::new("https://gate.test", true))
-}
-
-fn meta() -> RequestMeta {
-    RequestMeta {
-        ip: Some("203.0.113.7".into()),
-        user_agent: Some("tests".into()),
-    }
-}
-
-async fn user(s: &Services, email: &str) -> user::Model {
-    let email = Email::parse(email).unwrap();
-    let password = Password::parse("correct horse battery staple", Some(&email)).unwrap();
-    users::create_user(&s.db, &email, &password, None, &meta())
-        .await
-        .unwrap()
-}
-
-async fn org_of(s: &Services, owner: &user::Model, slug: &str) -> organization::Model {
-    orgs::create_org(
-        &s.db,
-        owner.id,
-        &Slug::parse(slug).unwrap(),
-        format!("Org {slug}"),
-        &meta(),
-    )
-    .await
-    .unwrap()
-}
-
-async fn member(
-    s: &Services,
-    admin: &user::Model,
-    org: &organization::Model,
-    who: &user::Model,
-    role: Role,
-) -> Uuid {
-    members::add_user(&s.db, admin.id, org, who, role, &meta())
-        .await
-        .unwrap()
-        .id
-}
 
 fn new_pat(name: &str, scopes: &[&str], days: i64) -> NewPat {
     NewPat {

@@ -1,5 +1,6 @@
 //! Gatehouse's HTTP edge and command line. It parses, authenticates and calls `app`'s domain.
 
+pub mod api;
 pub mod bench;
 pub mod cli;
 pub mod config;

@@ -18,7 +18,7 @@ use tower_sessions::{Expiry, SessionManagerLayer};
 use crate::middleware::{csrf, request_meta, security_headers};
 use crate::session_store::SeaOrmStore;
 use crate::state::AppState;
-use crate::{health, mcp, oauth};
+use crate::{api, health, mcp, oauth};
 
 pub const SESSION_COOKIE: &str = "gatehouse_session";
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -33,7 +33,10 @@ fn page_routes() -> Vec<leptos_axum::AxumRouteListing> {
 pub fn build_router(state: AppState) -> Router {
     let routes = page_routes();
     let services = state.services.clone();
-    let context = move || provide_context(services.clone());
+    let context = move || {
+        provide_context(services.clone());
+        security_headers::NonceSlot::fill_from_render_context();
+    };
     let options = state.leptos_options.clone();
 
     let sessions = SessionManagerLayer::new(SeaOrmStore::new(state.services.db.clone()))
@@ -61,8 +64,9 @@ pub fn build_router(state: AppState) -> Router {
         >(context, shell))
         .layer(
             ServiceBuilder::new()
-                .layer(sessions)
+                .layer(sessions.clone())
                 .layer(axum::middleware::from_fn(request_meta::page_session))
+                .layer(axum::middleware::from_fn(security_headers::page_csp))
                 .layer(axum::middleware::from_fn_with_state(
                     state.clone(),
                     csrf::same_origin,
@@ -74,6 +78,7 @@ pub fn build_router(state: AppState) -> Router {
         .route("/readyz", get(health::readyz))
         .merge(oauth::api_routes())
         .merge(mcp::routes(&state))
+        .merge(api::routes(&state, sessions))
         .merge(pages)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -2,9 +2,15 @@
 //! checks the CSRF proof and the caller, then calls the domain.
 
 pub mod account;
+pub mod admin_audit;
+pub mod admin_clients;
+pub mod admin_settings;
+pub mod admin_tokens;
+pub mod connected_apps;
 pub mod consent;
 pub mod invitations;
 pub mod members;
+pub mod oauth_apps;
 pub mod orgs;
 pub mod pats;
 pub mod session;

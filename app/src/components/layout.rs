@@ -7,7 +7,7 @@ use leptos_router::hooks::use_location;
 
 use crate::api::orgs::SwitchOrg;
 use crate::api::session::{Logout, load_session};
-use crate::components::forms::{CopyBox, CsrfField};
+use crate::components::forms::CopyBox;
 use crate::error::AppError;
 use crate::model::SessionInfo;
 use crate::policy::Capability;
@@ -33,10 +33,17 @@ pub fn Layout(children: Children) -> impl IntoView {
     view! {
         <a class="skip" href="#main">"Skip to content"</a>
         <header class="topbar">
-            <a href="/" class="brand">
-                <img class="brand-mark" src="/favicon.svg" alt="" width="22" height="22" />
-                "Gatehouse"
-            </a>
+            <div class="topbar-row">
+                <a href="/" class="brand">
+                    <img class="brand-mark" src="/favicon.svg" alt="" width="22" height="22" />
+                    "Gatehouse"
+                </a>
+                <Transition fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        session.await.ok().map(|info| view! { <AccountBar info /> })
+                    })}
+                </Transition>
+            </div>
             <Transition fallback=|| ()>
                 {move || Suspend::new(async move {
                     session.await.ok().map(|info| view! { <Nav info /> })
@@ -63,29 +70,74 @@ pub fn Layout(children: Children) -> impl IntoView {
     }
 }
 
+/// The right of the top bar: the org switcher and who is signed in, or the way in.
+///
+/// Its forms take the CSRF proof from `info` rather than `CsrfField`: a `Suspense` here would
+/// take a hydration id at a different moment on the server (where the session loads late) than
+/// in the browser (where it is already there), shifting the ids of the page's resources so that
+/// hydration fails.
 #[component]
-fn Nav(info: SessionInfo) -> impl IntoView {
+fn AccountBar(info: SessionInfo) -> impl IntoView {
     let Some(user) = info.user.clone() else {
         return view! {
-            <nav class="nav" aria-label="Main">
+            <nav class="account-bar" aria-label="Account">
                 <a href="/login">"Sign in"</a>
-                {info.signup_enabled.then(|| view! { <a href="/signup" class="button">"Sign up"</a> })}
+                {info.signup_enabled.then(|| view! { <a href="/signup" class="button small">"Sign up"</a> })}
             </nav>
         }
         .into_any();
     };
-    let is_admin = info
-        .current_org
-        .as_ref()
-        .is_some_and(|o| o.role.can(Capability::AdministerOrg));
     view! {
-        <nav class="nav" aria-label="Main">
-            {info.current_org.as_ref().map(|o| view! { <a href=format!("/o/{}", o.slug)>"Overview"</a> })}
-            {info.current_org.is_some().then(|| view! { <a href="/settings/tokens">"Personal tokens"</a> })}
-            {is_admin.then(|| view! { <a href="/admin/members">"Members"</a> })}
+        <div class="account-bar">
             <OrgSwitcher info=info.clone() />
             <a href="/account" class="user" title=user.email.clone()>{user.display_name().to_string()}</a>
-            <LogoutButton />
+            <LogoutButton csrf=info.csrf.clone() />
+        </div>
+    }
+    .into_any()
+}
+
+/// The pages of the current org, as the member's role allows: everyone's, then the admin's.
+/// The current page is marked with `aria-current="page"`.
+#[component]
+fn Nav(info: SessionInfo) -> impl IntoView {
+    let (Some(_), Some(org)) = (info.user.as_ref(), info.current_org.as_ref()) else {
+        return ().into_any();
+    };
+    // The frame is drawn again after every navigation (the session reloads), so the path as it
+    // is now is enough.
+    let path = use_location().pathname.get_untracked();
+    let link = |href: String, text: &'static str| {
+        let current = path == href || path.starts_with(&format!("{href}/"));
+        view! { <li><a href=href aria-current=current.then_some("page")>{text}</a></li> }
+    };
+    let member_links = vec![
+        link(format!("/o/{}", org.slug), "Overview"),
+        link("/settings/tokens".into(), "Personal tokens"),
+        link("/settings/oauth-apps".into(), "OAuth apps"),
+        link("/settings/connected-apps".into(), "Connected apps"),
+    ];
+    let admin = org.role.can(Capability::AdministerOrg).then(|| {
+        let links = vec![
+            link("/admin/members".into(), "Members"),
+            link("/admin/oauth-clients".into(), "OAuth clients"),
+            link("/admin/tokens".into(), "Tokens"),
+            link("/admin/settings".into(), "Settings"),
+            link("/admin/audit".into(), "Audit log"),
+        ];
+        view! {
+            <div class="nav-group nav-admin" data-testid="nav-admin">
+                <span class="nav-group-label" id="nav-admin-label">"Admin"</span>
+                <ul aria-labelledby="nav-admin-label">{links}</ul>
+            </div>
+        }
+    });
+    view! {
+        <nav class="mainnav" aria-label="Main" data-testid="nav">
+            <div class="nav-group">
+                <ul>{member_links}</ul>
+            </div>
+            {admin}
         </nav>
     }
     .into_any()
@@ -113,7 +165,7 @@ fn OrgSwitcher(info: SessionInfo) -> impl IntoView {
     view! {
         // A plain form: switching reloads the whole page, since everything on it depends on the org.
         <form method="post" action=SwitchOrg::url() class="org-switcher">
-            <CsrfField />
+            <input type="hidden" name="csrf" value=info.csrf.clone() />
             <input type="hidden" name="next" value=move || location.pathname.get() />
             <label for="org-switch" class="visually-hidden">"Organization"</label>
             <select id="org-switch" name="org" data-testid="org-switcher">
@@ -127,11 +179,11 @@ fn OrgSwitcher(info: SessionInfo) -> impl IntoView {
 }
 
 #[component]
-fn LogoutButton() -> impl IntoView {
+fn LogoutButton(csrf: String) -> impl IntoView {
     // A plain form: signing out drops all client state with a full page load.
     view! {
         <form method="post" action=Logout::url() class="inline">
-            <CsrfField />
+            <input type="hidden" name="csrf" value=csrf />
             <button type="submit" class="link">"Sign out"</button>
         </form>
     }

@@ -2,4 +2,5 @@
 
 pub mod forms;
 pub mod layout;
+pub mod pager;
 pub mod time;

@@ -1,3 +1,5 @@
+//! Times as people read them: relative ("3 days ago") or a date, the exact UTC time on hover.
+
 use chrono::{DateTime, Utc};
 use leptos::prelude::*;
 
@@ -7,6 +9,13 @@ pub fn When(at: DateTime<Utc>) -> impl IntoView {
     let exact = at.format("%Y-%m-%d %H:%M:%S UTC").to_string();
     let iso = at.to_rfc3339();
     view! { <time datetime=iso title=exact.clone()>{relative(at, Utc::now())}</time> }
+}
+
+/// A date (UTC), with the exact time on hover: for expiry, where "in 2 months" is too vague.
+#[component]
+pub fn Day(at: DateTime<Utc>) -> impl IntoView {
+    let exact = at.format("%Y-%m-%d %H:%M UTC").to_string();
+    view! { <time datetime=at.to_rfc3339() title=exact>{at.format("%Y-%m-%d").to_string()}</time> }
 }
 
 /// Coarse on purpose: server and browser clocks differ by seconds, and the text must match

@@ -152,3 +152,115 @@ pub async fn revoke(
         .find(|c| c.id == conn.id)
         .ok_or_else(not_found)
 }
+
+/// Rows per page of a user's connected apps.
+pub const PAGE_SIZE: u64 = 50;
+
+/// Every live (not revoked) connection of `user_id`, in every org: by org name, then newest
+/// first; page `page` (from 1) of [`PAGE_SIZE`].
+pub async fn list_for_user(
+    db: &impl ConnectionTrait,
+    user_id: Uuid,
+    page: u64,
+) -> AppResult<crate::model::ConnectedAppList> {
+    use super::entities::organization;
+    use sea_orm::PaginatorTrait;
+    let q = connection::Entity::find()
+        .filter(connection::Column::UserId.eq(user_id))
+        .filter(connection::Column::RevokedAt.is_null());
+    let total = q.clone().count(db).await?;
+    let pages = total.div_ceil(PAGE_SIZE).max(1);
+    let page = page.clamp(1, pages);
+    // Few orgs per user: order by org name in memory, then page.
+    let mut rows = q
+        .order_by_desc(connection::Column::CreatedAt)
+        .order_by_desc(connection::Column::Id)
+        .all(db)
+        .await?;
+    let mut org_ids: Vec<Uuid> = rows.iter().map(|c| c.org_id).collect();
+    org_ids.sort();
+    org_ids.dedup();
+    let orgs: HashMap<Uuid, organization::Model> = if org_ids.is_empty() {
+        HashMap::new()
+    } else {
+        organization::Entity::find()
+            .filter(organization::Column::Id.is_in(org_ids))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|o| (o.id, o))
+            .collect()
+    };
+    let org_name = |id: &Uuid| {
+        orgs.get(id)
+            .map(|o| o.name.to_lowercase())
+            .unwrap_or_default()
+    };
+    rows.sort_by(|a, b| {
+        org_name(&a.org_id)
+            .cmp(&org_name(&b.org_id))
+            .then(a.org_id.cmp(&b.org_id))
+            .then(b.created_at.cmp(&a.created_at))
+            .then(b.id.cmp(&a.id))
+    });
+    let rows: Vec<connection::Model> = rows
+        .into_iter()
+        .skip(((page - 1) * PAGE_SIZE) as usize)
+        .take(PAGE_SIZE as usize)
+        .collect();
+    let clients: HashMap<Uuid, oauth_client::Model> = if rows.is_empty() {
+        HashMap::new()
+    } else {
+        oauth_client::Entity::find()
+            .filter(oauth_client::Column::Id.is_in(rows.iter().map(|c| c.client_id)))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|c| (c.id, c))
+            .collect()
+    };
+    let connections = rows
+        .into_iter()
+        .map(|c| {
+            let client = clients.get(&c.client_id);
+            let org = orgs.get(&c.org_id);
+            crate::model::ConnectedAppView {
+                id: c.id,
+                org_name: org.map(|o| o.name.clone()).unwrap_or_default(),
+                org_slug: org.map(|o| o.slug.clone()).unwrap_or_default(),
+                client_id: client.map(|k| k.client_id.clone()).unwrap_or_default(),
+                client_name: client
+                    .map(|k| k.name.clone())
+                    .unwrap_or_else(|| "(deleted app)".into()),
+                client_kind: client.map(|k| k.kind.clone()).unwrap_or_default(),
+                verified: client.is_some_and(|k| k.verified),
+                scopes: c.scope.split_whitespace().map(str::to_string).collect(),
+                created_at: c.created_at,
+                last_used_at: c.last_used_at,
+                status: status(&c).into(),
+            }
+        })
+        .collect();
+    Ok(crate::model::ConnectedAppList {
+        connections,
+        page,
+        pages,
+        total,
+    })
+}
+
+/// Ends one of `user_id`'s own connections, in whatever org it is, and all its tokens.
+/// Anyone else's connection, or an unknown id, is "not found".
+pub async fn revoke_own(
+    s: &Services,
+    user_id: Uuid,
+    connection_id: Uuid,
+    meta: &RequestMeta,
+) -> AppResult<ConnectionInfo> {
+    let conn = connection::Entity::find_by_id(connection_id)
+        .one(&s.db)
+        .await?
+        .filter(|c| c.user_id == user_id)
+        .ok_or_else(|| AppError::not_found("There is no such connection among yours."))?;
+    revoke(s, user_id, conn.org_id, Some(user_id), conn.id, meta).await
+}

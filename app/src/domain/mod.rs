@@ -8,6 +8,7 @@ pub mod invitations;
 pub mod mcp;
 pub mod members;
 pub mod oauth;
+pub mod oauth_apps;
 pub mod org_admin;
 pub mod org_policy;
 pub mod orgs;

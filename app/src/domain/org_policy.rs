@@ -3,7 +3,11 @@
 //! Every change is audited and takes effect on the next request (the auth caches are dropped).
 
 use chrono::Utc;
-use sea_orm::{ActiveModelTrait, ConnectionTrait, IntoActiveModel, Set, TransactionTrait};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, Set,
+    TransactionTrait,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use uuid::Uuid;
@@ -12,12 +16,13 @@ use super::audit::{self, AuditEntry};
 use super::entities::organization;
 use super::{RequestMeta, Services};
 use crate::error::{AppError, AppResult};
+use crate::model::OrgPolicyForm;
 
 /// Bounds on lifetimes an admin may choose.
 pub const ACCESS_TTL_SECS: std::ops::RangeInclusive<i64> = 60..=86_400;
 pub const REFRESH_TTL_SECS: std::ops::RangeInclusive<i64> = 3_600..=365 * 86_400;
 pub const PAT_MAX_TTL_DAYS: std::ops::RangeInclusive<i32> = 1..=3_650;
-const MAX_REDIRECT_HOSTS: usize = 50;
+pub const MAX_REDIRECT_HOSTS: usize = 50;
 
 /// The policy as an admin sees and sets it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -65,6 +70,14 @@ pub fn mcp_oauth_pats_disabled_message(org_name: &str) -> String {
     )
 }
 
+/// What a member sees on the consent screen when a self-registered client meets an org that
+/// doesn't allow dynamic registration (the consent screen's wording).
+pub fn dynamic_registration_disabled_message(org_name: &str) -> String {
+    format!(
+        "{org_name} doesn't allow self-registered apps. Ask an admin to allow dynamic registration in Settings, or to register this app for the organization."
+    )
+}
+
 pub fn of(org: &organization::Model) -> Policy {
     Policy {
         mcp_enabled: org.mcp_enabled,
@@ -76,6 +89,14 @@ pub fn of(org: &organization::Model) -> Policy {
         refresh_token_ttl_secs: org.refresh_token_ttl_secs,
         pat_max_ttl_days: org.pat_max_ttl_days,
     }
+}
+
+/// A list of hosts as an admin types it: one per line, or separated by commas or spaces.
+pub fn split_hosts(text: &str) -> Vec<String> {
+    text.split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|h| !h.is_empty())
+        .map(str::to_string)
+        .collect()
 }
 
 pub fn redirect_hosts(org: &organization::Model) -> Vec<String> {
@@ -115,7 +136,7 @@ fn validate(change: &PolicyChange) -> AppResult<Option<Vec<String>>> {
     {
         return Err(AppError::invalid(
             "access_token_ttl_secs",
-            "Access tokens must live between 1 minute (60) and 24 hours (86400 seconds).",
+            "Access tokens must live between 1 minute and 24 hours.",
         ));
     }
     if let Some(v) = change.refresh_token_ttl_secs
@@ -123,7 +144,7 @@ fn validate(change: &PolicyChange) -> AppResult<Option<Vec<String>>> {
     {
         return Err(AppError::invalid(
             "refresh_token_ttl_secs",
-            "Refresh tokens must live between 1 hour (3600) and 365 days (31536000 seconds).",
+            "Refresh tokens must live between 1 hour and 365 days.",
         ));
     }
     if let Some(v) = change.pat_max_ttl_days
@@ -164,6 +185,18 @@ pub async fn update(
 ) -> AppResult<Policy> {
     let hosts = validate(change)?;
     let txn = s.db.begin().await?;
+    // Write first, read second. SQLite can't turn a read into a write once another writer has
+    // committed ("database is locked" at once, without waiting), but a transaction that starts
+    // with a write waits its turn; on PostgreSQL this row lock orders concurrent changes, so each
+    // audited diff is against what the change really replaced.
+    organization::Entity::update_many()
+        .col_expr(
+            organization::Column::UpdatedAt,
+            Expr::col(organization::Column::UpdatedAt),
+        )
+        .filter(organization::Column::Id.eq(org_id))
+        .exec(&txn)
+        .await?;
     let org = super::orgs::find(&txn, org_id)
         .await?
         .ok_or_else(|| AppError::not_found("This organization no longer exists."))?;
@@ -204,6 +237,108 @@ pub async fn update(
     // Policy decides who gets in: cached bearer and connection states must not outlive it.
     super::oauth::cache::invalidate_all();
     Ok(after)
+}
+
+/// The policy as the settings form shows it (access tokens in minutes, the rest in days).
+pub fn form_of(p: &Policy) -> OrgPolicyForm {
+    OrgPolicyForm {
+        mcp_enabled: p.mcp_enabled,
+        personal_tokens_enabled: p.personal_tokens_enabled,
+        mcp_oauth_pats_enabled: p.mcp_oauth_pats_enabled,
+        dynamic_registration_enabled: p.dynamic_registration_enabled,
+        allowed_redirect_hosts: p.allowed_redirect_hosts.join("\n"),
+        access_token_ttl_minutes: in_units(p.access_token_ttl_secs, 60).to_string(),
+        refresh_token_ttl_days: in_units(p.refresh_token_ttl_secs, 86_400).to_string(),
+        pat_max_ttl_days: p.pat_max_ttl_days.to_string(),
+    }
+}
+
+/// Allowed ranges in the form's units.
+pub const ACCESS_TTL_MINUTES: (i64, i64) =
+    (*ACCESS_TTL_SECS.start() / 60, *ACCESS_TTL_SECS.end() / 60);
+pub const REFRESH_TTL_DAYS: (i64, i64) = (1, *REFRESH_TTL_SECS.end() / 86_400);
+pub const PAT_TTL_DAYS: (i64, i64) = (
+    *PAT_MAX_TTL_DAYS.start() as i64,
+    *PAT_MAX_TTL_DAYS.end() as i64,
+);
+
+/// `secs` in whole `unit`s, rounded, at least 1.
+fn in_units(secs: i64, unit: i64) -> i64 {
+    ((secs + unit / 2) / unit).max(1)
+}
+
+fn whole_number(field: &str, raw: &str, (min, max): (i64, i64), what: &str) -> AppResult<i64> {
+    let message = || format!("Enter a whole number of {what} between {min} and {max}.");
+    let n: i64 = raw
+        .trim()
+        .parse()
+        .map_err(|_| AppError::invalid(field, message()))?;
+    if !(min..=max).contains(&n) {
+        return Err(AppError::invalid(field, message()));
+    }
+    Ok(n)
+}
+
+/// The change a submitted settings form asks for, against the policy `now`. A lifetime the
+/// admin left as shown stays as it is, even when the form's unit can't express it exactly (a
+/// 90-second lifetime set through the API shows as 2 minutes). Bad input names its field.
+pub fn change_from_form(form: &OrgPolicyForm, now: &Policy) -> AppResult<PolicyChange> {
+    let shown = form_of(now);
+    let minutes = whole_number(
+        "access_token_ttl_minutes",
+        &form.access_token_ttl_minutes,
+        ACCESS_TTL_MINUTES,
+        "minutes",
+    )?;
+    let refresh_days = whole_number(
+        "refresh_token_ttl_days",
+        &form.refresh_token_ttl_days,
+        REFRESH_TTL_DAYS,
+        "days",
+    )?;
+    let pat_days = whole_number(
+        "pat_max_ttl_days",
+        &form.pat_max_ttl_days,
+        PAT_TTL_DAYS,
+        "days",
+    )?;
+    let unchanged = |raw: &str, shown: &str| raw.trim() == shown;
+    let hosts = split_hosts(&form.allowed_redirect_hosts);
+    let change = PolicyChange {
+        mcp_enabled: Some(form.mcp_enabled),
+        personal_tokens_enabled: Some(form.personal_tokens_enabled),
+        mcp_oauth_pats_enabled: Some(form.mcp_oauth_pats_enabled),
+        dynamic_registration_enabled: Some(form.dynamic_registration_enabled),
+        allowed_redirect_hosts: Some(hosts),
+        access_token_ttl_secs: (!unchanged(
+            &form.access_token_ttl_minutes,
+            &shown.access_token_ttl_minutes,
+        ))
+        .then_some(minutes * 60),
+        refresh_token_ttl_secs: (!unchanged(
+            &form.refresh_token_ttl_days,
+            &shown.refresh_token_ttl_days,
+        ))
+        .then_some(refresh_days * 86_400),
+        pat_max_ttl_days: Some(pat_days as i32),
+    };
+    // The bounds in the domain's units, and the hosts: the same checks as every other way in.
+    validate(&change)?;
+    Ok(change)
+}
+
+/// A lifetime in words: "1 hour", "30 days", "90 seconds".
+pub fn describe_secs(secs: i64) -> String {
+    let (n, unit) = if secs % 86_400 == 0 {
+        (secs / 86_400, "day")
+    } else if secs % 3_600 == 0 {
+        (secs / 3_600, "hour")
+    } else if secs % 60 == 0 {
+        (secs / 60, "minute")
+    } else {
+        (secs, "second")
+    };
+    format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
 }
 
 async fn record_change(
@@ -269,6 +404,67 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn the_form_round_trips_and_names_bad_fields() {
+        let now = Policy {
+            mcp_enabled: true,
+            personal_tokens_enabled: true,
+            mcp_oauth_pats_enabled: true,
+            dynamic_registration_enabled: true,
+            allowed_redirect_hosts: vec!["claude.ai".into()],
+            access_token_ttl_secs: 90,
+            refresh_token_ttl_secs: 30 * 86_400,
+            pat_max_ttl_days: 365,
+        };
+        let form = form_of(&now);
+        assert_eq!(form.access_token_ttl_minutes, "2");
+        assert_eq!(form.refresh_token_ttl_days, "30");
+        // Unchanged lifetimes are left alone, even when minutes can't say 90 seconds.
+        let c = change_from_form(&form, &now).unwrap();
+        assert_eq!(c.access_token_ttl_secs, None);
+        assert_eq!(c.refresh_token_ttl_secs, None);
+        assert_eq!(
+            c.allowed_redirect_hosts,
+            Some(vec!["claude.ai".to_string()])
+        );
+        let mut f = form.clone();
+        f.access_token_ttl_minutes = "15".into();
+        f.allowed_redirect_hosts = "claude.ai, chatgpt.com\nLocalhost".into();
+        let c = change_from_form(&f, &now).unwrap();
+        assert_eq!(c.access_token_ttl_secs, Some(900));
+        assert_eq!(
+            c.allowed_redirect_hosts,
+            Some(vec![
+                "claude.ai".into(),
+                "chatgpt.com".into(),
+                "Localhost".into()
+            ])
+        );
+        for (field, value) in [
+            ("access_token_ttl_minutes", "0"),
+            ("access_token_ttl_minutes", "1441"),
+            ("refresh_token_ttl_days", "x"),
+            ("pat_max_ttl_days", "3651"),
+            ("allowed_redirect_hosts", "https://claude.ai/cb"),
+        ] {
+            let mut f = form.clone();
+            match field {
+                "access_token_ttl_minutes" => f.access_token_ttl_minutes = value.into(),
+                "refresh_token_ttl_days" => f.refresh_token_ttl_days = value.into(),
+                "pat_max_ttl_days" => f.pat_max_ttl_days = value.into(),
+                _ => f.allowed_redirect_hosts = value.into(),
+            }
+            assert_eq!(
+                change_from_form(&f, &now).unwrap_err().field(),
+                Some(field),
+                "{value}"
+            );
+        }
+        assert_eq!(describe_secs(3_600), "1 hour");
+        assert_eq!(describe_secs(30 * 86_400), "30 days");
+        assert_eq!(describe_secs(90), "90 seconds");
     }
 
     #[test]

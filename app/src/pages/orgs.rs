@@ -25,7 +25,7 @@ pub fn NewOrgPage() -> impl IntoView {
                 <input id="name" name="name" type="text" required maxlength="100" placeholder="Acme Inc." />
                 <FieldError error field="name" />
                 <label for="slug">"URL name " <span class="muted">"(optional)"</span></label>
-                <input id="slug" name="slug" type="text" maxlength="40" pattern="[a-z0-9-]+" placeholder="acme"
+                <input id="slug" name="slug" type="text" maxlength="40" pattern="[a-z0-9\\-]+" placeholder="acme"
                     aria-describedby="slug-hint" />
                 <p class="hint" id="slug-hint">"Lowercase letters, digits and dashes. Left empty, it is made from the name."</p>
                 <FieldError error field="slug" />

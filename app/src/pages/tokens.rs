@@ -1,7 +1,6 @@
 //! `/settings/tokens`: the signed-in member's standard personal access tokens in the org they
 //! are working in. Creating shows the secret once; everything works without JavaScript.
 
-use chrono::{DateTime, Utc};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
@@ -9,7 +8,8 @@ use leptos_router::hooks::use_query_map;
 use crate::api::pats::{CreatePat, RevokePat, load_pat_settings, load_pats};
 use crate::components::forms::{CopyBox, CsrfField, FieldError, FormError, action_error};
 use crate::components::layout::ErrorPanel;
-use crate::components::time::When;
+use crate::components::pager::Pager;
+use crate::components::time::{Day, When};
 use crate::model::{PatList, PatSettings, PatStatus, PatView};
 
 #[component]
@@ -184,33 +184,13 @@ fn TokenList(
                                     {l.tokens.into_iter().map(|t| view! { <TokenRow t revoke /> }).collect_view()}
                                 </tbody>
                             </table>
-                            <Pager page=l.page pages=l.pages total=l.total />
+                            <Pager page=l.page pages=l.pages total=l.total noun="tokens" newest_first=true />
                         }.into_any(),
                     }
                 })}
             </Transition>
         </section>
     }
-}
-
-#[component]
-fn Pager(page: u64, pages: u64, total: u64) -> impl IntoView {
-    (pages > 1).then(|| {
-        view! {
-            <nav class="actions pager" aria-label="Pages of tokens">
-                {(page > 1).then(|| view! { <a href=format!("?page={}", page - 1) class="button secondary small">"← Newer"</a> })}
-                <span class="muted small">{format!("Page {page} of {pages} ({total} tokens)")}</span>
-                {(page < pages).then(|| view! { <a href=format!("?page={}", page + 1) class="button secondary small">"Older →"</a> })}
-            </nav>
-        }
-    })
-}
-
-/// A date (UTC), with the exact time on hover: for expiry, where "in 2 months" is too vague.
-#[component]
-fn Day(at: DateTime<Utc>) -> impl IntoView {
-    let exact = at.format("%Y-%m-%d %H:%M UTC").to_string();
-    view! { <time datetime=at.to_rfc3339() title=exact>{at.format("%Y-%m-%d").to_string()}</time> }
 }
 
 #[component]

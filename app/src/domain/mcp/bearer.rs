@@ -78,13 +78,43 @@ pub async fn authenticate(
     secret: &str,
     endpoint: &McpResource,
 ) -> AppResult<Result<Arc<Principal>, Refusal>> {
+    Ok(lookup(s, secret)
+        .await?
+        .and_then(|p| admit(s, p, endpoint, Utc::now())))
+}
+
+/// Checks a standard PAT for the REST API. The API is not the MCP server, so switching the
+/// MCP server off doesn't lock admins out of it (they may need it to switch MCP back on);
+/// switching personal tokens off does.
+pub async fn authenticate_api_pat(
+    s: &Services,
+    secret: &str,
+) -> AppResult<Result<Arc<Principal>, Refusal>> {
+    Ok(lookup(s, secret).await?.and_then(|p| {
+        if p.expires_at.is_some_and(|e| e <= Utc::now()) {
+            return Err(Refusal::InvalidToken("This token has expired.".into()));
+        }
+        match p.credential {
+            Credential::OAuth { .. } => Err(Refusal::InvalidToken(
+                "This API takes a personal access token (gate_pat_…); MCP OAuth access tokens work only at the MCP endpoint. Create a token at /settings/tokens.".into(),
+            )),
+            Credential::Pat { .. } if !p.org.personal_tokens_enabled => Err(Refusal::Forbidden(
+                org_policy::personal_tokens_disabled_message(&p.org.name),
+            )),
+            Credential::Pat { .. } => Ok(p),
+        }
+    }))
+}
+
+/// The token's database state, from the cache when it is fresh.
+async fn lookup(s: &Services, secret: &str) -> AppResult<Lookup> {
     if token_format::parse(secret).is_none() {
         return Ok(Err(Refusal::InvalidToken(
             "This is not a Gatehouse access token.".into(),
         )));
     }
     let key = sha256_hex(secret);
-    let found = match cache::BEARERS.get(&key) {
+    Ok(match cache::BEARERS.get(&key) {
         Some(found) => found,
         None => {
             let tag = cache::generation();
@@ -92,8 +122,7 @@ pub async fn authenticate(
             cache::BEARERS.put(key, tag, found.clone());
             found
         }
-    };
-    Ok(found.and_then(|p| admit(s, p, endpoint, Utc::now())))
+    })
 }
 
 /// The checks that depend on the moment and the endpoint: expiry, audience, org policy.

@@ -24,7 +24,8 @@ use super::token_format::SecretKind;
 use super::tokens::{self, KIND_ACCESS, KIND_REFRESH, TokenSpec};
 use crate::domain::audit::{self, AuditEntry};
 use crate::domain::entities::{
-    audit_event, authorization_code, connection, oauth_client, organization, token,
+    audit_event, authorization_code, connection, oauth_client, org_client_block, organization,
+    token,
 };
 use crate::domain::secrets::sha256_hex;
 use crate::domain::{RequestMeta, Services, orgs};
@@ -106,6 +107,18 @@ async fn read_live_connection(
     if !org.mcp_oauth_pats_enabled {
         return Err(ended(
             "MCP OAuth PATs aren't enabled in this organization. Ask an admin to enable them.",
+        ));
+    }
+    // An admin's "revoke for this org" blocks the client here (its connections were revoked
+    // too; this also covers one made while the block was being written).
+    let blocked = org_client_block::Entity::find()
+        .filter(org_client_block::Column::OrgId.eq(org.id))
+        .filter(org_client_block::Column::ClientId.eq(conn.client_id))
+        .one(db)
+        .await?;
+    if blocked.is_some() {
+        return Err(ended(
+            "An admin of this organization has blocked this app. Ask them to allow it again.",
         ));
     }
     Ok((conn, org, role))

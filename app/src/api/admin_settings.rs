@@ -1,0 +1,146 @@
+//! The org admin's settings page (`/admin/settings`): the org policy, read and changed.
+
+// One argument per form field (a plain HTML form posts them flat), here and in the generated
+// client stub, which an attribute on the function doesn't reach.
+#![allow(clippy::too_many_arguments)]
+
+use leptos::prelude::*;
+use leptos::server_fn::codec::GetUrl;
+
+use crate::error::AppError;
+use crate::model::OrgSettingsView;
+#[cfg(feature = "ssr")]
+use crate::{
+    api::ctx,
+    domain::{org_policy, orgs},
+    model::OrgPolicyForm,
+    policy::Capability,
+};
+
+/// Where a refused form (without JavaScript) keeps what the admin typed, for the next render.
+#[cfg(feature = "ssr")]
+const SESSION_DRAFT: &str = "org_policy_draft";
+
+/// True for a plain HTML form post (no JavaScript): the answer is a redirect to the page.
+#[cfg(feature = "ssr")]
+fn plain_form_post() -> bool {
+    use_context::<http::request::Parts>().is_some_and(|p| {
+        p.headers
+            .get(http::header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|a| a.contains("text/html"))
+    })
+}
+
+#[server(prefix = "/fn", endpoint = "org_settings", input = GetUrl)]
+pub async fn load_org_settings() -> Result<OrgSettingsView, AppError> {
+    ctx::run(async {
+        let oc = ctx::require_org(Capability::AdministerOrg).await?;
+        let policy = org_policy::of(&oc.org);
+        // A refused plain form post left what was typed: show it once, with the error.
+        let draft = oc
+            .caller
+            .session
+            .remove::<(uuid::Uuid, OrgPolicyForm)>(SESSION_DRAFT)
+            .await
+            .ok()
+            .flatten()
+            .filter(|(org_id, _)| *org_id == oc.org.id)
+            .map(|(_, form)| form);
+        let name = oc.org.name.clone();
+        Ok(OrgSettingsView {
+            form: draft.unwrap_or_else(|| org_policy::form_of(&policy)),
+            saved: org_policy::form_of(&policy),
+            allowed_redirect_hosts: policy.allowed_redirect_hosts.clone(),
+            access_token_ttl: org_policy::describe_secs(policy.access_token_ttl_secs),
+            refresh_token_ttl: org_policy::describe_secs(policy.refresh_token_ttl_secs),
+            pat_max_ttl: org_policy::describe_secs(i64::from(policy.pat_max_ttl_days) * 86_400),
+            mcp_off_message: org_policy::mcp_disabled_message(&name),
+            personal_tokens_off_message: org_policy::personal_tokens_disabled_message(&name),
+            mcp_oauth_pats_off_message: org_policy::mcp_oauth_pats_disabled_message(&name),
+            dynamic_registration_off_message: org_policy::dynamic_registration_disabled_message(
+                &name,
+            ),
+            mcp_url: format!(
+                "{}/o/{}/mcp",
+                oc.caller.s.settings.public_url.trim_end_matches('/'),
+                oc.org.slug
+            ),
+            access_token_minutes: org_policy::ACCESS_TTL_MINUTES,
+            refresh_token_days: org_policy::REFRESH_TTL_DAYS,
+            pat_days: org_policy::PAT_TTL_DAYS,
+            max_redirect_hosts: org_policy::MAX_REDIRECT_HOSTS,
+            org: orgs::view(&oc.org, oc.role),
+        })
+    })
+    .await
+}
+
+/// Saves the whole policy form. Switches are checkboxes: one left out of the post is off.
+#[server(prefix = "/fn", endpoint = "update_org_settings")]
+pub async fn update_org_settings(
+    #[server(default)] csrf: String,
+    #[server(default)] mcp_enabled: String,
+    #[server(default)] personal_tokens_enabled: String,
+    #[server(default)] mcp_oauth_pats_enabled: String,
+    #[server(default)] dynamic_registration_enabled: String,
+    #[server(default)] allowed_redirect_hosts: String,
+    #[server(default)] access_token_ttl_minutes: String,
+    #[server(default)] refresh_token_ttl_days: String,
+    #[server(default)] pat_max_ttl_days: String,
+) -> Result<String, AppError> {
+    ctx::run(async move {
+        let oc = ctx::require_org(Capability::AdministerOrg).await?;
+        ctx::check_csrf(&oc.caller.session, &csrf).await?;
+        let on = |v: &str| matches!(v.trim(), "on" | "true" | "1" | "yes");
+        let form = OrgPolicyForm {
+            mcp_enabled: on(&mcp_enabled),
+            personal_tokens_enabled: on(&personal_tokens_enabled),
+            mcp_oauth_pats_enabled: on(&mcp_oauth_pats_enabled),
+            dynamic_registration_enabled: on(&dynamic_registration_enabled),
+            allowed_redirect_hosts,
+            access_token_ttl_minutes,
+            refresh_token_ttl_days,
+            pat_max_ttl_days,
+        };
+        let before = org_policy::of(&oc.org);
+        let result = match org_policy::change_from_form(&form, &before) {
+            Ok(change) => {
+                org_policy::update(
+                    &oc.caller.s,
+                    oc.caller.user.id,
+                    oc.org.id,
+                    &change,
+                    &ctx::meta(),
+                )
+                .await
+            }
+            Err(e) => Err(e),
+        };
+        let after = match result {
+            Ok(after) => after,
+            Err(e) => {
+                if plain_form_post() && e.field().is_some() {
+                    // Keep what was typed for the page the browser is sent back to.
+                    let _ = oc
+                        .caller
+                        .session
+                        .insert(SESSION_DRAFT, (oc.org.id, form))
+                        .await;
+                }
+                return Err(e);
+            }
+        };
+        let text = if after == before {
+            "Nothing to save: the settings are as they were.".to_string()
+        } else {
+            format!(
+                "Saved the settings of {}. They apply from the next request.",
+                oc.org.name
+            )
+        };
+        ctx::flash(&oc.caller.session, text.clone(), None).await?;
+        Ok(text)
+    })
+    .await
+}

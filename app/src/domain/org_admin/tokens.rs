@@ -1,0 +1,432 @@
+//! Every personal token of an org: standard PATs (rows of `tokens` of kind `pat`) and MCP OAuth
+//! PATs (rows of `connections`). Admins list, disable, re-enable and revoke them.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Select, Set,
+};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::{OrgToken, PAGE_SIZE, TokenFilter, TokenPage, contains_ci, given, pages_for};
+use crate::domain::audit::{self, AuditEntry};
+use crate::domain::connections::{self, MAX_ROWS, emails_of};
+use crate::domain::entities::{connection, oauth_client, token, user};
+use crate::domain::oauth::tokens::{self as oauth_tokens, KIND_PAT};
+use crate::domain::{RequestMeta, Services};
+use crate::error::{AppError, AppResult};
+
+pub const KIND_STANDARD: &str = "pat";
+pub const KIND_MCP: &str = "mcp_oauth_pat";
+
+fn no_such_token() -> AppError {
+    AppError::not_found("There is no such token in this organization.")
+}
+
+pub fn pat_status(t: &token::Model, now: DateTime<Utc>) -> &'static str {
+    if t.revoked_at.is_some() {
+        "revoked"
+    } else if t.disabled_at.is_some() {
+        "disabled"
+    } else if oauth_tokens::is_expired(t, now) {
+        "expired"
+    } else {
+        "active"
+    }
+}
+
+fn pat_view(t: &token::Model, owners: &HashMap<Uuid, String>, now: DateTime<Utc>) -> OrgToken {
+    OrgToken {
+        id: t.id,
+        kind: KIND_STANDARD.into(),
+        name: t.name.clone(),
+        user_id: t.user_id,
+        owner_email: owners.get(&t.user_id).cloned().unwrap_or_default(),
+        client_id: None,
+        client_name: None,
+        hint: Some(crate::domain::pats::hint(t)),
+        scope: t.scope.clone(),
+        created_at: t.created_at,
+        last_used_at: t.last_used_at,
+        expires_at: t.expires_at,
+        status: pat_status(t, now).into(),
+    }
+}
+
+fn connection_view(
+    c: &connection::Model,
+    owners: &HashMap<Uuid, String>,
+    clients: &HashMap<Uuid, oauth_client::Model>,
+) -> OrgToken {
+    let client = clients.get(&c.client_id);
+    OrgToken {
+        id: c.id,
+        kind: KIND_MCP.into(),
+        name: None,
+        user_id: c.user_id,
+        owner_email: owners.get(&c.user_id).cloned().unwrap_or_default(),
+        client_id: client.map(|k| k.client_id.clone()),
+        client_name: Some(
+            client
+                .map(|k| k.name.clone())
+                .unwrap_or_else(|| "(deleted app)".into()),
+        ),
+        hint: None,
+        scope: c.scope.clone(),
+        created_at: c.created_at,
+        last_used_at: c.last_used_at,
+        expires_at: None,
+        status: connections::status(c).into(),
+    }
+}
+
+/// Views of PAT rows and connection rows, with owners and clients looked up once.
+async fn views(
+    db: &impl ConnectionTrait,
+    pats: &[token::Model],
+    conns: &[connection::Model],
+) -> AppResult<Vec<OrgToken>> {
+    let now = Utc::now();
+    let owners = emails_of(
+        db,
+        pats.iter()
+            .map(|t| t.user_id)
+            .chain(conns.iter().map(|c| c.user_id)),
+    )
+    .await?;
+    let clients: HashMap<Uuid, oauth_client::Model> = if conns.is_empty() {
+        HashMap::new()
+    } else {
+        oauth_client::Entity::find()
+            .filter(oauth_client::Column::Id.is_in(conns.iter().map(|c| c.client_id)))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|c| (c.id, c))
+            .collect()
+    };
+    let mut out: Vec<OrgToken> = pats.iter().map(|t| pat_view(t, &owners, now)).collect();
+    out.extend(conns.iter().map(|c| connection_view(c, &owners, &clients)));
+    out.sort_by_key(|t| std::cmp::Reverse(t.created_at));
+    Ok(out)
+}
+
+/// Every standard PAT and MCP OAuth PAT of the org, newest first (at most [`MAX_ROWS`] of each).
+pub async fn tokens(db: &impl ConnectionTrait, org_id: Uuid) -> AppResult<Vec<OrgToken>> {
+    let pats = token::Entity::find()
+        .filter(token::Column::OrgId.eq(org_id))
+        .filter(token::Column::Kind.eq(KIND_PAT))
+        .order_by_desc(token::Column::CreatedAt)
+        .limit(MAX_ROWS)
+        .all(db)
+        .await?;
+    let conns = connection::Entity::find()
+        .filter(connection::Column::OrgId.eq(org_id))
+        .order_by_desc(connection::Column::CreatedAt)
+        .limit(MAX_ROWS)
+        .all(db)
+        .await?;
+    views(db, &pats, &conns).await
+}
+
+/// One token of the org by id (a PAT's token id or a connection id); other orgs' are "not found".
+pub async fn token(db: &impl ConnectionTrait, org_id: Uuid, id: Uuid) -> AppResult<OrgToken> {
+    if let Some(t) = token::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .filter(|t| t.org_id == org_id && t.kind == KIND_PAT)
+    {
+        return Ok(views(db, &[t], &[]).await?.remove(0));
+    }
+    let c = connection::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .filter(|c| c.org_id == org_id)
+        .ok_or_else(no_such_token)?;
+    Ok(views(db, &[], &[c]).await?.remove(0))
+}
+
+/// Which users the `user` filter means: a user id, or every user whose email contains it.
+/// `None`: no user filter.
+fn user_condition(filter: &TokenFilter) -> Option<sea_orm::sea_query::SelectStatement> {
+    let needle = given(&filter.user)?;
+    let mut q = sea_orm::sea_query::Query::select();
+    q.column(user::Column::Id).from(user::Entity);
+    match Uuid::parse_str(needle) {
+        Ok(id) => q.and_where(user::Column::Id.eq(id)),
+        Err(_) => q.and_where(contains_ci((user::Entity, user::Column::Email), needle)),
+    };
+    Some(q.to_owned())
+}
+
+fn pat_query(org_id: Uuid, filter: &TokenFilter, now: DateTime<Utc>) -> Select<token::Entity> {
+    let mut q = token::Entity::find()
+        .filter(token::Column::OrgId.eq(org_id))
+        .filter(token::Column::Kind.eq(KIND_PAT));
+    if let Some(users) = user_condition(filter) {
+        q = q.filter(token::Column::UserId.in_subquery(users));
+    }
+    let live = || {
+        Condition::all()
+            .add(token::Column::RevokedAt.is_null())
+            .add(token::Column::DisabledAt.is_null())
+    };
+    match given(&filter.status) {
+        Some("revoked") => q.filter(token::Column::RevokedAt.is_not_null()),
+        Some("disabled") => q
+            .filter(token::Column::RevokedAt.is_null())
+            .filter(token::Column::DisabledAt.is_not_null()),
+        Some("expired") => q.filter(live().add(token::Column::ExpiresAt.lte(now))),
+        Some("active") => q.filter(
+            live().add(
+                Condition::any()
+                    .add(token::Column::ExpiresAt.is_null())
+                    .add(token::Column::ExpiresAt.gt(now)),
+            ),
+        ),
+        _ => q,
+    }
+}
+
+fn connection_query(org_id: Uuid, filter: &TokenFilter) -> Option<Select<connection::Entity>> {
+    let mut q = connection::Entity::find().filter(connection::Column::OrgId.eq(org_id));
+    if let Some(users) = user_condition(filter) {
+        q = q.filter(connection::Column::UserId.in_subquery(users));
+    }
+    Some(match given(&filter.status) {
+        Some("revoked") => q.filter(connection::Column::RevokedAt.is_not_null()),
+        Some("disabled") => q
+            .filter(connection::Column::RevokedAt.is_null())
+            .filter(connection::Column::DisabledAt.is_not_null()),
+        // Connections don't expire (their access tokens do, and are refreshed).
+        Some("expired") => return None,
+        Some("active") => q
+            .filter(connection::Column::RevokedAt.is_null())
+            .filter(connection::Column::DisabledAt.is_null()),
+        _ => q,
+    })
+}
+
+/// One page (from 1, [`PAGE_SIZE`] rows; past the end: the last page) of the org's tokens
+/// matching `filter`, newest first. Unknown filter values are refused with a field error.
+pub async fn tokens_page(
+    db: &impl ConnectionTrait,
+    org_id: Uuid,
+    filter: &TokenFilter,
+    page: u64,
+) -> AppResult<TokenPage> {
+    let kind = given(&filter.kind);
+    if kind.is_some_and(|k| k != KIND_STANDARD && k != KIND_MCP) {
+        return Err(AppError::invalid(
+            "kind",
+            "Choose standard PATs (pat) or MCP OAuth PATs (mcp_oauth_pat).",
+        ));
+    }
+    if given(&filter.status)
+        .is_some_and(|s| !matches!(s, "active" | "expired" | "disabled" | "revoked"))
+    {
+        return Err(AppError::invalid(
+            "status",
+            "Choose active, expired, disabled or revoked.",
+        ));
+    }
+    let now = Utc::now();
+    let pats = (kind != Some(KIND_MCP)).then(|| pat_query(org_id, filter, now));
+    let conns = if kind == Some(KIND_STANDARD) {
+        None
+    } else {
+        connection_query(org_id, filter)
+    };
+    let pat_total = match &pats {
+        Some(q) => q.clone().count(db).await?,
+        None => 0,
+    };
+    let conn_total = match &conns {
+        Some(q) => q.clone().count(db).await?,
+        None => 0,
+    };
+    let total = pat_total + conn_total;
+    let pages = pages_for(total);
+    // Past the last page (a stale link): the last page.
+    let page = page.clamp(1, pages);
+    // The newest `page * PAGE_SIZE` of each kind hold this page of the merged list.
+    let need = page.saturating_mul(PAGE_SIZE);
+    let pat_rows = match pats {
+        Some(q) if pat_total > 0 => {
+            q.order_by_desc(token::Column::CreatedAt)
+                .order_by_desc(token::Column::Id)
+                .limit(need)
+                .all(db)
+                .await?
+        }
+        _ => vec![],
+    };
+    let conn_rows = match conns {
+        Some(q) if conn_total > 0 => {
+            q.order_by_desc(connection::Column::CreatedAt)
+                .order_by_desc(connection::Column::Id)
+                .limit(need)
+                .all(db)
+                .await?
+        }
+        _ => vec![],
+    };
+    // Only the rows of this page are worth describing.
+    let mut keys: Vec<(DateTime<Utc>, Uuid, bool)> = pat_rows
+        .iter()
+        .map(|t| (t.created_at, t.id, true))
+        .chain(conn_rows.iter().map(|c| (c.created_at, c.id, false)))
+        .collect();
+    keys.sort_by_key(|k| std::cmp::Reverse(*k));
+    let start = ((page - 1) * PAGE_SIZE) as usize;
+    let keep: Vec<(Uuid, bool)> = keys
+        .into_iter()
+        .skip(start)
+        .take(PAGE_SIZE as usize)
+        .map(|(_, id, pat)| (id, pat))
+        .collect();
+    let pat_rows: Vec<token::Model> = pat_rows
+        .into_iter()
+        .filter(|t| keep.contains(&(t.id, true)))
+        .collect();
+    let conn_rows: Vec<connection::Model> = conn_rows
+        .into_iter()
+        .filter(|c| keep.contains(&(c.id, false)))
+        .collect();
+    let mut tokens = views(db, &pat_rows, &conn_rows).await?;
+    tokens.sort_by_key(|t| std::cmp::Reverse((t.created_at, t.id)));
+    Ok(TokenPage {
+        tokens,
+        page,
+        pages,
+        total,
+    })
+}
+
+/// Revokes a PAT or an MCP OAuth PAT (by connection id) of the org. Ids of other orgs are
+/// "not found", with nothing changed.
+pub async fn revoke_token(
+    s: &Services,
+    actor_id: Uuid,
+    org_id: Uuid,
+    id: Uuid,
+    meta: &RequestMeta,
+) -> AppResult<OrgToken> {
+    let pat = token::Entity::find_by_id(id)
+        .one(&s.db)
+        .await?
+        .filter(|t| t.org_id == org_id && t.kind == KIND_PAT);
+    if let Some(t) = pat {
+        if t.revoked_at.is_none() {
+            let hash = t.token_hash.clone();
+            let mut row: token::ActiveModel = t.into();
+            row.revoked_at = Set(Some(Utc::now()));
+            row.revoke_reason = Set(Some("revoked_by_admin".into()));
+            row.update(&s.db).await?;
+            crate::domain::oauth::cache::forget_token(&hash);
+            crate::domain::oauth::cache::invalidate_all();
+            audit::record(
+                &s.db,
+                AuditEntry::new("pat.revoked")
+                    .org(org_id)
+                    .actor(actor_id)
+                    .target("token", id)
+                    .details(json!({ "by": "admin" })),
+                meta,
+            )
+            .await?;
+        }
+    } else {
+        connections::revoke(s, actor_id, org_id, None, id, meta)
+            .await
+            .map_err(|e| match e {
+                AppError::NotFound(_) => no_such_token(),
+                other => other,
+            })?;
+    }
+    token(&s.db, org_id, id).await
+}
+
+/// Disables (`disabled: true`) or re-enables a PAT or an MCP OAuth PAT (by connection id) of
+/// the org. A disabled token is refused everywhere until re-enabled; a revoked one stays
+/// revoked. Ids of other orgs are "not found", with nothing changed.
+pub async fn set_token_disabled(
+    s: &Services,
+    actor_id: Uuid,
+    org_id: Uuid,
+    id: Uuid,
+    disabled: bool,
+    meta: &RequestMeta,
+) -> AppResult<OrgToken> {
+    let revoked = || {
+        AppError::Conflict(if disabled {
+            "This token was revoked; it can't be used anyway.".into()
+        } else {
+            "This token was revoked; a revoked token can't be enabled again. The owner can create a new one.".into()
+        })
+    };
+    let now = Utc::now();
+    let pat = token::Entity::find_by_id(id)
+        .one(&s.db)
+        .await?
+        .filter(|t| t.org_id == org_id && t.kind == KIND_PAT);
+    let (changed, action, target, owner) = if let Some(t) = pat {
+        if t.revoked_at.is_some() {
+            return Err(revoked());
+        }
+        let owner = t.user_id;
+        let changed = t.disabled_at.is_some() != disabled;
+        if changed {
+            let hash = t.token_hash.clone();
+            let mut row: token::ActiveModel = t.into();
+            row.disabled_at = Set(disabled.then_some(now));
+            row.update(&s.db).await?;
+            crate::domain::oauth::cache::forget_token(&hash);
+        }
+        let action = if disabled {
+            "pat.disabled"
+        } else {
+            "pat.enabled"
+        };
+        (changed, action, "token", owner)
+    } else {
+        let c = connection::Entity::find_by_id(id)
+            .one(&s.db)
+            .await?
+            .filter(|c| c.org_id == org_id)
+            .ok_or_else(no_such_token)?;
+        if c.revoked_at.is_some() {
+            return Err(revoked());
+        }
+        let owner = c.user_id;
+        let changed = c.disabled_at.is_some() != disabled;
+        if changed {
+            let mut row: connection::ActiveModel = c.into();
+            row.disabled_at = Set(disabled.then_some(now));
+            row.update(&s.db).await?;
+        }
+        let action = if disabled {
+            "connection.disabled"
+        } else {
+            "connection.enabled"
+        };
+        (changed, action, "connection", owner)
+    };
+    if changed {
+        crate::domain::oauth::cache::invalidate_all();
+        audit::record(
+            &s.db,
+            AuditEntry::new(action)
+                .org(org_id)
+                .actor(actor_id)
+                .target(target, id)
+                .details(json!({ "user_id": owner, "by": "admin" })),
+            meta,
+        )
+        .await?;
+    }
+    token(&s.db, org_id, id).await
+}
