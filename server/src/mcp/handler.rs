@@ -10,8 +10,8 @@ use app::domain::org_policy::PolicyChange;
 use app::domain::{RequestMeta, Services};
 use app::error::AppResult;
 use http::request::Parts;
+use rmcp::handler::server::common::{AsRequestContext, FromContextPart};
 use rmcp::handler::server::router::tool::ToolRouter;
-use rmcp::handler::server::tool::Extension;
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{CallToolResult, ContentBlock, Implementation, ServerCapabilities, ServerConfig};
 use rmcp::{ErrorData, ServerHandler, schemars, tool, tool_handler, tool_router};
@@ -44,18 +44,25 @@ impl GatehouseMcp {
 }
 
 /// The caller and request metadata the bearer middleware attached to this HTTP request.
-fn caller(parts: &Parts) -> Result<(Arc<Principal>, RequestMeta), ErrorData> {
-    let p = parts
-        .extensions
-        .get::<Arc<Principal>>()
-        .cloned()
-        .ok_or_else(|| ErrorData::internal_error("request reached a tool unauthenticated", None))?;
-    let meta = parts
-        .extensions
-        .get::<RequestMeta>()
-        .cloned()
-        .unwrap_or_default();
-    Ok((p, meta))
+/// Extracted by reference from the request parts rmcp keeps, instead of `Extension<Parts>`,
+/// which would clone every header and extension on each tool call.
+pub struct Caller(Arc<Principal>, RequestMeta);
+
+impl<C: AsRequestContext> FromContextPart<C> for Caller {
+    fn from_context_part(context: &mut C) -> Result<Self, ErrorData> {
+        let parts = context.as_request_context().extensions.get::<Parts>();
+        let principal = parts
+            .and_then(|p| p.extensions.get::<Arc<Principal>>())
+            .cloned()
+            .ok_or_else(|| {
+                ErrorData::internal_error("request reached a tool unauthenticated", None)
+            })?;
+        let meta = parts
+            .and_then(|p| p.extensions.get::<RequestMeta>())
+            .cloned()
+            .unwrap_or_default();
+        Ok(Caller(principal, meta))
+    }
 }
 
 /// A domain answer as a tool result: data as JSON, refusals and bad input as tool errors.
@@ -117,22 +124,14 @@ impl GatehouseMcp {
     #[tool(
         description = "Who you are here: your account, the organization, your role in it now, and the credential you are using."
     )]
-    async fn whoami(
-        &self,
-        Extension(parts): Extension<Parts>,
-    ) -> Result<CallToolResult, ErrorData> {
-        let (p, _) = caller(&parts)?;
+    async fn whoami(&self, Caller(p, _): Caller) -> Result<CallToolResult, ErrorData> {
         reply(tools::whoami(&self.services, &p).await)
     }
 
     #[tool(
         description = "The apps you have connected to this organization with OAuth (MCP OAuth PATs), with scopes and last use."
     )]
-    async fn list_my_connections(
-        &self,
-        Extension(parts): Extension<Parts>,
-    ) -> Result<CallToolResult, ErrorData> {
-        let (p, _) = caller(&parts)?;
+    async fn list_my_connections(&self, Caller(p, _): Caller) -> Result<CallToolResult, ErrorData> {
         reply(tools::list_my_connections(&self.services, &p).await)
     }
 
@@ -141,19 +140,14 @@ impl GatehouseMcp {
     )]
     async fn revoke_my_connection(
         &self,
-        Extension(parts): Extension<Parts>,
+        Caller(p, meta): Caller,
         Parameters(args): Parameters<ConnectionArgs>,
     ) -> Result<CallToolResult, ErrorData> {
-        let (p, meta) = caller(&parts)?;
         reply(tools::revoke_my_connection(&self.services, &p, &args.connection_id, &meta).await)
     }
 
     #[tool(description = "The organization's members with their roles.")]
-    async fn list_members(
-        &self,
-        Extension(parts): Extension<Parts>,
-    ) -> Result<CallToolResult, ErrorData> {
-        let (p, _) = caller(&parts)?;
+    async fn list_members(&self, Caller(p, _): Caller) -> Result<CallToolResult, ErrorData> {
         reply(tools::list_members(&self.services, &p).await)
     }
 
@@ -162,10 +156,9 @@ impl GatehouseMcp {
     )]
     async fn query_activity(
         &self,
-        Extension(parts): Extension<Parts>,
+        Caller(p, _): Caller,
         Parameters(args): Parameters<ActivityArgs>,
     ) -> Result<CallToolResult, ErrorData> {
-        let (p, _) = caller(&parts)?;
         let q = ActivityQuery {
             actor: args.actor,
             action: args.action,
@@ -179,22 +172,14 @@ impl GatehouseMcp {
     #[tool(
         description = "Every OAuth app used in or owned by the organization: source, owner, redirect URIs, granted scopes, active connections, last use."
     )]
-    async fn list_oauth_clients(
-        &self,
-        Extension(parts): Extension<Parts>,
-    ) -> Result<CallToolResult, ErrorData> {
-        let (p, _) = caller(&parts)?;
+    async fn list_oauth_clients(&self, Caller(p, _): Caller) -> Result<CallToolResult, ErrorData> {
         reply(tools::list_oauth_clients(&self.services, &p).await)
     }
 
     #[tool(
         description = "Every personal token in the organization, standard PATs and MCP OAuth PATs, with owner, scopes, last use, expiry and status."
     )]
-    async fn list_tokens(
-        &self,
-        Extension(parts): Extension<Parts>,
-    ) -> Result<CallToolResult, ErrorData> {
-        let (p, _) = caller(&parts)?;
+    async fn list_tokens(&self, Caller(p, _): Caller) -> Result<CallToolResult, ErrorData> {
         reply(tools::list_tokens(&self.services, &p).await)
     }
 
@@ -203,21 +188,16 @@ impl GatehouseMcp {
     )]
     async fn revoke_token(
         &self,
-        Extension(parts): Extension<Parts>,
+        Caller(p, meta): Caller,
         Parameters(args): Parameters<TokenArgs>,
     ) -> Result<CallToolResult, ErrorData> {
-        let (p, meta) = caller(&parts)?;
         reply(tools::revoke_token(&self.services, &p, &args.id, &meta).await)
     }
 
     #[tool(
         description = "The organization's policy: MCP server, personal tokens, MCP OAuth PATs, dynamic registration, allowed redirect hosts, token lifetimes."
     )]
-    async fn get_org_policy(
-        &self,
-        Extension(parts): Extension<Parts>,
-    ) -> Result<CallToolResult, ErrorData> {
-        let (p, _) = caller(&parts)?;
+    async fn get_org_policy(&self, Caller(p, _): Caller) -> Result<CallToolResult, ErrorData> {
         reply(tools::get_org_policy(&self.services, &p).await)
     }
 
@@ -226,10 +206,9 @@ impl GatehouseMcp {
     )]
     async fn set_org_policy(
         &self,
-        Extension(parts): Extension<Parts>,
+        Caller(p, meta): Caller,
         Parameters(args): Parameters<PolicyArgs>,
     ) -> Result<CallToolResult, ErrorData> {
-        let (p, meta) = caller(&parts)?;
         let change = PolicyChange {
             mcp_enabled: args.mcp_enabled,
             personal_tokens_enabled: args.personal_tokens_enabled,
