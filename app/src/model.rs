@@ -283,6 +283,17 @@ pub struct PatSettings {
     pub max_expiry_days: i32,
     /// The org's MCP endpoint, where the token is sent as a bearer token.
     pub mcp_url: String,
+    /// What was typed in the create form when it was last refused (a plain form post), shown
+    /// once.
+    pub draft: Option<PatDraft>,
+}
+
+/// The personal token form as typed (no secret in it).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PatDraft {
+    pub name: String,
+    pub scopes: Vec<String>,
+    pub expires_in_days: String,
 }
 
 // ---- Org admin: OAuth clients and tokens (/admin/oauth-clients, /admin/tokens) ----
@@ -454,6 +465,8 @@ pub struct NewClientForm {
     pub redirect_hosts: Vec<String>,
     /// The client created by the last plain form post (no JavaScript), shown once.
     pub created: Option<CreatedOrgClient>,
+    /// What was typed when the form was last refused (a plain form post), shown once.
+    pub draft: Option<OAuthAppDraft>,
 }
 
 // ---- end org admin ----
@@ -554,6 +567,9 @@ pub struct OAuthAppDetail {
     pub authorize_url: String,
     pub token_url: String,
     pub mcp_url: String,
+    /// What was typed in the settings form when it was last refused (a plain form post), shown
+    /// once.
+    pub draft: Option<OAuthAppDraft>,
 }
 
 /// What the "new OAuth app" form needs.
@@ -566,6 +582,28 @@ pub struct OAuthAppSettings {
     /// Hosts the org allows redirect URIs to point at (empty: any).
     pub allowed_redirect_hosts: Vec<String>,
     pub max_redirect_uris: usize,
+    /// What was typed when the form was last refused (a plain form post), shown once.
+    pub draft: Option<OAuthAppDraft>,
+}
+
+/// An OAuth app (or org client) form as typed: the new app form, an app's settings form and
+/// the admin's new client form. Never a secret.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OAuthAppDraft {
+    pub name: String,
+    /// One per line, as typed.
+    pub redirect_uris: String,
+    pub description: String,
+    pub scopes: Vec<String>,
+    /// `confidential` or `public` (the new app forms only).
+    pub client_type: String,
+}
+
+impl OAuthAppDraft {
+    /// Whether the type chosen was "public" (else the form's default, confidential, is checked).
+    pub fn is_public(&self) -> bool {
+        self.client_type.trim() == "public"
+    }
 }
 
 /// One app connected to the user's account in one org (a connection, i.e. an MCP OAuth PAT).

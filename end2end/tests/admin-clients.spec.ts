@@ -190,12 +190,28 @@ test("admin OAuth clients: list, search, details, revoke for one org only, creat
   await expect(page).toHaveURL(/\/admin\/oauth-clients\/new$/);
   if (jsEnabled(testInfo)) await expect(page.locator("body[data-hydrated]")).toHaveCount(1, { timeout: 30_000 });
   const ownName = `Reporting bot ${project}`;
-  // A bad redirect URI is refused next to its field, nothing created.
+  // A bad redirect URI is refused next to its field, nothing created; the form comes back as
+  // it was typed (without JavaScript too, where the page is loaded again).
   await page.getByLabel("Name", { exact: true }).fill(ownName);
   await page.getByLabel("Redirect URIs").fill("http://reports.example.com/cb");
+  await page.getByLabel("Description").fill("Sends the weekly report");
+  await page.getByLabel("mcp:write").check();
+  await page.getByLabel("Public").check();
   await page.getByRole("button", { name: "Create client" }).click();
   await expect(page.locator("#redirect_uris-error")).toBeVisible();
   await expect(page.getByTestId("created-client")).toHaveCount(0);
+  await expect(page.getByLabel("Name", { exact: true })).toHaveValue(ownName);
+  await expect(page.getByLabel("Redirect URIs")).toHaveValue("http://reports.example.com/cb");
+  await expect(page.getByLabel("Description")).toHaveValue("Sends the weekly report");
+  await expect(page.getByLabel("mcp:read")).toBeChecked();
+  await expect(page.getByLabel("mcp:write")).toBeChecked();
+  await expect(page.getByLabel("Public")).toBeChecked();
+  // Shown once: the page loaded afresh has the empty form again.
+  await open(page, testInfo, "/admin/oauth-clients/new");
+  await expect(page.getByLabel("Name", { exact: true })).toHaveValue("");
+  await expect(page.getByLabel("Redirect URIs")).toHaveValue("");
+  await expect(page.getByLabel("mcp:write")).not.toBeChecked();
+  await expect(page.getByLabel("Confidential")).toBeChecked();
   await page.getByLabel("Name", { exact: true }).fill(ownName);
   await page.getByLabel("Redirect URIs").fill("https://reports.example.com/oauth/callback");
   await page.getByLabel("Description").fill("Sends the weekly report");

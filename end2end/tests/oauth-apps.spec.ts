@@ -104,21 +104,41 @@ test("OAuth apps: create with the secret once, use it, edit, rotate, delete; oth
   await expect(page.getByLabel("Confidential")).toBeChecked();
   await page.screenshot({ path: `screenshots/oauth-apps-new-${project}.png`, fullPage: true });
 
-  // Bad input: the message next to the field, nothing created.
+  // Bad input: the message next to the field, nothing created, and the form as it was typed
+  // (without JavaScript too, where the page is loaded again).
+  const nameField = page.getByLabel("Name", { exact: true });
+  const urisField = page.getByLabel("Redirect URIs");
   await fillNewApp(page, "   ", CALLBACK);
   await page.getByRole("button", { name: "Create app" }).click();
   await expect(page.locator("#name-error")).toContainText("Give the app a name");
+  await expect(nameField).toHaveValue("   ");
+  await expect(urisField).toHaveValue(CALLBACK);
   await fillNewApp(page, appName, "http://example.com/callback");
+  await page.getByLabel("Description").fill("Nightly reports");
+  await page.getByLabel("Public").check();
   await page.getByRole("button", { name: "Create app" }).click();
   await expect(page.locator("#redirect_uris-error")).toContainText("http is allowed only for loopback addresses");
+  await expect(page.locator("#name-error")).toHaveCount(0);
+  await expect(nameField).toHaveValue(appName);
+  await expect(urisField).toHaveValue("http://example.com/callback");
+  await expect(page.getByLabel("Description")).toHaveValue("Nightly reports");
+  await expect(page.getByLabel("Public")).toBeChecked();
+  await expect(page.getByLabel("mcp:read")).toBeChecked();
+  await expect(page.getByLabel("mcp:write")).not.toBeChecked();
   await fillNewApp(page, appName, `${CALLBACK}\nhttps://app.example.com/cb#frag`);
+  await page.getByLabel("Confidential").check();
   await page.getByRole("button", { name: "Create app" }).click();
   await expect(page.locator("#redirect_uris-error")).toContainText("must not contain a fragment");
+  await expect(urisField).toHaveValue(`${CALLBACK}\nhttps://app.example.com/cb#frag`);
+  await expect(page.getByLabel("Confidential")).toBeChecked();
   await fillNewApp(page, appName, CALLBACK);
   await page.getByLabel("mcp:read").uncheck();
   await page.getByRole("button", { name: "Create app" }).click();
   await expect(page.locator("#scopes-error")).toContainText("Choose at least one permission");
   await expect(page).toHaveURL(/\/settings\/oauth-apps\/new/);
+  await expect(nameField).toHaveValue(appName);
+  await expect(page.getByLabel("mcp:read")).not.toBeChecked();
+  await expect(page.getByLabel("Description")).toHaveValue("Nightly reports");
 
   // Create a confidential app: its page shows the client ID and the secret, once.
   await fillNewApp(page, appName, `${CALLBACK}\nhttps://app.example.com/oauth/callback`);
@@ -187,9 +207,18 @@ test("OAuth apps: create with the secret once, use it, edit, rotate, delete; oth
   await expect(page).toHaveURL(new RegExp(`${appUrl}$`));
   if (jsEnabled(testInfo)) await expect(page.locator("body[data-hydrated]")).toHaveCount(1);
   await expect(page.getByLabel("Redirect URIs")).toHaveValue(`${CALLBACK}\nhttps://app.example.com/oauth/callback`);
+  await page.getByLabel("Name", { exact: true }).fill(`${appName} typed`);
   await page.getByLabel("Redirect URIs").fill("javascript:alert(1)");
+  await page.getByLabel("mcp:write").uncheck();
   await page.getByRole("button", { name: "Save changes" }).click();
   await expect(page.locator("#redirect_uris-error")).toContainText("scheme is not allowed");
+  // Nothing saved, and the form is as it was typed, not as saved.
+  await expect(page.getByTestId("app-name")).toHaveText(appName);
+  await expect(page.getByLabel("Name", { exact: true })).toHaveValue(`${appName} typed`);
+  await expect(page.getByLabel("Redirect URIs")).toHaveValue("javascript:alert(1)");
+  await expect(page.getByLabel("mcp:write")).not.toBeChecked();
+  await expect(page.getByLabel("Description")).toHaveValue("Nightly reports");
+  await page.getByLabel("mcp:write").check();
   const renamed = `${appName} v2`;
   await page.getByLabel("Name", { exact: true }).fill(renamed);
   await page.getByLabel("Redirect URIs").fill(CALLBACK);

@@ -59,12 +59,48 @@ test("personal access tokens: create once, list, revoke; viewers are refused", a
   await expect(page.getByLabel("mcp:write")).not.toBeChecked();
   await expect(page.getByLabel("Expires in")).toHaveValue("30");
 
-  // No permission chosen: refused next to the field, nothing created.
-  await page.getByLabel("Name", { exact: true }).fill(tokenName);
+  // No permission chosen: refused next to the field, nothing created; the form comes back as
+  // it was typed (without JavaScript too, where the page is loaded again).
+  const nameField = page.getByLabel("Name", { exact: true });
+  await nameField.fill(tokenName);
   await page.getByLabel("mcp:read").uncheck();
+  await page.getByLabel("Expires in").selectOption("7");
   await page.getByRole("button", { name: "Create token" }).click();
   await expect(page.locator("#scopes-error")).toContainText("Choose at least one permission");
   await expect(page.getByTestId("pats-empty")).toBeVisible();
+  await expect(nameField).toHaveValue(tokenName);
+  await expect(page.getByLabel("mcp:read")).not.toBeChecked();
+  await expect(page.getByLabel("mcp:write")).not.toBeChecked();
+  await expect(page.getByLabel("Expires in")).toHaveValue("7");
+
+  // A name that is empty once trimmed: refused next to it; the permissions and expiry chosen stay.
+  await nameField.fill("   ");
+  await page.getByLabel("mcp:write").check();
+  await page.getByLabel("Expires in").selectOption("90");
+  await page.getByRole("button", { name: "Create token" }).click();
+  await expect(page.locator("#name-error")).toContainText("Give the token a name");
+  await expect(page.locator("#scopes-error")).toHaveCount(0);
+  await expect(nameField).toHaveValue("   ");
+  await expect(page.getByLabel("mcp:read")).not.toBeChecked();
+  await expect(page.getByLabel("mcp:write")).toBeChecked();
+  await expect(page.getByLabel("Expires in")).toHaveValue("90");
+
+  // A name over the limit (the browser's maxlength taken off, as a script could): the same.
+  const tooLong = `${"n".repeat(100)}x`;
+  await nameField.evaluate((el) => el.removeAttribute("maxlength"));
+  await nameField.fill(tooLong);
+  await page.getByRole("button", { name: "Create token" }).click();
+  await expect(page.locator("#name-error")).toContainText("Keep the name to 100 characters or fewer.");
+  await expect(nameField).toHaveValue(tooLong);
+  await expect(page.getByLabel("mcp:write")).toBeChecked();
+  await expect(page.getByLabel("Expires in")).toHaveValue("90");
+  await expect(page.getByTestId("pats-empty")).toBeVisible();
+  // Shown once: the page loaded afresh has the empty form again.
+  await open(page, testInfo, "/settings/tokens");
+  await expect(nameField).toHaveValue("");
+  await expect(page.getByLabel("mcp:read")).toBeChecked();
+  await expect(page.getByLabel("mcp:write")).not.toBeChecked();
+  await expect(page.getByLabel("Expires in")).toHaveValue("30");
 
   // Create: the secret is shown once, highlighted, with a copy button.
   await page.getByLabel("Name", { exact: true }).fill(tokenName);

@@ -10,6 +10,7 @@ use crate::model::{AdminClients, CreatedOrgClient, NewClientForm, OrgClientDetai
 #[cfg(feature = "ssr")]
 use crate::{
     api::ctx,
+    api::oauth_apps::app_draft,
     domain::{
         oauth::scope::SCOPES,
         oauth_apps::{self, AppOwner, NewApp},
@@ -19,20 +20,13 @@ use crate::{
     policy::Capability,
 };
 
+/// The create form's draft: what was typed when it was refused (without JavaScript).
+#[cfg(feature = "ssr")]
+const DRAFT: &str = "org_client_new";
+
 /// Where a client created by a plain form post waits for the next page (shown once).
 #[cfg(feature = "ssr")]
 const SESSION_CREATED_CLIENT: &str = "admin_created_client";
-
-/// True for a plain HTML form post (no JavaScript), which ends in a redirect.
-#[cfg(feature = "ssr")]
-fn plain_form_post() -> bool {
-    use_context::<http::request::Parts>().is_some_and(|p| {
-        p.headers
-            .get(http::header::ACCEPT)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|a| a.contains("text/html"))
-    })
-}
 
 /// True when the form was sent from a client's detail page (`/admin/oauth-clients/{id}`).
 #[cfg(feature = "ssr")]
@@ -178,7 +172,7 @@ pub async fn delete_org_client(
             "Deleted “{}”. Every connection and token it had stopped working.",
             was.name
         );
-        if from_detail_page() && plain_form_post() {
+        if from_detail_page() && ctx::plain_form_post() {
             // The client's page is gone: go to the list, which shows the message once. (With
             // JavaScript the client's page shows the outcome itself.)
             oc.caller
@@ -212,6 +206,7 @@ pub async fn load_new_client_form() -> Result<NewClientForm, AppError> {
             .remove::<CreatedOrgClient>(SESSION_CREATED_CLIENT)
             .await
             .map_err(session_error)?;
+        let draft = ctx::take_draft(&oc.caller.session, DRAFT, Some(oc.org.id)).await;
         Ok(NewClientForm {
             org_name: oc.org.name.clone(),
             scopes: SCOPES
@@ -220,6 +215,7 @@ pub async fn load_new_client_form() -> Result<NewClientForm, AppError> {
                 .collect(),
             redirect_hosts: org_policy::redirect_hosts(&oc.org),
             created,
+            draft,
         })
     })
     .await
@@ -239,39 +235,51 @@ pub async fn create_org_client(
     ctx::run(async move {
         let oc = ctx::require_org(Capability::AdministerOrg).await?;
         ctx::check_csrf(&oc.caller.session, &csrf).await?;
-        let confidential = match client_type.trim() {
-            "confidential" => true,
-            "public" => false,
-            _ => {
-                return Err(AppError::invalid(
-                    "client_type",
-                    "Choose confidential (a server that can keep a secret) or public (a native or browser app).",
-                ));
+        let draft = app_draft(&name, &description, &redirect_uris, &scopes, &client_type);
+        let made = async {
+            let confidential = match client_type.trim() {
+                "confidential" => true,
+                "public" => false,
+                _ => {
+                    return Err(AppError::invalid(
+                        "client_type",
+                        "Choose confidential (a server that can keep a secret) or public (a native or browser app).",
+                    ));
+                }
+            };
+            let new = NewApp {
+                name,
+                description,
+                redirect_uris: oauth_apps::split_uris(&redirect_uris),
+                scopes,
+                confidential,
+                org_id: Some(oc.org.id),
+            };
+            oauth_apps::create(
+                &oc.caller.s,
+                oc.caller.user.id,
+                AppOwner::Org { org_id: oc.org.id },
+                &new,
+                &ctx::meta(),
+            )
+            .await
+        }
+        .await;
+        let made = match made {
+            Ok(made) => made,
+            Err(e) => {
+                // Without JavaScript the form comes back: with what was typed.
+                ctx::keep_draft(&oc.caller.session, DRAFT, Some(oc.org.id), &draft).await;
+                return Err(e);
             }
         };
-        let new = NewApp {
-            name,
-            description,
-            redirect_uris: oauth_apps::split_uris(&redirect_uris),
-            scopes,
-            confidential,
-            org_id: Some(oc.org.id),
-        };
-        let made = oauth_apps::create(
-            &oc.caller.s,
-            oc.caller.user.id,
-            AppOwner::Org { org_id: oc.org.id },
-            &new,
-            &ctx::meta(),
-        )
-        .await?;
         let created = CreatedOrgClient {
             id: made.client.id,
             client_id: made.client.client_id.clone(),
             name: made.client.name.clone(),
             secret: made.secret,
         };
-        if plain_form_post() {
+        if ctx::plain_form_post() {
             oc.caller
                 .session
                 .insert(SESSION_CREATED_CLIENT, &created)

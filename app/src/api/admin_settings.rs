@@ -17,20 +17,9 @@ use crate::{
     policy::Capability,
 };
 
-/// Where a refused form (without JavaScript) keeps what the admin typed, for the next render.
+/// The form's draft: what the admin typed when it was refused (without JavaScript).
 #[cfg(feature = "ssr")]
-const SESSION_DRAFT: &str = "org_policy_draft";
-
-/// True for a plain HTML form post (no JavaScript): the answer is a redirect to the page.
-#[cfg(feature = "ssr")]
-fn plain_form_post() -> bool {
-    use_context::<http::request::Parts>().is_some_and(|p| {
-        p.headers
-            .get(http::header::ACCEPT)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|a| a.contains("text/html"))
-    })
-}
+const DRAFT: &str = "org_policy";
 
 #[server(prefix = "/fn", endpoint = "org_settings", input = GetUrl)]
 pub async fn load_org_settings() -> Result<OrgSettingsView, AppError> {
@@ -38,15 +27,8 @@ pub async fn load_org_settings() -> Result<OrgSettingsView, AppError> {
         let oc = ctx::require_org(Capability::AdministerOrg).await?;
         let policy = org_policy::of(&oc.org);
         // A refused plain form post left what was typed: show it once, with the error.
-        let draft = oc
-            .caller
-            .session
-            .remove::<(uuid::Uuid, OrgPolicyForm)>(SESSION_DRAFT)
-            .await
-            .ok()
-            .flatten()
-            .filter(|(org_id, _)| *org_id == oc.org.id)
-            .map(|(_, form)| form);
+        let draft =
+            ctx::take_draft::<OrgPolicyForm>(&oc.caller.session, DRAFT, Some(oc.org.id)).await;
         let name = oc.org.name.clone();
         Ok(OrgSettingsView {
             form: draft.unwrap_or_else(|| org_policy::form_of(&policy)),
@@ -120,14 +102,15 @@ pub async fn update_org_settings(
         let after = match result {
             Ok(after) => after,
             Err(e) => {
-                if plain_form_post() && e.field().is_some() {
-                    // Keep what was typed for the page the browser is sent back to.
-                    let _ = oc
-                        .caller
-                        .session
-                        .insert(SESSION_DRAFT, (oc.org.id, form))
-                        .await;
-                }
+                // Keep what was typed for the page the browser is sent back to.
+                let draft = OrgPolicyForm {
+                    allowed_redirect_hosts: ctx::draft_text(&form.allowed_redirect_hosts),
+                    access_token_ttl_minutes: ctx::draft_text(&form.access_token_ttl_minutes),
+                    refresh_token_ttl_days: ctx::draft_text(&form.refresh_token_ttl_days),
+                    pat_max_ttl_days: ctx::draft_text(&form.pat_max_ttl_days),
+                    ..form
+                };
+                ctx::keep_draft(&oc.caller.session, DRAFT, Some(oc.org.id), &draft).await;
                 return Err(e);
             }
         };

@@ -18,7 +18,7 @@ use crate::{
     domain::oauth::scope::SCOPES,
     domain::oauth_apps::{self, AppChanges, AppOwner, NewApp},
     domain::org_policy,
-    model::OAuthAppCredentials,
+    model::{OAuthAppCredentials, OAuthAppDraft},
 };
 
 /// The answer to a rotation: the new secret, shown once.
@@ -61,16 +61,6 @@ mod once {
     }
 }
 
-#[cfg(feature = "ssr")]
-fn plain_form_post() -> bool {
-    use_context::<http::request::Parts>().is_some_and(|p| {
-        p.headers
-            .get(http::header::ACCEPT)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|a| a.contains("text/html"))
-    })
-}
-
 /// Answers that carry a secret must never be cached.
 #[cfg(feature = "ssr")]
 fn no_store() {
@@ -79,6 +69,30 @@ fn no_store() {
             http::header::CACHE_CONTROL,
             http::HeaderValue::from_static("no-store"),
         );
+    }
+}
+
+/// The drafts of these pages' forms: what was typed when a form was refused (no JavaScript).
+#[cfg(feature = "ssr")]
+const DRAFT_NEW: &str = "oauth_app_new";
+#[cfg(feature = "ssr")]
+const DRAFT_EDIT: &str = "oauth_app_edit";
+
+/// An app form as typed, for its draft (also the admin's new client form).
+#[cfg(feature = "ssr")]
+pub(crate) fn app_draft(
+    name: &str,
+    description: &str,
+    redirect_uris: &str,
+    scopes: &[String],
+    client_type: &str,
+) -> OAuthAppDraft {
+    OAuthAppDraft {
+        name: ctx::draft_text(name),
+        redirect_uris: ctx::draft_text(redirect_uris),
+        description: ctx::draft_text(description),
+        scopes: ctx::draft_scopes(scopes),
+        client_type: ctx::draft_text(client_type.trim()),
     }
 }
 
@@ -96,6 +110,7 @@ pub async fn load_oauth_app_settings() -> Result<OAuthAppSettings, AppError> {
     ctx::run(async {
         let caller = ctx::require_user().await?;
         let org = ctx::current_org(&caller).await?.map(|(o, _)| o);
+        let draft = ctx::take_draft(&caller.session, DRAFT_NEW, org.as_ref().map(|o| o.id)).await;
         Ok(OAuthAppSettings {
             scope_choices: scope_choices(),
             org_name: org.as_ref().map(|o| o.name.clone()),
@@ -104,6 +119,7 @@ pub async fn load_oauth_app_settings() -> Result<OAuthAppSettings, AppError> {
                 .map(org_policy::redirect_hosts)
                 .unwrap_or_default(),
             max_redirect_uris: redirect_uri::MAX_URIS,
+            draft,
         })
     })
     .await
@@ -129,6 +145,7 @@ pub async fn load_oauth_app(#[server(default)] id: String) -> Result<OAuthAppDet
     ctx::run(async move {
         let caller = ctx::require_user().await?;
         let id = ctx::parse_id(&id, "OAuth app")?;
+        let draft = ctx::take_draft(&caller.session, DRAFT_EDIT, Some(id)).await;
         let app = oauth_apps::get(&caller.s.db, AppOwner::User(caller.user.id), id).await?;
         let once = once::take(&caller.session, Some(id)).await?;
         if once.as_ref().is_some_and(|o| o.credentials.is_some()) {
@@ -148,6 +165,7 @@ pub async fn load_oauth_app(#[server(default)] id: String) -> Result<OAuthAppDet
             authorize_url: format!("{base}/oauth/authorize"),
             token_url: format!("{base}/oauth/token"),
             mcp_url: format!("{base}/mcp"),
+            draft,
         })
     })
     .await
@@ -167,33 +185,45 @@ pub async fn create_oauth_app(
     ctx::run(async move {
         let caller = ctx::require_user().await?;
         ctx::check_csrf(&caller.session, &csrf).await?;
-        let confidential = match client_type.trim() {
-            "confidential" => true,
-            "public" => false,
-            _ => {
-                return Err(AppError::invalid(
-                    "client_type",
-                    "Choose whether the app is confidential (a server that keeps a secret) or public (a native or browser app).",
-                ));
+        let org_id = ctx::current_org(&caller).await?.map(|(o, _)| o.id);
+        let draft = app_draft(&name, &description, &redirect_uris, &scopes, &client_type);
+        let created = async {
+            let confidential = match client_type.trim() {
+                "confidential" => true,
+                "public" => false,
+                _ => {
+                    return Err(AppError::invalid(
+                        "client_type",
+                        "Choose whether the app is confidential (a server that keeps a secret) or public (a native or browser app).",
+                    ));
+                }
+            };
+            let new = NewApp {
+                name,
+                description,
+                redirect_uris: oauth_apps::split_uris(&redirect_uris),
+                scopes,
+                confidential,
+                org_id,
+            };
+            oauth_apps::create(
+                &caller.s,
+                caller.user.id,
+                AppOwner::User(caller.user.id),
+                &new,
+                &ctx::meta(),
+            )
+            .await
+        }
+        .await;
+        let created = match created {
+            Ok(created) => created,
+            Err(e) => {
+                // Without JavaScript the form comes back: with what was typed.
+                ctx::keep_draft(&caller.session, DRAFT_NEW, org_id, &draft).await;
+                return Err(e);
             }
         };
-        let org_id = ctx::current_org(&caller).await?.map(|(o, _)| o.id);
-        let new = NewApp {
-            name,
-            description,
-            redirect_uris: oauth_apps::split_uris(&redirect_uris),
-            scopes,
-            confidential,
-            org_id,
-        };
-        let created = oauth_apps::create(
-            &caller.s,
-            caller.user.id,
-            AppOwner::User(caller.user.id),
-            &new,
-            &ctx::meta(),
-        )
-        .await?;
         once::put(
             &caller.session,
             once::Once {
@@ -226,13 +256,14 @@ pub async fn update_oauth_app(
         let caller = ctx::require_user().await?;
         ctx::check_csrf(&caller.session, &csrf).await?;
         let id = ctx::parse_id(&app_id, "OAuth app")?;
+        let draft = app_draft(&name, &description, &redirect_uris, &scopes, "");
         let changes = AppChanges {
             name,
             description,
             redirect_uris: oauth_apps::split_uris(&redirect_uris),
             scopes,
         };
-        let app = oauth_apps::update(
+        let app = match oauth_apps::update(
             &caller.s,
             caller.user.id,
             AppOwner::User(caller.user.id),
@@ -240,9 +271,17 @@ pub async fn update_oauth_app(
             &changes,
             &ctx::meta(),
         )
-        .await?;
+        .await
+        {
+            Ok(app) => app,
+            Err(e) => {
+                // Without JavaScript the app's page comes back: with what was typed.
+                ctx::keep_draft(&caller.session, DRAFT_EDIT, Some(id), &draft).await;
+                return Err(e);
+            }
+        };
         let text = format!("Saved the changes to “{}”.", app.name);
-        if plain_form_post() {
+        if ctx::plain_form_post() {
             once::put(
                 &caller.session,
                 once::Once {
@@ -282,7 +321,7 @@ pub async fn rotate_oauth_app_secret(
             rotated: true,
         };
         no_store();
-        if plain_form_post() {
+        if ctx::plain_form_post() {
             once::put(
                 &caller.session,
                 once::Once {

@@ -10,7 +10,22 @@ use crate::model::{CreatedPat, PatList, PatSettings};
 use crate::{
     api::ctx,
     domain::{oauth::scope::SCOPES, orgs, pats},
+    model::PatDraft,
 };
+
+/// The create form's draft: what was typed when it was refused (without JavaScript).
+#[cfg(feature = "ssr")]
+const DRAFT: &str = "pat_create";
+
+/// The create form as typed, for its draft.
+#[cfg(feature = "ssr")]
+fn draft_of(name: &str, scopes: &[String], expires_in_days: &str) -> PatDraft {
+    PatDraft {
+        name: ctx::draft_text(name),
+        scopes: ctx::draft_scopes(scopes),
+        expires_in_days: ctx::draft_text(expires_in_days.trim()),
+    }
+}
 
 /// Any member of the current org: everyone may see and revoke their own tokens (also after
 /// a demotion or with the org's personal tokens switched off); creating is checked apart.
@@ -31,6 +46,7 @@ pub async fn load_pat_settings() -> Result<PatSettings, AppError> {
     ctx::run(async {
         let oc = member().await?;
         let max = oc.org.pat_max_ttl_days.max(1);
+        let draft = ctx::take_draft(&oc.caller.session, DRAFT, Some(oc.org.id)).await;
         Ok(PatSettings {
             refusal: pats::refusal(&oc.org, oc.role),
             scopes: SCOPES
@@ -46,6 +62,7 @@ pub async fn load_pat_settings() -> Result<PatSettings, AppError> {
                 oc.org.slug
             ),
             org: orgs::view(&oc.org, oc.role),
+            draft,
         })
     })
     .await
@@ -73,24 +90,35 @@ pub async fn create_pat(
     ctx::run(async move {
         let oc = member().await?;
         ctx::check_csrf(&oc.caller.session, &csrf).await?;
-        let expires_in_days = expires_in_days
-            .trim()
-            .parse::<i64>()
-            .map_err(|_| AppError::invalid("expires_in_days", "Choose when the token expires."))?;
-        let new = pats::NewPat {
-            name,
-            scopes,
-            expires_in_days,
+        let draft = draft_of(&name, &scopes, &expires_in_days);
+        let created = async {
+            let expires_in_days = expires_in_days.trim().parse::<i64>().map_err(|_| {
+                AppError::invalid("expires_in_days", "Choose when the token expires.")
+            })?;
+            let new = pats::NewPat {
+                name,
+                scopes,
+                expires_in_days,
+            };
+            pats::create(
+                &oc.caller.s,
+                oc.caller.user.id,
+                &oc.org,
+                oc.role,
+                &new,
+                &ctx::meta(),
+            )
+            .await
+        }
+        .await;
+        let created = match created {
+            Ok(created) => created,
+            Err(e) => {
+                // Without JavaScript the page comes back: with what was typed.
+                ctx::keep_draft(&oc.caller.session, DRAFT, Some(oc.org.id), &draft).await;
+                return Err(e);
+            }
         };
-        let created = pats::create(
-            &oc.caller.s,
-            oc.caller.user.id,
-            &oc.org,
-            oc.role,
-            &new,
-            &ctx::meta(),
-        )
-        .await?;
         let text = format!(
             "Created the token “{}”. Copy it now: it won't be shown again.",
             created.token.name

@@ -519,6 +519,13 @@ fn NewClientPanel(f: NewClientForm, create: ServerAction<CreateOrgClient>) -> im
             .map(|c| view! { <Created c /> })
     };
     let hosts = f.redirect_hosts.clone();
+    // A form refused without JavaScript comes back as it was typed.
+    let draft = f.draft.clone();
+    let public = draft.as_ref().is_some_and(|d| d.is_public());
+    let ticked = draft
+        .as_ref()
+        .map_or_else(|| vec!["mcp:read".to_string()], |d| d.scopes.clone());
+    let typed = f.draft.clone().unwrap_or_default();
     view! {
         <h1>"New OAuth client for " {f.org_name.clone()}</h1>
         {created}
@@ -532,19 +539,19 @@ fn NewClientPanel(f: NewClientForm, create: ServerAction<CreateOrgClient>) -> im
                 <FormError error fields=&["name", "description", "redirect_uris", "scopes", "client_type"] />
                 <label for="client-name">"Name"</label>
                 <input id="client-name" name="name" type="text" required maxlength="100"
-                    placeholder="Reporting bot" aria-describedby="client-name-hint" />
+                    placeholder="Reporting bot" aria-describedby="client-name-hint" value=typed.name.clone() />
                 <p class="hint" id="client-name-hint">"Members see it when they authorize the client."</p>
                 <FieldError error field="name" />
                 <label for="client-redirects">"Redirect URIs"</label>
                 <textarea id="client-redirects" name="redirect_uris" rows="3" required
-                    placeholder="https://app.example.com/oauth/callback" aria-describedby="client-redirects-hint"></textarea>
+                    placeholder="https://app.example.com/oauth/callback" aria-describedby="client-redirects-hint">{typed.redirect_uris.clone()}</textarea>
                 <p class="hint" id="client-redirects-hint">
                     "One per line: where the authorization code is sent. HTTPS, or http://127.0.0.1 / localhost for native apps."
                     {(!hosts.is_empty()).then(|| format!(" This organization allows only: {}.", hosts.join(", ")))}
                 </p>
                 <FieldError error field="redirect_uris" />
                 <label for="client-description">"Description " <span class="muted">"(optional)"</span></label>
-                <textarea id="client-description" name="description" rows="2" maxlength="1000"></textarea>
+                <textarea id="client-description" name="description" rows="2" maxlength="1000">{typed.description.clone()}</textarea>
                 <FieldError error field="description" />
                 <fieldset class="choices">
                     <legend>"Scopes it may ask for"</legend>
@@ -553,7 +560,7 @@ fn NewClientPanel(f: NewClientForm, create: ServerAction<CreateOrgClient>) -> im
                         view! {
                             <div class="choice">
                                 <input type="checkbox" id=id.clone() name="scopes[]" value=scope.clone()
-                                    checked=scope == "mcp:read" />
+                                    checked=ticked.contains(scope) />
                                 <label for=id class="inline-label">
                                     <span class="mono">{scope.clone()}</span>
                                     <span class="muted">" — " {description.clone()}</span>
@@ -566,13 +573,13 @@ fn NewClientPanel(f: NewClientForm, create: ServerAction<CreateOrgClient>) -> im
                 <fieldset class="choices">
                     <legend>"Client type"</legend>
                     <div class="choice">
-                        <input type="radio" id="client-confidential" name="client_type" value="confidential" checked />
+                        <input type="radio" id="client-confidential" name="client_type" value="confidential" checked=!public />
                         <label for="client-confidential" class="inline-label">
                             "Confidential"<span class="muted">" — a server that can keep a client secret"</span>
                         </label>
                     </div>
                     <div class="choice">
-                        <input type="radio" id="client-public" name="client_type" value="public" />
+                        <input type="radio" id="client-public" name="client_type" value="public" checked=public />
                         <label for="client-public" class="inline-label">
                             "Public"<span class="muted">" — a native, desktop or browser app (no secret; PKCE)"</span>
                         </label>

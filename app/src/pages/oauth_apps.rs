@@ -15,7 +15,7 @@ use crate::components::layout::ErrorPanel;
 use crate::components::pager::Pager;
 use crate::components::time::When;
 use crate::model::{
-    OAuthAppCredentials, OAuthAppDetail, OAuthAppList, OAuthAppStatus, OAuthAppView,
+    OAuthAppCredentials, OAuthAppDetail, OAuthAppDraft, OAuthAppList, OAuthAppStatus, OAuthAppView,
 };
 
 fn type_label(confidential: bool) -> &'static str {
@@ -171,6 +171,12 @@ pub fn NewOAuthAppPage() -> impl IntoView {
                     Err(e) => return view! { <ErrorPanel error=e /> }.into_any(),
                     Ok(s) => s,
                 };
+                // A form refused without JavaScript comes back as it was typed.
+                let draft = s.draft.clone().unwrap_or_else(|| OAuthAppDraft {
+                    scopes: vec!["mcp:read".to_string()],
+                    ..Default::default()
+                });
+                let public = draft.is_public();
                 let hosts = (!s.allowed_redirect_hosts.is_empty()).then(|| {
                     format!(
                         " {} only allows redirect URIs on {}.",
@@ -187,14 +193,14 @@ pub fn NewOAuthAppPage() -> impl IntoView {
                             <FormError error fields=&["name", "description", "redirect_uris", "scopes", "client_type"] />
                             <label for="app-name">"Name"</label>
                             <input id="app-name" name="name" type="text" required maxlength="100"
-                                placeholder="Acme reporting" aria-describedby="app-name-hint" />
+                                placeholder="Acme reporting" aria-describedby="app-name-hint" value=draft.name.clone() />
                             <p class="hint" id="app-name-hint">"Shown to people when the app asks for access."</p>
                             <FieldError error field="name" />
 
                             <label for="app-redirect-uris">"Redirect URIs"</label>
                             <textarea id="app-redirect-uris" name="redirect_uris" rows="3" required
                                 class="app-textarea mono" placeholder="https://app.example.com/oauth/callback"
-                                aria-describedby="app-redirect-hint"></textarea>
+                                aria-describedby="app-redirect-hint">{draft.redirect_uris.clone()}</textarea>
                             <p class="hint" id="app-redirect-hint">
                                 {format!(
                                     "The callback URLs where the authorization code is sent, one per line (at most {}). \
@@ -208,23 +214,23 @@ pub fn NewOAuthAppPage() -> impl IntoView {
 
                             <label for="app-description">"Description " <span class="muted">"(optional)"</span></label>
                             <textarea id="app-description" name="description" rows="2" maxlength="1000" class="app-textarea"
-                                placeholder="What the app does"></textarea>
+                                placeholder="What the app does">{draft.description.clone()}</textarea>
                             <FieldError error field="description" />
 
-                            <ScopeChoices choices=s.scope_choices.clone() checked=vec!["mcp:read".to_string()] prefix="new" />
+                            <ScopeChoices choices=s.scope_choices.clone() checked=draft.scopes.clone() prefix="new" />
                             <FieldError error field="scopes" />
 
                             <fieldset class="choices">
                                 <legend>"App type"</legend>
                                 <div class="choice">
-                                    <input type="radio" id="app-type-confidential" name="client_type" value="confidential" checked />
+                                    <input type="radio" id="app-type-confidential" name="client_type" value="confidential" checked=!public />
                                     <label for="app-type-confidential" class="inline-label">
                                         <strong>"Confidential"</strong>
                                         <span class="muted">" — runs on a server that can keep a client secret"</span>
                                     </label>
                                 </div>
                                 <div class="choice">
-                                    <input type="radio" id="app-type-public" name="client_type" value="public" />
+                                    <input type="radio" id="app-type-public" name="client_type" value="public" checked=public />
                                     <label for="app-type-public" class="inline-label">
                                         <strong>"Public"</strong>
                                         <span class="muted">" — a desktop, mobile, command-line or browser app: no secret, PKCE only"</span>
@@ -257,8 +263,15 @@ pub fn OAuthAppPage() -> impl IntoView {
     let update = ServerAction::<UpdateOauthApp>::new();
     let rotate = ServerAction::<RotateOauthAppSecret>::new();
     let delete = ServerAction::<DeleteOauthApp>::new();
+    // Reload after a saved change only: a refused form stays as typed.
+    let saved = RwSignal::new(0u32);
+    Effect::new(move |_| {
+        if matches!(update.value().get(), Some(Ok(_))) {
+            saved.update(|n| *n += 1);
+        }
+    });
     let detail = Resource::new(
-        move || (id(), update.version().get(), rotate.version().get()),
+        move || (id(), saved.get(), rotate.version().get()),
         |(id, _, _)| load_oauth_app(id),
     );
     view! {
@@ -368,6 +381,14 @@ fn EditPanel(
         notice.map(|n| view! { <p class="ok" role="status" data-testid="app-notice">{n}</p> });
     let error = action_error(update.value());
     let a = d.app;
+    // A form refused without JavaScript comes back as it was typed.
+    let f = d.draft.clone().unwrap_or_else(|| OAuthAppDraft {
+        name: a.name.clone(),
+        redirect_uris: a.redirect_uris.join("\n"),
+        description: a.description.clone().unwrap_or_default(),
+        scopes: a.scopes.clone(),
+        client_type: String::new(),
+    });
     let saved = move || {
         update.value().get().and_then(|r| r.ok()).map(|msg| {
             view! { <p class="ok" role="status" data-testid="app-notice">{msg}</p> }
@@ -383,17 +404,17 @@ fn EditPanel(
                 <input type="hidden" name="app_id" value=a.id.to_string() />
                 <FormError error fields=&["name", "description", "redirect_uris", "scopes"] />
                 <label for="app-name">"Name"</label>
-                <input id="app-name" name="name" type="text" required maxlength="100" value=a.name.clone() />
+                <input id="app-name" name="name" type="text" required maxlength="100" value=f.name.clone() />
                 <FieldError error field="name" />
                 <label for="app-redirect-uris">"Redirect URIs"</label>
                 <textarea id="app-redirect-uris" name="redirect_uris" rows="3" required class="app-textarea mono"
-                    aria-describedby="app-redirect-hint">{a.redirect_uris.join("\n")}</textarea>
+                    aria-describedby="app-redirect-hint">{f.redirect_uris.clone()}</textarea>
                 <p class="hint" id="app-redirect-hint">"One per line. https, or http only on loopback addresses; no fragments or wildcards."</p>
                 <FieldError error field="redirect_uris" />
                 <label for="app-description">"Description " <span class="muted">"(optional)"</span></label>
-                <textarea id="app-description" name="description" rows="2" maxlength="1000" class="app-textarea">{a.description.clone().unwrap_or_default()}</textarea>
+                <textarea id="app-description" name="description" rows="2" maxlength="1000" class="app-textarea">{f.description.clone()}</textarea>
                 <FieldError error field="description" />
-                <ScopeChoices choices=d.scope_choices.clone() checked=a.scopes.clone() prefix="edit" />
+                <ScopeChoices choices=d.scope_choices.clone() checked=f.scopes.clone() prefix="edit" />
                 <FieldError error field="scopes" />
                 <p class="hint">"Connections made before keep the permissions they were granted; new authorizations follow these settings."</p>
                 <button type="submit" disabled=move || update.pending().get()>"Save changes"</button>

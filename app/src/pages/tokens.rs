@@ -90,9 +90,19 @@ fn CreatePanel(s: PatSettings, create: ServerAction<CreatePat>) -> impl IntoView
         })
     };
     let Some(refusal) = s.refusal.clone() else {
-        let default_days = s.default_expiry_days;
         let org_name = s.org.name.clone();
         let max = s.max_expiry_days;
+        // A form refused without JavaScript comes back as it was typed.
+        let draft = s.draft.clone();
+        let typed_name = draft.as_ref().map(|d| d.name.clone());
+        let ticked = draft
+            .as_ref()
+            .map_or_else(|| vec!["mcp:read".to_string()], |d| d.scopes.clone());
+        let chosen_days = draft
+            .as_ref()
+            .map(|d| d.expires_in_days.clone())
+            .filter(|d| s.expiry_choices.iter().any(|c| c.to_string() == *d))
+            .unwrap_or_else(|| s.default_expiry_days.to_string());
         return view! {
             <section class="panel">
                 <h2>"Create a token"</h2>
@@ -102,7 +112,7 @@ fn CreatePanel(s: PatSettings, create: ServerAction<CreatePat>) -> impl IntoView
                     <FormError error fields=&["name", "scopes", "expires_in_days"] />
                     <label for="pat-name">"Name"</label>
                     <input id="pat-name" name="name" type="text" required maxlength="100"
-                        placeholder="CI deploy" aria-describedby="pat-name-hint" />
+                        placeholder="CI deploy" aria-describedby="pat-name-hint" value=typed_name />
                     <p class="hint" id="pat-name-hint">"What will use it, so you can recognise it later."</p>
                     <FieldError error field="name" />
                     <fieldset class="choices">
@@ -112,7 +122,7 @@ fn CreatePanel(s: PatSettings, create: ServerAction<CreatePat>) -> impl IntoView
                             view! {
                                 <div class="choice">
                                     <input type="checkbox" id=id.clone() name="scopes[]" value=scope.clone()
-                                        checked=scope == "mcp:read" />
+                                        checked=ticked.contains(scope) />
                                     <label for=id class="inline-label">
                                         <span class="mono">{scope.clone()}</span>
                                         <span class="muted">" — " {description.clone()}</span>
@@ -125,7 +135,7 @@ fn CreatePanel(s: PatSettings, create: ServerAction<CreatePat>) -> impl IntoView
                     <label for="pat-expiry">"Expires in"</label>
                     <select id="pat-expiry" name="expires_in_days" aria-describedby="pat-expiry-hint">
                         {s.expiry_choices.iter().map(|d| view! {
-                            <option value=d.to_string() selected=*d == default_days>
+                            <option value=d.to_string() selected=d.to_string() == chosen_days>
                                 {if *d == 1 { "1 day".to_string() } else { format!("{d} days") }}
                             </option>
                         }).collect_view()}

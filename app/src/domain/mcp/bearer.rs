@@ -47,7 +47,29 @@ pub struct Principal {
     pub scopes: ScopeSet,
     pub credential: Credential,
     pub expires_at: Option<DateTime<Utc>>,
+    /// Whether this cached lookup already recorded the token's use (see [`touch`]).
+    pub touched: TouchFlag,
 }
+
+/// Set once per cached [`Principal`]: the token's last use is written at most once per cache
+/// lifetime (a few seconds) instead of looking up a second cache on every request. Not part
+/// of what a principal *is*: equal whatever its value, and a clone starts unset.
+#[derive(Debug, Default)]
+pub struct TouchFlag(std::sync::atomic::AtomicBool);
+
+impl Clone for TouchFlag {
+    fn clone(&self) -> Self {
+        Self::default()
+    }
+}
+
+impl PartialEq for TouchFlag {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for TouchFlag {}
 
 impl Principal {
     pub fn kind(&self) -> &'static str {
@@ -135,9 +157,11 @@ fn admit(
     if p.expires_at.is_some_and(|e| e <= now) {
         return Err(Refusal::InvalidToken("This token has expired.".into()));
     }
-    let here = endpoint.url(&s.settings.public_url);
     match &p.credential {
-        Credential::OAuth { resource, .. } if *resource != here => {
+        Credential::OAuth { resource, .. }
+            if !endpoint.is_url(&s.settings.public_url, resource) =>
+        {
+            let here = endpoint.url(&s.settings.public_url);
             return Err(Refusal::InvalidToken(format!(
                 "This token was issued for {resource}, not {here}."
             )));
@@ -214,6 +238,7 @@ async fn read(s: &Services, secret: &str) -> AppResult<Lookup> {
         credential,
         expires_at: t.expires_at,
         org,
+        touched: TouchFlag::default(),
     })))
 }
 
@@ -267,8 +292,12 @@ async fn oauth_credential(
 }
 
 /// Records that a token was used: at most once a minute per token, off the request path, so
-/// the bearer check stays a cache hit.
+/// the bearer check stays a cache hit (and, per cached lookup, one atomic flag).
 pub fn touch(s: &Services, p: &Principal) {
+    // Fast path: this cached lookup has been through here already.
+    if p.touched.0.swap(true, std::sync::atomic::Ordering::Relaxed) {
+        return;
+    }
     static RECENT: LazyLock<moka::sync::Cache<Uuid, ()>> = LazyLock::new(|| {
         moka::sync::Cache::builder()
             .max_capacity(200_000)

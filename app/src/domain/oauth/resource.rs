@@ -24,6 +24,21 @@ impl McpResource {
         format!("{public_url}{}", self.path())
     }
 
+    /// Whether `uri` is this resource's canonical URI; the same as `self.url(public_url) == uri`
+    /// without building the string (it runs on every MCP request).
+    pub fn is_url(&self, public_url: &str, uri: &str) -> bool {
+        let Some(rest) = uri.strip_prefix(public_url) else {
+            return false;
+        };
+        match self {
+            McpResource::Instance => rest == "/mcp",
+            McpResource::Org(slug) => rest
+                .strip_prefix("/o/")
+                .and_then(|r| r.strip_suffix("/mcp"))
+                .is_some_and(|s| s == slug),
+        }
+    }
+
     pub fn org_slug(&self) -> Option<&str> {
         match self {
             McpResource::Org(slug) => Some(slug),
@@ -63,6 +78,26 @@ mod tests {
     use super::*;
 
     const P: &str = "https://gate.example.com";
+
+    #[test]
+    fn is_url_agrees_with_url() {
+        let acme = McpResource::Org("acme".into());
+        for uri in [
+            "https://gate.example.com/mcp",
+            "https://gate.example.com/o/acme/mcp",
+            "https://gate.example.com/o/acme2/mcp",
+            "https://gate.example.com/o/acm/mcp",
+            "https://gate.example.com/o//mcp",
+            "https://gate.example.com/o/acme/mcp/",
+            "https://gate.example.co/o/acme/mcp",
+            "http://gate.example.com/mcp",
+            "",
+        ] {
+            assert_eq!(acme.is_url(P, uri), acme.url(P) == uri, "{uri}");
+            let instance = McpResource::Instance;
+            assert_eq!(instance.is_url(P, uri), instance.url(P) == uri, "{uri}");
+        }
+    }
 
     #[test]
     fn canonical_forms() {
