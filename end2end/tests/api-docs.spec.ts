@@ -83,3 +83,18 @@ test("API docs render every operation under the CSP and try calls with the sessi
   ]);
   expect(elsewhere, elsewhere.join("\n")).toEqual([]);
 });
+
+// Without JavaScript the docs page says so and links the machine-readable description, which
+// a browser without JavaScript can open as it is.
+test("without JavaScript the docs page points at openapi.json", async ({ page }, testInfo) => {
+  test.skip(jsEnabled(testInfo), "the JavaScript run is the journey above");
+  await page.goto("/api/v1/docs");
+  await expect(page).toHaveURL(/\/api\/v1\/docs\/$/);
+  await expect(page.locator("p.gh-noscript")).toContainText("This page needs JavaScript.");
+  await page.screenshot({ path: `screenshots/api-docs-${testInfo.project.name}.png`, fullPage: true });
+  await page.getByRole("link", { name: "/api/v1/openapi.json" }).click();
+  await expect(page).toHaveURL(/\/api\/v1\/openapi\.json$/);
+  const doc = JSON.parse((await page.locator("body").innerText()).trim());
+  expect(doc.openapi).toBe("3.1.0");
+  expect(Object.keys(doc.paths)).toContain("/api/v1/tokens");
+});
