@@ -136,7 +136,10 @@ impl Config {
             Some(v) => parse_bool("GATEHOUSE_SIGNUP", &v)?,
             None => true,
         };
-        let log_filter = get("RUST_LOG").unwrap_or_else(|| "info,sqlx=warn,sea_orm=warn".into());
+        // rmcp logs three info lines for every stateless MCP request (service up, input ended,
+        // serve finished): noise, and a cost on the hottest endpoint.
+        let log_filter =
+            get("RUST_LOG").unwrap_or_else(|| "info,sqlx=warn,sea_orm=warn,rmcp=warn".into());
         tracing_subscriber::EnvFilter::try_new(&log_filter)
             .map_err(|e| err("RUST_LOG", format!("not a valid log filter ({e})")))?;
         let log_format = match get("GATEHOUSE_LOG_FORMAT").as_deref() {
