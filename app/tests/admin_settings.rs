@@ -17,7 +17,7 @@ use sea_orm::{
     Set,
 };
 use serde_json::json;
-use support::{meta, org_of, services, user};
+use support::*;
 
 on_both_backends!(
     the_form_saves_the_policy_audits_it_and_drops_the_caches,

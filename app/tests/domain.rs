@@ -4,7 +4,7 @@
 mod support;
 
 use std::time::Duration;
-use support::{meta, org_of, services, user};
+use support::*;
 
 use app::domain::entities::{audit_event, user};
 use app::domain::throttle::{LoginThrottle, ThrottleLimits};

@@ -9,14 +9,9 @@
 mod support;
 
 use app::domain::connections;
-use app::domain::entities::{audit_event, connection, oauth_client, organization, token, user};
-use app::domain::mcp::bearer::{self, Refusal};
-use app::domain::oauth::authorize::{self, AuthorizeRequest, Begin};
+use app::domain::entities::{audit_event, connection, oauth_client, organization, token};
 use app::domain::oauth::clients::{self, ClientCredentials};
-use app::domain::oauth::consent;
-use app::domain::oauth::grants::{self, CodeGrant, TokenResponse};
 use app::domain::oauth::redirect_uri::MAX_URIS;
-use app::domain::oauth::resource::McpResource;
 use app::domain::oauth::tokens;
 use app::domain::oauth_apps::{self, AppChanges, AppOwner, NewApp};
 use app::domain::org_policy::{self, PolicyChange};
@@ -24,10 +19,8 @@ use app::domain::secrets::sha256_hex;
 use app::domain::{Services, members, orgs};
 use app::error::AppError;
 use app::model::{OAuthAppStatus, Role};
-use base64::Engine;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter};
-use sha2::{Digest, Sha256};
-use support::{meta, org_of, services, user};
+use support::*;
 use uuid::Uuid;
 
 on_both_backends!(
@@ -44,9 +37,6 @@ on_both_backends!(
     connected_apps_are_listed_per_org_and_revoked_by_their_user_only,
 );
 
-const REDIRECT: &str = "http://127.0.0.1:33418/callback";
-const VERIFIER: &str = "a-pkce-verifier-that-is-long-enough-0123456789abcdef";
-
 fn new_app(name: &str, confidential: bool, org: Option<&organization::Model>) -> NewApp {
     NewApp {
         name: name.into(),
@@ -61,15 +51,6 @@ fn new_app(name: &str, confidential: bool, org: Option<&organization::Model>) ->
 async fn client_count(db: &DatabaseConnection) -> u64 {
     oauth_client::Entity::find().count(db).await.unwrap()
 }
-
-async fn audit_count(db: &DatabaseConnection, action: &str) -> u64 {
-    audit_event::Entity::find()
-        .filter(audit_event::Column::Action.eq(action))
-        .count(db)
-        .await
-        .unwrap()
-}
-
 async fn authenticate(
     s: &Services,
     client_id: &str,
@@ -86,75 +67,6 @@ async fn authenticate(
     .await
     .map_err(|e| format!("{e:?}"))
 }
-
-fn challenge() -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(VERIFIER.as_bytes()))
-}
-
-/// The whole OAuth flow for `client` in `org`: authorize, consent, code exchange. The
-/// connection id and the tokens.
-async fn connect(
-    s: &Services,
-    who: &user::Model,
-    client: &oauth_client::Model,
-    org: &organization::Model,
-) -> (Uuid, TokenResponse) {
-    let begun = authorize::begin(
-        s,
-        AuthorizeRequest {
-            response_type: Some("code".into()),
-            client_id: Some(client.client_id.clone()),
-            redirect_uri: Some(REDIRECT.into()),
-            scope: Some("mcp:read".into()),
-            state: Some("st".into()),
-            code_challenge: Some(challenge()),
-            code_challenge_method: Some("S256".into()),
-            resource: vec![McpResource::Org(org.slug.clone()).url(&s.settings.public_url)],
-            prompt: None,
-        },
-    )
-    .await
-    .unwrap();
-    let request = match begun {
-        Begin::Pending { request, .. } => request.id,
-        other => panic!("authorization refused: {other:?}"),
-    };
-    let location = consent::approve(s, request, who, &org.slug, &meta())
-        .await
-        .unwrap();
-    let code = url::Url::parse(&location)
-        .unwrap()
-        .query_pairs()
-        .find(|(k, _)| k == "code")
-        .map(|(_, v)| v.to_string())
-        .expect("a code");
-    let tokens = grants::exchange_code(
-        s,
-        client,
-        CodeGrant {
-            code,
-            redirect_uri: Some(REDIRECT.into()),
-            code_verifier: Some(VERIFIER.into()),
-            resource: vec![],
-        },
-        &meta(),
-    )
-    .await
-    .unwrap();
-    let access = tokens::find_by_secret(&s.db, &tokens.access_token)
-        .await
-        .unwrap()
-        .unwrap();
-    (access.connection_id.unwrap(), tokens)
-}
-
-async fn bearer_ok(s: &Services, secret: &str, org: &organization::Model) -> Result<(), Refusal> {
-    bearer::authenticate(s, secret, &McpResource::Org(org.slug.clone()))
-        .await
-        .unwrap()
-        .map(|_| ())
-}
-
 fn field(e: &AppError) -> Option<&str> {
     e.field()
 }

@@ -8,25 +8,21 @@ mod support;
 
 use app::domain::Services;
 use app::domain::entities::{audit_event, organization, token, user};
-use app::domain::mcp::bearer::{self, Refusal};
-use app::domain::oauth::authorize::{self, AuthorizeRequest, Begin};
+use app::domain::mcp::bearer::Refusal;
 use app::domain::oauth::clients::{self, ClientMetadata};
 use app::domain::oauth::consent;
-use app::domain::oauth::grants::{self, CodeGrant, RefreshGrant, TokenResponse};
-use app::domain::oauth::resource::McpResource;
+use app::domain::oauth::grants::{self, RefreshGrant, TokenResponse};
 use app::domain::oauth_apps::{self, AppOwner, NewApp};
 use app::domain::org_admin::{self, ClientFilter, TokenFilter};
 use app::domain::pats::{self, NewPat};
 use app::error::AppError;
 use app::model::Role;
-use base64::Engine;
 use chrono::{Duration, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, IntoActiveModel,
-    PaginatorTrait, QueryFilter, Set,
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter,
+    Set,
 };
-use sha2::{Digest, Sha256};
-use support::{member, meta, org_of, services, user};
+use support::*;
 use uuid::Uuid;
 
 on_both_backends!(
@@ -37,9 +33,6 @@ on_both_backends!(
     blocking_a_client_revokes_it_in_this_org_only,
     clients_are_listed_searched_filtered_and_detailed_per_org,
 );
-
-const REDIRECT: &str = "http://127.0.0.1:33418/callback";
-const VERIFIER: &str = "a-pkce-verifier-that-is-long-enough-0123456789abcdef";
 
 async fn pat(
     s: &Services,
@@ -79,79 +72,6 @@ async fn dynamic_client(s: &Services, name: &str) -> app::domain::entities::oaut
     .unwrap()
     .client
 }
-
-fn challenge() -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(VERIFIER.as_bytes()))
-}
-
-/// Starts an authorization of `client_id` for the org's MCP endpoint; the request id.
-async fn begin(s: &Services, client_id: &str, org: &organization::Model) -> Uuid {
-    let begun = authorize::begin(
-        s,
-        AuthorizeRequest {
-            response_type: Some("code".into()),
-            client_id: Some(client_id.into()),
-            redirect_uri: Some(REDIRECT.into()),
-            scope: Some("mcp:read".into()),
-            state: Some("st".into()),
-            code_challenge: Some(challenge()),
-            code_challenge_method: Some("S256".into()),
-            resource: vec![McpResource::Org(org.slug.clone()).url(&s.settings.public_url)],
-            prompt: None,
-        },
-    )
-    .await
-    .unwrap();
-    match begun {
-        Begin::Pending { request, .. } => request.id,
-        other => panic!("authorization refused: {other:?}"),
-    }
-}
-
-/// The whole OAuth flow: consent in `org`, code exchange. The connection id and the tokens.
-async fn connect(
-    s: &Services,
-    who: &user::Model,
-    client: &app::domain::entities::oauth_client::Model,
-    org: &organization::Model,
-) -> (Uuid, TokenResponse) {
-    let request = begin(s, &client.client_id, org).await;
-    let location = consent::approve(s, request, who, &org.slug, &meta())
-        .await
-        .unwrap();
-    let code = url::Url::parse(&location)
-        .unwrap()
-        .query_pairs()
-        .find(|(k, _)| k == "code")
-        .map(|(_, v)| v.to_string())
-        .expect("a code");
-    let tokens = grants::exchange_code(
-        s,
-        client,
-        CodeGrant {
-            code,
-            redirect_uri: Some(REDIRECT.into()),
-            code_verifier: Some(VERIFIER.into()),
-            resource: vec![],
-        },
-        &meta(),
-    )
-    .await
-    .unwrap();
-    let access = app::domain::oauth::tokens::find_by_secret(&s.db, &tokens.access_token)
-        .await
-        .unwrap()
-        .unwrap();
-    (access.connection_id.unwrap(), tokens)
-}
-
-async fn bearer_ok(s: &Services, secret: &str, org: &organization::Model) -> Result<(), Refusal> {
-    bearer::authenticate(s, secret, &McpResource::Org(org.slug.clone()))
-        .await
-        .unwrap()
-        .map(|_| ())
-}
-
 async fn refresh(
     s: &Services,
     client: &app::domain::entities::oauth_client::Model,
@@ -170,15 +90,6 @@ async fn refresh(
     .await
     .map_err(|e| e.error.to_string())
 }
-
-async fn audit_count(db: &DatabaseConnection, action: &str) -> u64 {
-    audit_event::Entity::find()
-        .filter(audit_event::Column::Action.eq(action))
-        .count(db)
-        .await
-        .unwrap()
-}
-
 fn filter(kind: &str, user: &str, status: &str) -> TokenFilter {
     TokenFilter {
         kind: Some(kind.into()),

@@ -17,7 +17,7 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, IntoActiveModel,
     PaginatorTrait, QueryFilter, Set,
 };
-use support::{member, meta, org_of, services, user};
+use support::*;
 use uuid::Uuid;
 
 on_both_backends!(
@@ -45,15 +45,6 @@ async fn pat_count(db: &DatabaseConnection) -> u64 {
         .await
         .unwrap()
 }
-
-async fn audit_count(db: &DatabaseConnection, action: &str) -> u64 {
-    audit_event::Entity::find()
-        .filter(audit_event::Column::Action.eq(action))
-        .count(db)
-        .await
-        .unwrap()
-}
-
 async fn only_restricted_queriers_and_up_may_create(db: DatabaseConnection) {
     let s = services(db);
     let ada = user(&s, "ada@example.com").await;

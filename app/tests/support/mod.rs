@@ -2,14 +2,25 @@
 //! organizations most tests start from.
 #![allow(dead_code)] // each test binary uses its own part of this
 
-use app::domain::entities::{organization, user};
+use app::domain::entities::{audit_event, oauth_client, organization, user};
+use app::domain::mcp::bearer::{self, Refusal};
+use app::domain::oauth::authorize::{self, AuthorizeRequest, Begin};
+use app::domain::oauth::consent;
+use app::domain::oauth::grants::{self, CodeGrant, TokenResponse};
+use app::domain::oauth::resource::McpResource;
 use app::domain::validate::{Email, Password, Slug};
 use app::domain::{RequestMeta, Services, Settings, members, orgs, users};
 use app::model::Role;
+use base64::Engine;
 use sea_orm::DatabaseConnection;
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 pub const PASSWORD: &str = "correct horse battery staple";
+/// The loopback redirect URI and PKCE verifier the OAuth flows here use.
+pub const REDIRECT: &str = "http://127.0.0.1:33418/callback";
+pub const VERIFIER: &str = "a-pkce-verifier-that-is-long-enough-0123456789abcdef";
 
 /// Runs each named `async fn(DatabaseConnection)` twice: on a fresh SQLite file, and on a fresh
 /// PostgreSQL database when `GATEHOUSE_TEST_POSTGRES_URL` names a server (skipped with the
@@ -79,4 +90,88 @@ pub async fn member(
         .await
         .unwrap()
         .id
+}
+
+pub fn challenge() -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(VERIFIER.as_bytes()))
+}
+
+/// Starts an authorization of `client_id` for the org's MCP endpoint; the request id.
+pub async fn begin(s: &Services, client_id: &str, org: &organization::Model) -> Uuid {
+    let begun = authorize::begin(
+        s,
+        AuthorizeRequest {
+            response_type: Some("code".into()),
+            client_id: Some(client_id.into()),
+            redirect_uri: Some(REDIRECT.into()),
+            scope: Some("mcp:read".into()),
+            state: Some("st".into()),
+            code_challenge: Some(challenge()),
+            code_challenge_method: Some("S256".into()),
+            resource: vec![McpResource::Org(org.slug.clone()).url(&s.settings.public_url)],
+            prompt: None,
+        },
+    )
+    .await
+    .unwrap();
+    match begun {
+        Begin::Pending { request, .. } => request.id,
+        other => panic!("authorization refused: {other:?}"),
+    }
+}
+
+/// The whole OAuth flow: consent in `org`, code exchange. The connection id and the tokens.
+pub async fn connect(
+    s: &Services,
+    who: &user::Model,
+    client: &oauth_client::Model,
+    org: &organization::Model,
+) -> (Uuid, TokenResponse) {
+    let request = begin(s, &client.client_id, org).await;
+    let location = consent::approve(s, request, who, &org.slug, &meta())
+        .await
+        .unwrap();
+    let code = url::Url::parse(&location)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .map(|(_, v)| v.to_string())
+        .expect("a code");
+    let tokens = grants::exchange_code(
+        s,
+        client,
+        CodeGrant {
+            code,
+            redirect_uri: Some(REDIRECT.into()),
+            code_verifier: Some(VERIFIER.into()),
+            resource: vec![],
+        },
+        &meta(),
+    )
+    .await
+    .unwrap();
+    let access = app::domain::oauth::tokens::find_by_secret(&s.db, &tokens.access_token)
+        .await
+        .unwrap()
+        .unwrap();
+    (access.connection_id.unwrap(), tokens)
+}
+
+pub async fn bearer_ok(
+    s: &Services,
+    secret: &str,
+    org: &organization::Model,
+) -> Result<(), Refusal> {
+    bearer::authenticate(s, secret, &McpResource::Org(org.slug.clone()))
+        .await
+        .unwrap()
+        .map(|_| ())
+}
+
+pub async fn audit_count(db: &DatabaseConnection, action: &str) -> u64 {
+    audit_event::Entity::find()
+        .filter(audit_event::Column::Action.eq(action))
+        .count(db)
+        .await
+        .unwrap()
 }
