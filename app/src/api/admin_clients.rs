@@ -12,7 +12,7 @@ use crate::{
     api::ctx,
     api::oauth_apps::app_draft,
     domain::{
-        oauth::scope::SCOPES,
+        oauth::scope,
         oauth_apps::{self, AppOwner, NewApp},
         org_admin, org_policy,
     },
@@ -209,10 +209,7 @@ pub async fn load_new_client_form() -> Result<NewClientForm, AppError> {
         let draft = ctx::take_draft(&oc.caller.session, DRAFT, Some(oc.org.id)).await;
         Ok(NewClientForm {
             org_name: oc.org.name.clone(),
-            scopes: SCOPES
-                .iter()
-                .map(|(s, d)| (s.to_string(), d.to_string()))
-                .collect(),
+            scopes: scope::choices(),
             redirect_hosts: org_policy::redirect_hosts(&oc.org),
             created,
             draft,

@@ -15,7 +15,7 @@ use crate::model::{OAuthAppDetail, OAuthAppList, OAuthAppSettings, OAuthAppView}
 use crate::{
     api::ctx,
     domain::oauth::redirect_uri,
-    domain::oauth::scope::SCOPES,
+    domain::oauth::scope,
     domain::oauth_apps::{self, AppChanges, AppOwner, NewApp},
     domain::org_policy,
     model::{OAuthAppCredentials, OAuthAppDraft},
@@ -96,14 +96,6 @@ pub(crate) fn app_draft(
     }
 }
 
-#[cfg(feature = "ssr")]
-fn scope_choices() -> Vec<(String, String)> {
-    SCOPES
-        .iter()
-        .map(|(s, d)| (s.to_string(), d.to_string()))
-        .collect()
-}
-
 /// The create form's choices, and the org the app will be registered in.
 #[server(prefix = "/fn", endpoint = "oauth_app_settings", input = GetUrl)]
 pub async fn load_oauth_app_settings() -> Result<OAuthAppSettings, AppError> {
@@ -112,7 +104,7 @@ pub async fn load_oauth_app_settings() -> Result<OAuthAppSettings, AppError> {
         let org = ctx::current_org(&caller).await?.map(|(o, _)| o);
         let draft = ctx::take_draft(&caller.session, DRAFT_NEW, org.as_ref().map(|o| o.id)).await;
         Ok(OAuthAppSettings {
-            scope_choices: scope_choices(),
+            scope_choices: scope::choices(),
             org_name: org.as_ref().map(|o| o.name.clone()),
             allowed_redirect_hosts: org
                 .as_ref()
@@ -161,7 +153,7 @@ pub async fn load_oauth_app(#[server(default)] id: String) -> Result<OAuthAppDet
             app,
             credentials: once.as_ref().and_then(|o| o.credentials.clone()),
             notice: once.and_then(|o| o.notice),
-            scope_choices: scope_choices(),
+            scope_choices: scope::choices(),
             authorize_url: format!("{base}/oauth/authorize"),
             token_url: format!("{base}/oauth/token"),
             mcp_url: format!("{base}/mcp"),

@@ -9,7 +9,7 @@ use crate::model::{CreatedPat, PatList, PatSettings};
 #[cfg(feature = "ssr")]
 use crate::{
     api::ctx,
-    domain::{oauth::scope::SCOPES, orgs, pats},
+    domain::{oauth::scope, orgs, pats},
     model::PatDraft,
 };
 
@@ -49,10 +49,7 @@ pub async fn load_pat_settings() -> Result<PatSettings, AppError> {
         let draft = ctx::take_draft(&oc.caller.session, DRAFT, Some(oc.org.id)).await;
         Ok(PatSettings {
             refusal: pats::refusal(&oc.org, oc.role),
-            scopes: SCOPES
-                .iter()
-                .map(|(s, d)| (s.to_string(), d.to_string()))
-                .collect(),
+            scopes: scope::choices(),
             expiry_choices: pats::expiry_choices(max),
             default_expiry_days: pats::default_expiry_days(max),
             max_expiry_days: max,

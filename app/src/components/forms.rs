@@ -1,4 +1,5 @@
-//! Form helpers: the CSRF proof, messages next to fields, the one-time copy box.
+//! Form helpers: the CSRF proof, messages next to fields, the outcome of a row action, the
+//! one-time copy box.
 
 use leptos::prelude::*;
 
@@ -79,5 +80,14 @@ pub fn CopyBox(value: String, #[prop(into)] label: String) -> impl IntoView {
                 {move || if copied.get() { "Copied" } else { "Copy" }}
             </button>
         </div>
+    }
+}
+
+/// The outcome of an action on one table row (revoke, disable, change role…), above the table.
+pub fn row_outcome(result: Result<String, AppError>) -> AnyView {
+    match result {
+        Ok(msg) => view! { <p class="ok" role="status" data-testid="row-result">{msg}</p> }.into_any(),
+        Err(e) => view! { <p class="form-error" role="alert" data-testid="row-result">{e.to_string()}</p> }
+            .into_any(),
     }
 }

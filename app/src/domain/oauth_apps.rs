@@ -25,11 +25,11 @@ use super::entities::{
     organization, token,
 };
 use super::oauth::clients::{self, AUTH_BASIC, AUTH_NONE};
-use super::oauth::scope::{SCOPES, ScopeSet};
+use super::oauth::scope::{self, ScopeSet};
 use super::oauth::token_format::{self, SecretKind, random_base62};
 use super::oauth::{cache, redirect_uri};
 use super::secrets::sha256_hex;
-use super::{RequestMeta, Services, org_policy};
+use super::{RequestMeta, Services, org_policy, validate};
 use crate::error::{AppError, AppResult};
 use crate::model::{OAuthAppList, OAuthAppStatus, OAuthAppView};
 
@@ -39,8 +39,6 @@ pub const KIND_USER: &str = "user";
 pub const KIND_ADMIN: &str = "admin";
 /// Rows per page of a list of apps.
 pub const PAGE_SIZE: u64 = 50;
-/// The longest app name, in characters.
-pub const NAME_MAX_CHARS: usize = 100;
 /// The longest description, in characters.
 pub const DESCRIPTION_MAX_CHARS: usize = 1000;
 
@@ -115,26 +113,14 @@ pub fn split_uris(raw: &str) -> Vec<String> {
 }
 
 fn parse_name(raw: &str) -> AppResult<String> {
-    let name = raw.trim();
-    if name.is_empty() {
-        return Err(AppError::invalid(
-            "name",
-            "Give the app a name; people see it when they authorize it.",
-        ));
-    }
-    if name.chars().count() > NAME_MAX_CHARS {
-        return Err(AppError::invalid(
-            "name",
-            format!("Keep the name to {NAME_MAX_CHARS} characters or fewer."),
-        ));
-    }
-    if name.chars().any(char::is_control) {
-        return Err(AppError::invalid(
-            "name",
-            "The name can't contain line breaks or control characters.",
-        ));
-    }
-    Ok(name.to_string())
+    validate::item_name(
+        raw,
+        "Give the app a name; people see it when they authorize it.",
+    )
+}
+
+fn parse_scopes(raw: &[String]) -> AppResult<ScopeSet> {
+    scope::parse_chosen(raw, "Choose at least one permission the app may ask for")
 }
 
 fn parse_description(raw: &str) -> AppResult<Option<String>> {
@@ -154,25 +140,6 @@ fn parse_description(raw: &str) -> AppResult<Option<String>> {
         ));
     }
     Ok((!d.is_empty()).then(|| d.to_string()))
-}
-
-fn parse_scopes(raw: &[String]) -> AppResult<ScopeSet> {
-    let known = SCOPES.map(|(s, _)| s).join(", ");
-    let words: Vec<&str> = raw.iter().flat_map(|s| s.split_whitespace()).collect();
-    if let Some(bad) = words.iter().find(|w| !SCOPES.iter().any(|(s, _)| s == *w)) {
-        return Err(AppError::invalid(
-            "scopes",
-            format!("“{bad}” is not a permission Gatehouse knows. Choose from: {known}."),
-        ));
-    }
-    let set = ScopeSet::parse_known(&words.join(" "));
-    if set.is_empty() {
-        return Err(AppError::invalid(
-            "scopes",
-            format!("Choose at least one permission the app may ask for ({known})."),
-        ));
-    }
-    Ok(set)
 }
 
 /// The rules of dynamic registration, then the org's allowed redirect hosts (as the consent

@@ -13,18 +13,16 @@ use uuid::Uuid;
 
 use super::audit::{self, AuditEntry};
 use super::entities::{organization, token};
-use super::oauth::scope::{SCOPES, ScopeSet};
+use super::oauth::scope;
 use super::oauth::token_format::SecretKind;
 use super::oauth::tokens::{self, KIND_PAT, TokenSpec};
-use super::{RequestMeta, Services, org_admin, org_policy};
+use super::{RequestMeta, Services, org_admin, org_policy, validate};
 use crate::error::{AppError, AppResult};
 use crate::model::{CreatedPat, PatList, PatStatus, PatView, Role};
 use crate::policy::Capability;
 
 /// Rows per page of a user's token list.
 pub const PAGE_SIZE: u64 = 50;
-/// The longest token name, in characters.
-pub const NAME_MAX_CHARS: usize = 100;
 /// Lifetimes offered in the form (those within the org's maximum).
 pub const EXPIRY_PRESETS_DAYS: [i32; 4] = [7, 30, 90, 365];
 /// The lifetime preselected in the form (or the org's maximum when that is shorter).
@@ -94,48 +92,6 @@ pub fn view(t: &token::Model) -> PatView {
     }
 }
 
-fn parse_name(raw: &str) -> AppResult<String> {
-    let name = raw.trim();
-    if name.is_empty() {
-        return Err(AppError::invalid(
-            "name",
-            "Give the token a name, so you can recognise it later (e.g. “CI deploy” or “Cursor on my laptop”).",
-        ));
-    }
-    if name.chars().count() > NAME_MAX_CHARS {
-        return Err(AppError::invalid(
-            "name",
-            format!("Keep the name to {NAME_MAX_CHARS} characters or fewer."),
-        ));
-    }
-    if name.chars().any(char::is_control) {
-        return Err(AppError::invalid(
-            "name",
-            "The name can't contain line breaks or control characters.",
-        ));
-    }
-    Ok(name.to_string())
-}
-
-fn parse_scopes(raw: &[String]) -> AppResult<ScopeSet> {
-    let known = SCOPES.map(|(s, _)| s).join(", ");
-    let words: Vec<&str> = raw.iter().flat_map(|s| s.split_whitespace()).collect();
-    if let Some(bad) = words.iter().find(|w| !SCOPES.iter().any(|(s, _)| s == *w)) {
-        return Err(AppError::invalid(
-            "scopes",
-            format!("“{bad}” is not a permission Gatehouse knows. Choose from: {known}."),
-        ));
-    }
-    let set = ScopeSet::parse_known(&words.join(" "));
-    if set.is_empty() {
-        return Err(AppError::invalid(
-            "scopes",
-            format!("Choose at least one permission ({known})."),
-        ));
-    }
-    Ok(set)
-}
-
 fn parse_expiry(days: i64, org: &organization::Model) -> AppResult<i64> {
     let max = i64::from(org.pat_max_ttl_days.max(1));
     if !(1..=max).contains(&days) {
@@ -164,8 +120,11 @@ pub async fn create(
     if let Some(why) = refusal(org, role) {
         return Err(AppError::forbidden(why));
     }
-    let name = parse_name(&new.name)?;
-    let scopes = parse_scopes(&new.scopes)?;
+    let name = validate::item_name(
+        &new.name,
+        "Give the token a name, so you can recognise it later (e.g. “CI deploy” or “Cursor on my laptop”).",
+    )?;
+    let scopes = scope::parse_chosen(&new.scopes, "Choose at least one permission")?;
     let days = parse_expiry(new.expires_in_days, org)?;
     let scope = scopes.to_string();
     let txn = s.db.begin().await?;

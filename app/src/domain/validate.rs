@@ -193,6 +193,31 @@ const RESERVED_SLUGS: &[&str] = &[
     "new", "admin", "api", "mcp", "oauth", "settings", "login", "signup", "logout", "static",
 ];
 
+/// The longest name of a token or an app, in characters.
+pub const ITEM_NAME_MAX_CHARS: usize = 100;
+
+/// The required name of something a member creates (a personal token, an OAuth app), as field
+/// `name`; `empty` says what the name is for when none is given.
+pub fn item_name(raw: &str, empty: &str) -> AppResult<String> {
+    let name = raw.trim();
+    if name.is_empty() {
+        return Err(AppError::invalid("name", empty));
+    }
+    if name.chars().count() > ITEM_NAME_MAX_CHARS {
+        return Err(AppError::invalid(
+            "name",
+            format!("Keep the name to {ITEM_NAME_MAX_CHARS} characters or fewer."),
+        ));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(AppError::invalid(
+            "name",
+            "The name can't contain line breaks or control characters.",
+        ));
+    }
+    Ok(name.to_string())
+}
+
 /// An organization's display name.
 pub fn org_name(raw: &str) -> AppResult<String> {
     let name = raw.trim();

@@ -10,7 +10,9 @@ use crate::api::admin_clients::{
     BlockOrgClient, CreateOrgClient, DeleteOrgClient, UnblockOrgClient, load_admin_client,
     load_admin_clients, load_new_client_form,
 };
-use crate::components::forms::{CopyBox, CsrfField, FieldError, FormError, action_error};
+use crate::components::forms::{
+    CopyBox, CsrfField, FieldError, FormError, action_error, row_outcome,
+};
 use crate::components::layout::ErrorPanel;
 use crate::components::pager::Pager;
 use crate::components::time::When;
@@ -31,16 +33,6 @@ fn last_result(
         .filter_map(|(n, v)| v.map(|v| (n, v)))
         .max_by_key(|(n, _)| *n)
         .map(|(_, v)| v)
-}
-
-fn result_view(r: Result<String, AppError>) -> AnyView {
-    match r {
-        Ok(msg) => {
-            view! { <p class="ok" role="status" data-testid="row-result">{msg}</p> }.into_any()
-        }
-        Err(e) => view! { <p class="form-error" role="alert" data-testid="row-result">{e.to_string()}</p> }
-            .into_any(),
-    }
 }
 
 fn owner_text(c: &OrgClient) -> String {
@@ -105,7 +97,7 @@ pub fn AdminClientsPage() -> impl IntoView {
                                 "Revoking a client for this organization ends its connections here and refuses it until you allow it again; other organizations are not affected."
                             </p>
                             <ClientFilters error />
-                            {move || row_result().map(result_view)}
+                            {move || row_result().map(row_outcome)}
                             {result.ok().map(|d| view! { <ClientTable d block unblock delete /> })}
                         }.into_any()
                     }
@@ -350,7 +342,7 @@ pub fn AdminClientPage() -> impl IntoView {
                                 </section>
                             }
                         >
-                            {move || row_result().map(result_view)}
+                            {move || row_result().map(row_outcome)}
                             <ClientDetail d=d.clone() block unblock delete />
                         </Show>
                     }.into_any(),

@@ -8,7 +8,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::api::admin_tokens::{RevokeOrgToken, SetOrgTokenDisabled, load_admin_tokens};
-use crate::components::forms::{CsrfField, FieldError};
+use crate::components::forms::{CsrfField, FieldError, row_outcome};
 use crate::components::layout::ErrorPanel;
 use crate::components::pager::Pager;
 use crate::components::time::When;
@@ -74,10 +74,7 @@ pub fn AdminTokensPage() -> impl IntoView {
                                 "A disabled token is refused until you enable it again; a revoked one is gone for good."
                             </p>
                             <Filters error />
-                            {move || row_result().map(|r| match r {
-                                Ok(msg) => view! { <p class="ok" role="status" data-testid="row-result">{msg}</p> }.into_any(),
-                                Err(e) => view! { <p class="form-error" role="alert" data-testid="row-result">{e.to_string()}</p> }.into_any(),
-                            })}
+                            {move || row_result().map(row_outcome)}
                             {result.ok().map(|d| view! { <TokenTable d toggle revoke /> })}
                         }.into_any()
                     }

@@ -7,7 +7,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::api::connected_apps::{RevokeConnectedApp, load_connected_apps};
-use crate::components::forms::CsrfField;
+use crate::components::forms::{CsrfField, row_outcome};
 use crate::components::layout::ErrorPanel;
 use crate::components::pager::Pager;
 use crate::components::time::When;
@@ -39,14 +39,7 @@ pub fn ConnectedAppsPage() -> impl IntoView {
         move || (revoke.version().get(), page()),
         |(_, page)| load_connected_apps(page),
     );
-    let revoke_result = move || {
-        revoke.value().get().map(|r| match r {
-            Ok(msg) => view! { <p class="notice" role="status" data-testid="row-result">{msg}</p> }
-                .into_any(),
-            Err(e) => view! { <p class="form-error" role="alert" data-testid="row-result">{e.to_string()}</p> }
-                .into_any(),
-        })
-    };
+    let revoke_result = move || revoke.value().get().map(row_outcome);
     view! {
         <Title text="Connected apps" />
         <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>

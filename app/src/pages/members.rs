@@ -2,7 +2,9 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::api::members::{AddMember, ChangeRole, RemoveMember, RevokeInvitation, load_members};
-use crate::components::forms::{CopyBox, CsrfField, FieldError, FormError, action_error};
+use crate::components::forms::{
+    CopyBox, CsrfField, FieldError, FormError, action_error, row_outcome,
+};
 use crate::components::layout::ErrorPanel;
 use crate::components::time::When;
 use crate::model::{AddMemberOutcome, InvitationView, MemberView, Role};
@@ -53,10 +55,7 @@ pub fn MembersAdminPage() -> impl IntoView {
                         let last_admin = page.admin_count <= 1;
                         view! {
                             <h1>"Members of " {page.org.name.clone()}</h1>
-                            {move || row_result().map(|r| match r {
-                                Ok(msg) => view! { <p class="ok" role="status" data-testid="row-result">{msg}</p> }.into_any(),
-                                Err(e) => view! { <p class="form-error" role="alert" data-testid="row-result">{e.to_string()}</p> }.into_any(),
-                            })}
+                            {move || row_result().map(row_outcome)}
                             <section class="panel">
                                 <table class="table" data-testid="members">
                                     <thead><tr><th>"Member"</th><th>"Role"</th><th>"Joined"</th><th><span class="visually-hidden">"Actions"</span></th></tr></thead>

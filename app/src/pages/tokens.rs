@@ -6,7 +6,9 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::api::pats::{CreatePat, RevokePat, load_pat_settings, load_pats};
-use crate::components::forms::{CopyBox, CsrfField, FieldError, FormError, action_error};
+use crate::components::forms::{
+    CopyBox, CsrfField, FieldError, FormError, action_error, row_outcome,
+};
 use crate::components::layout::ErrorPanel;
 use crate::components::pager::Pager;
 use crate::components::time::{Day, When};
@@ -164,14 +166,7 @@ fn TokenList(
     list: Resource<Result<PatList, crate::error::AppError>>,
     revoke: ServerAction<RevokePat>,
 ) -> impl IntoView {
-    let revoke_result = move || {
-        revoke.value().get().map(|r| match r {
-            Ok(msg) => view! { <p class="ok" role="status" data-testid="row-result">{msg}</p> }
-                .into_any(),
-            Err(e) => view! { <p class="form-error" role="alert" data-testid="row-result">{e.to_string()}</p> }
-                .into_any(),
-        })
-    };
+    let revoke_result = move || revoke.value().get().map(row_outcome);
     view! {
         <section class="panel">
             <h2>"Your tokens"</h2>

@@ -2,6 +2,8 @@
 
 use std::collections::BTreeSet;
 
+use crate::error::{AppError, AppResult};
+
 pub const MCP_READ: &str = "mcp:read";
 pub const MCP_WRITE: &str = "mcp:write";
 
@@ -23,6 +25,35 @@ pub fn describe(scope: &str) -> &'static str {
         .find(|(s, _)| *s == scope)
         .map(|(_, d)| *d)
         .unwrap_or("Unknown permission")
+}
+
+/// Every scope with its plain-words description, as forms offer them.
+pub fn choices() -> Vec<(String, String)> {
+    SCOPES
+        .iter()
+        .map(|(s, d)| (s.to_string(), d.to_string()))
+        .collect()
+}
+
+/// The permissions ticked in a form (field `scopes`): each must be known and at least one
+/// chosen; `none_chosen` opens the message when none is ("Choose at least one permission…").
+pub fn parse_chosen(raw: &[String], none_chosen: &str) -> AppResult<ScopeSet> {
+    let known = SCOPES.map(|(s, _)| s).join(", ");
+    let words: Vec<&str> = raw.iter().flat_map(|s| s.split_whitespace()).collect();
+    if let Some(bad) = words.iter().find(|w| !SCOPES.iter().any(|(s, _)| s == *w)) {
+        return Err(AppError::invalid(
+            "scopes",
+            format!("“{bad}” is not a permission Gatehouse knows. Choose from: {known}."),
+        ));
+    }
+    let set = ScopeSet::parse_known(&words.join(" "));
+    if set.is_empty() {
+        return Err(AppError::invalid(
+            "scopes",
+            format!("{none_chosen} ({known})."),
+        ));
+    }
+    Ok(set)
 }
 
 /// A set of known scopes, written space-separated and sorted.
