@@ -14,6 +14,8 @@ use app::domain::entities::organization;
 use app::domain::mcp::bearer::{self, Principal, Refusal};
 use app::domain::oauth::scope::MCP_WRITE;
 use app::domain::secrets::{constant_time_eq, random_urlsafe};
+
+use crate::mcp::auth::bearer_secret;
 use app::domain::{RequestMeta, orgs, users};
 use app::model::Role;
 use app::policy::Capability;
@@ -271,15 +273,6 @@ pub async fn csrf_token(session: &Session) -> ApiResult<String> {
 fn session_err(e: tower_sessions::session::Error) -> ApiError {
     tracing::error!(error = %e, "session store error");
     ApiError::unavailable()
-}
-
-/// The token of an `Authorization: Bearer <token>` header (scheme case-insensitive). Tokens in
-/// the query string or body are never looked at.
-fn bearer_secret(headers: &HeaderMap) -> Option<&str> {
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?.trim();
-    let (scheme, token) = value.split_once(' ')?;
-    let token = token.trim();
-    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
 #[cfg(test)]

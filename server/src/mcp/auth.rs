@@ -75,7 +75,7 @@ pub async fn require_bearer(
 
 /// The token of an `Authorization: Bearer <token>` header (scheme case-insensitive). Tokens in
 /// the query string or body are never looked at.
-fn bearer_secret(headers: &http::HeaderMap) -> Option<&str> {
+pub(crate) fn bearer_secret(headers: &http::HeaderMap) -> Option<&str> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?.trim();
     let (scheme, token) = value.split_once(' ')?;
     let token = token.trim();
