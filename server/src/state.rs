@@ -1,5 +1,6 @@
 //! The router's state: Leptos options, the domain services, the configuration.
 
+use std::ops::Deref;
 use std::sync::Arc;
 
 use app::domain::Services;
@@ -8,11 +9,24 @@ use leptos::prelude::LeptosOptions;
 
 use crate::config::Config;
 
+/// Shared by every request. One `Arc` so that the per-request clones axum makes (each
+/// `State` extractor and `from_fn_with_state` layer) cost a reference count, not a copy of
+/// the Leptos options' strings.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<StateInner>);
+
+pub struct StateInner {
     pub leptos_options: LeptosOptions,
     pub services: Services,
     pub config: Arc<Config>,
+}
+
+impl Deref for AppState {
+    type Target = StateInner;
+
+    fn deref(&self) -> &StateInner {
+        &self.0
+    }
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -29,10 +43,10 @@ impl AppState {
             .site_pkg_dir("pkg")
             .site_addr(config.bind)
             .build();
-        Self {
+        Self(Arc::new(StateInner {
             leptos_options,
             services,
             config: Arc::new(config),
-        }
+        }))
     }
 }

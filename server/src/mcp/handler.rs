@@ -29,7 +29,11 @@ static ROUTER: LazyLock<Arc<ToolRouter<GatehouseMcp>>> = LazyLock::new(|| {
     for route in router.map.values_mut() {
         let needs = tools::requirement(&route.attr.name);
         let text = route.attr.description.as_deref().unwrap_or_default();
-        route.attr.description = Some(format!("{text} {needs}").trim().to_string().into());
+        // Leaked once per tool (eleven short strings for the life of the process): rmcp clones
+        // the tool on every call to check SEP-2243 headers, and a borrowed description makes
+        // that clone free of allocation.
+        let full: &'static str = format!("{text} {needs}").trim().to_string().leak();
+        route.attr.description = Some(full.into());
     }
     Arc::new(router)
 });
@@ -226,13 +230,18 @@ impl GatehouseMcp {
 #[tool_handler(router = self.router)]
 impl ServerHandler for GatehouseMcp {
     fn get_info(&self) -> ServerConfig {
-        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
-            .with_server_info(Implementation::new("gatehouse", env!("CARGO_PKG_VERSION")))
-            .with_instructions(
-                "Gatehouse: your identity, connections and your organization's members, activity, apps, tokens and policy, with exactly the rights your role has now.",
-            )
+        SERVER_INFO.clone()
     }
 }
+
+/// Built once: rmcp asks for it several times while serving each stateless request.
+static SERVER_INFO: LazyLock<ServerConfig> = LazyLock::new(|| {
+    ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+        .with_server_info(Implementation::new("gatehouse", env!("CARGO_PKG_VERSION")))
+        .with_instructions(
+            "Gatehouse: your identity, connections and your organization's members, activity, apps, tokens and policy, with exactly the rights your role has now.",
+        )
+});
 
 impl std::fmt::Debug for GatehouseMcp {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

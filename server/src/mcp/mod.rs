@@ -7,6 +7,8 @@ pub mod handler;
 use std::sync::Arc;
 
 use axum::Router;
+use axum::extract::Request;
+use axum::routing::any;
 use http::{HeaderName, Method, header};
 use rmcp::transport::streamable_http_server::session::never::NeverSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
@@ -52,9 +54,17 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             HeaderName::from_static("mcp-protocol-version"),
         ])
         .max_age(std::time::Duration::from_secs(86400));
+    // Served by reference: rmcp's own `Service` impl clones the whole service, config included
+    // (origin strings, a cancellation token), and axum clones the route before that, on
+    // every request.
+    let service = Arc::new(service);
+    let serve = any(move |req: Request| {
+        let service = service.clone();
+        async move { service.handle(req).await }
+    });
     Router::new()
-        .route_service("/mcp", service.clone())
-        .route_service("/o/{slug}/mcp", service)
+        .route("/mcp", serve.clone())
+        .route("/o/{slug}/mcp", serve)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::require_bearer,

@@ -4,7 +4,8 @@
 //! refresh grants (each rotating its own refresh token chain), introspections, MCP tool calls
 //! and the bearer check on its own.
 
-use std::time::{Duration, Instant};
+mod driver;
+mod workloads;
 
 use app::domain::oauth::authorize::{self, AuthorizeRequest, Begin};
 use app::domain::oauth::clients::{self, ClientMetadata};
@@ -18,6 +19,8 @@ use crate::cli::CliError;
 use crate::config::Config;
 use crate::router::build_router;
 use crate::state::AppState;
+use driver::{alternate, drive};
+use workloads::{Get, Introspect, PostWithBearer, Refresh, Whoami, bearer_headers, parse_url};
 
 pub struct BenchArgs {
     pub postgres: bool,
@@ -106,81 +109,6 @@ async fn seed(s: &Services, n: usize) -> Result<Seeded, CliError> {
     })
 }
 
-struct Figures {
-    ok: u64,
-    failed: u64,
-    latencies: Vec<Duration>,
-    elapsed: Duration,
-}
-
-impl Figures {
-    fn rate(&self) -> f64 {
-        self.ok as f64 / self.elapsed.as_secs_f64()
-    }
-
-    fn print(&self, what: &str) {
-        let mut l = self.latencies.clone();
-        l.sort();
-        let pct = |p: f64| {
-            l.get(((l.len() as f64 * p) as usize).min(l.len().saturating_sub(1)))
-                .copied()
-                .unwrap_or_default()
-        };
-        println!(
-            "  {what:<28} {:>9.0} /s   p50 {:>6.2} ms   p99 {:>6.2} ms   ({} ok, {} failed)",
-            self.ok as f64 / self.elapsed.as_secs_f64(),
-            pct(0.50).as_secs_f64() * 1000.0,
-            pct(0.99).as_secs_f64() * 1000.0,
-            self.ok,
-            self.failed
-        );
-    }
-}
-
-/// Runs `work` on `n` workers for `secs`; each worker keeps its own state between calls.
-async fn drive<S, F, Fut>(n: usize, secs: u64, states: Vec<S>, work: F) -> Figures
-where
-    S: Send + 'static,
-    F: Fn(reqwest::Client, S) -> Fut + Send + Sync + Clone + 'static,
-    Fut: std::future::Future<Output = (bool, S)> + Send,
-{
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(n)
-        .build()
-        .expect("http client");
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    let start = Instant::now();
-    let mut tasks = Vec::new();
-    for state in states.into_iter().take(n) {
-        let (client, work) = (client.clone(), work.clone());
-        tasks.push(tokio::spawn(async move {
-            let (mut ok, mut failed, mut lat, mut state) = (0u64, 0u64, Vec::new(), state);
-            while Instant::now() < deadline {
-                let t = Instant::now();
-                let (good, next) = work(client.clone(), state).await;
-                state = next;
-                lat.push(t.elapsed());
-                if good { ok += 1 } else { failed += 1 }
-            }
-            (ok, failed, lat)
-        }));
-    }
-    let mut f = Figures {
-        ok: 0,
-        failed: 0,
-        latencies: Vec::new(),
-        elapsed: Duration::ZERO,
-    };
-    for t in tasks {
-        let (ok, failed, lat) = t.await.expect("worker");
-        f.ok += ok;
-        f.failed += failed;
-        f.latencies.extend(lat);
-    }
-    f.elapsed = start.elapsed();
-    f
-}
-
 pub async fn run(args: BenchArgs) -> Result<(), CliError> {
     let db = if args.postgres {
         if std::env::var(migration::test_db::POSTGRES_ENV).is_err() {
@@ -222,6 +150,7 @@ pub async fn run(args: BenchArgs) -> Result<(), CliError> {
         .await;
     });
 
+    let url = |path: &str| parse_url(&format!("{base}{path}"));
     let backend = if args.postgres {
         "PostgreSQL"
     } else {
@@ -235,138 +164,55 @@ pub async fn run(args: BenchArgs) -> Result<(), CliError> {
             .unwrap_or(1)
     );
 
-    let url = format!("{base}/healthz");
-    let health = drive(
-        n,
-        args.seconds.min(3),
-        vec![(); n],
-        move |c: reqwest::Client, _| {
-            let url = url.clone();
-            async move {
-                (
-                    c.get(&url)
-                        .send()
-                        .await
-                        .is_ok_and(|r| r.status().is_success()),
-                    (),
-                )
-            }
-        },
-    )
-    .await;
+    let health = drive(args.seconds.min(3), vec![(); n], Get(url("/healthz"))).await;
     health.print("/healthz (baseline)");
 
-    let url = format!("{base}/oauth/token");
-    let cid = seeded.public_client.clone();
-    let refresh_states: Vec<String> = seeded.pairs.iter().map(|(_, rt)| rt.clone()).collect();
-    let refresh = drive(
-        n,
-        args.seconds,
-        refresh_states,
-        move |c: reqwest::Client, rt: String| {
-            let (url, cid) = (url.clone(), cid.clone());
-            async move {
-                let res = c
-                    .post(&url)
-                    .form(&[
-                        ("grant_type", "refresh_token"),
-                        ("refresh_token", rt.as_str()),
-                        ("client_id", cid.as_str()),
-                    ])
-                    .send()
-                    .await;
-                match res {
-                    Ok(r) if r.status().is_success() => match r.json::<serde_json::Value>().await {
-                        Ok(v) => (
-                            true,
-                            v["refresh_token"].as_str().unwrap_or_default().to_string(),
-                        ),
-                        Err(_) => (false, rt),
-                    },
-                    _ => (false, rt),
-                }
-            }
-        },
-    )
-    .await;
-    refresh.print("refresh grants");
+    let refresh_states = seeded.pairs.iter().map(|(_, rt)| rt.clone()).collect();
+    let refresh = Refresh {
+        url: url("/oauth/token"),
+        client_id: seeded.public_client.clone(),
+    };
+    drive(args.seconds, refresh_states, refresh)
+        .await
+        .print("refresh grants");
 
-    let url = format!("{base}/oauth/introspect");
-    let (rs_id, rs_secret) = (seeded.rs_id.clone(), seeded.rs_secret.clone());
+    let introspect = Introspect {
+        url: url("/oauth/introspect"),
+        client_id: seeded.rs_id.clone(),
+        client_secret: seeded.rs_secret.clone(),
+    };
     let tokens = seed_access_tokens(&db, n).await?;
-    let introspect = drive(
-        n,
-        args.seconds,
-        tokens,
-        move |c: reqwest::Client, at: String| {
-            let (url, id, secret) = (url.clone(), rs_id.clone(), rs_secret.clone());
-            async move {
-                let res = c
-                    .post(&url)
-                    .form(&[
-                        ("token", at.as_str()),
-                        ("client_id", id.as_str()),
-                        ("client_secret", secret.as_str()),
-                    ])
-                    .send()
-                    .await;
-                let good = match res {
-                    Ok(r) if r.status().is_success() => r
-                        .json::<serde_json::Value>()
-                        .await
-                        .is_ok_and(|v| v["active"] == true),
-                    _ => false,
-                };
-                (good, at)
-            }
-        },
-    )
-    .await;
-    introspect.print("introspections");
+    drive(args.seconds, tokens, introspect)
+        .await
+        .print("introspections");
 
     // The MCP endpoint: an authenticated tools/call next to the same server's /healthz, then
     // the bearer check alone (a trivial handler behind it, next to the same handler without).
-    let tokens = seed_access_tokens(&db, n).await?;
-    let health = get_phase(n, args.seconds, format!("{base}/healthz")).await;
-    health.print("/healthz");
-    let url = format!("{base}/mcp");
-    let calls = drive(
-        n,
+    // Each pair runs interleaved so that both figures see the same machine.
+    let bearers = bearer_headers(&seed_access_tokens(&db, n).await?);
+    let (health, calls) = alternate(
         args.seconds,
-        tokens.clone(),
-        move |c: reqwest::Client, at: String| {
-            let url = url.clone();
-            async move {
-                let res = c
-                    .post(&url)
-                    .bearer_auth(&at)
-                    .header("accept", "application/json, text/event-stream")
-                    .header("mcp-protocol-version", "2025-06-18")
-                    .json(&serde_json::json!({
-                        "jsonrpc": "2.0", "id": 1, "method": "tools/call",
-                        "params": { "name": "whoami", "arguments": {} }
-                    }))
-                    .send()
-                    .await;
-                let good = match res {
-                    Ok(r) if r.status().is_success() => {
-                        r.json::<serde_json::Value>().await.is_ok_and(|v| {
-                            v["result"]["structuredContent"]["user"]["email"].is_string()
-                        })
-                    }
-                    _ => false,
-                };
-                (good, at)
-            }
-        },
+        (vec![(); n], Get(url("/healthz"))),
+        (bearers.clone(), Whoami(url("/mcp"))),
     )
     .await;
+    health.print("/healthz");
     calls.print("MCP tools/call whoami");
 
     let (open, guarded) = bearer_routers(&bench_state).await?;
-    let plain = post_phase(n, args.seconds, format!("{open}/mcp"), tokens.clone()).await;
+    let (plain, checked) = alternate(
+        args.seconds,
+        (
+            bearers.clone(),
+            PostWithBearer(parse_url(&format!("{open}/mcp"))),
+        ),
+        (
+            bearers,
+            PostWithBearer(parse_url(&format!("{guarded}/mcp"))),
+        ),
+    )
+    .await;
     plain.print("trivial route, no auth");
-    let checked = post_phase(n, args.seconds, format!("{guarded}/mcp"), tokens).await;
     checked.print("trivial route + bearer");
 
     println!(
@@ -399,38 +245,6 @@ async fn bearer_routers(state: &AppState) -> Result<(String, String), CliError> 
         });
     }
     Ok((bases[0].clone(), bases[1].clone()))
-}
-
-async fn get_phase(n: usize, secs: u64, url: String) -> Figures {
-    drive(n, secs, vec![(); n], move |c: reqwest::Client, _| {
-        let url = url.clone();
-        async move {
-            let ok = c
-                .get(&url)
-                .send()
-                .await
-                .is_ok_and(|r| r.status().is_success());
-            (ok, ())
-        }
-    })
-    .await
-}
-
-async fn post_phase(n: usize, secs: u64, url: String, tokens: Vec<String>) -> Figures {
-    drive(n, secs, tokens, move |c: reqwest::Client, at: String| {
-        let url = url.clone();
-        async move {
-            let ok = c
-                .post(&url)
-                .bearer_auth(&at)
-                .body("{}")
-                .send()
-                .await
-                .is_ok_and(|r| r.status().is_success());
-            (ok, at)
-        }
-    })
-    .await
 }
 
 /// Live access tokens for the introspection phase (issued directly, one per worker).

@@ -1,0 +1,131 @@
+//! Runs a workload on concurrent loopback HTTP clients and collects what it measured.
+
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+/// One kind of request the bench sends. Each worker keeps a `State` between calls (a refresh
+/// token chain, a bearer header); `call` says whether the answer was the right one.
+pub trait Work: Clone + Send + Sync + 'static {
+    type State: Send + 'static;
+    fn call(
+        &self,
+        client: &reqwest::Client,
+        state: Self::State,
+    ) -> impl Future<Output = (bool, Self::State)> + Send;
+}
+
+#[derive(Default)]
+pub struct Figures {
+    ok: u64,
+    failed: u64,
+    latencies: Vec<Duration>,
+    elapsed: Duration,
+}
+
+impl Figures {
+    pub fn rate(&self) -> f64 {
+        self.ok as f64 / self.elapsed.as_secs_f64()
+    }
+
+    fn add(&mut self, other: Figures) {
+        self.ok += other.ok;
+        self.failed += other.failed;
+        self.latencies.extend(other.latencies);
+        self.elapsed += other.elapsed;
+    }
+
+    pub fn print(&self, what: &str) {
+        let mut l = self.latencies.clone();
+        l.sort();
+        let pct = |p: f64| {
+            l.get(((l.len() as f64 * p) as usize).min(l.len().saturating_sub(1)))
+                .copied()
+                .unwrap_or_default()
+        };
+        println!(
+            "  {what:<28} {:>9.0} /s   p50 {:>6.2} ms   p99 {:>6.2} ms   ({} ok, {} failed)",
+            self.rate(),
+            pct(0.50).as_secs_f64() * 1000.0,
+            pct(0.99).as_secs_f64() * 1000.0,
+            self.ok,
+            self.failed
+        );
+    }
+}
+
+fn client(n: usize) -> reqwest::Client {
+    reqwest::Client::builder()
+        .pool_max_idle_per_host(n)
+        // Nothing here redirects; without a policy reqwest doesn't re-parse each URL.
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("http client")
+}
+
+/// Runs `work` on one worker per state for `secs` seconds.
+pub async fn drive<W: Work>(secs: u64, states: Vec<W::State>, work: W) -> Figures {
+    let client = client(states.len());
+    run_slice(&client, Duration::from_secs(secs), states, &work)
+        .await
+        .0
+}
+
+/// Runs two workloads in alternating slices of half a second and sums each one's figures.
+/// The speed of a shared machine drifts from second to second; alternating puts the same
+/// drift into both figures, so their ratio holds where back-to-back phases would not.
+pub async fn alternate<A: Work, B: Work>(
+    secs: u64,
+    (mut a_states, a): (Vec<A::State>, A),
+    (mut b_states, b): (Vec<B::State>, B),
+) -> (Figures, Figures) {
+    const SLICE: Duration = Duration::from_millis(500);
+    let client_a = client(a_states.len());
+    let client_b = client(b_states.len());
+    let (mut fa, mut fb) = (Figures::default(), Figures::default());
+    for _ in 0..(secs * 2).max(1) {
+        let (f, s) = run_slice(&client_a, SLICE, a_states, &a).await;
+        fa.add(f);
+        a_states = s;
+        let (f, s) = run_slice(&client_b, SLICE, b_states, &b).await;
+        fb.add(f);
+        b_states = s;
+    }
+    (fa, fb)
+}
+
+/// One worker per state until `span` has passed; returns the figures and the states.
+async fn run_slice<W: Work>(
+    client: &reqwest::Client,
+    span: Duration,
+    states: Vec<W::State>,
+    work: &W,
+) -> (Figures, Vec<W::State>) {
+    let start = Instant::now();
+    let deadline = start + span;
+    let mut tasks = Vec::new();
+    for state in states {
+        let (client, work) = (client.clone(), work.clone());
+        tasks.push(tokio::spawn(async move {
+            let (mut ok, mut failed, mut lat, mut state) = (0u64, 0u64, Vec::new(), state);
+            while Instant::now() < deadline {
+                let t = Instant::now();
+                let (good, next) = work.call(&client, state).await;
+                state = next;
+                lat.push(t.elapsed());
+                if good { ok += 1 } else { failed += 1 }
+            }
+            (ok, failed, lat, state)
+        }));
+    }
+    let mut f = Figures::default();
+    let mut states = Vec::with_capacity(tasks.len());
+    for t in tasks {
+        let (ok, failed, lat, state) = t.await.expect("worker");
+        f.ok += ok;
+        f.failed += failed;
+        f.latencies.extend(lat);
+        states.push(state);
+    }
+    f.elapsed = start.elapsed();
+    (f, states)
+}
