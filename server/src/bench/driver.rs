@@ -106,24 +106,22 @@ async fn run_slice<W: Work>(
     for state in states {
         let (client, work) = (client.clone(), work.clone());
         tasks.push(tokio::spawn(async move {
-            let (mut ok, mut failed, mut lat, mut state) = (0u64, 0u64, Vec::new(), state);
+            let (mut f, mut state) = (Figures::default(), state);
             while Instant::now() < deadline {
                 let t = Instant::now();
                 let (good, next) = work.call(&client, state).await;
                 state = next;
-                lat.push(t.elapsed());
-                if good { ok += 1 } else { failed += 1 }
+                f.latencies.push(t.elapsed());
+                if good { f.ok += 1 } else { f.failed += 1 }
             }
-            (ok, failed, lat, state)
+            (f, state)
         }));
     }
     let mut f = Figures::default();
     let mut states = Vec::with_capacity(tasks.len());
     for t in tasks {
-        let (ok, failed, lat, state) = t.await.expect("worker");
-        f.ok += ok;
-        f.failed += failed;
-        f.latencies.extend(lat);
+        let (worker, state) = t.await.expect("worker");
+        f.add(worker);
         states.push(state);
     }
     f.elapsed = start.elapsed();

@@ -182,14 +182,14 @@ pub async fn run(args: BenchArgs) -> Result<(), CliError> {
         client_secret: seeded.rs_secret.clone(),
     };
     let tokens = seed_access_tokens(&db, n).await?;
-    drive(args.seconds, tokens, introspect)
+    drive(args.seconds, tokens.clone(), introspect)
         .await
         .print("introspections");
 
     // The MCP endpoint: an authenticated tools/call next to the same server's /healthz, then
     // the bearer check alone (a trivial handler behind it, next to the same handler without).
     // Each pair runs interleaved so that both figures see the same machine.
-    let bearers = bearer_headers(&seed_access_tokens(&db, n).await?);
+    let bearers = bearer_headers(&tokens);
     let (health, calls) = alternate(
         args.seconds,
         (vec![(); n], Get(url("/healthz"))),
@@ -247,7 +247,7 @@ async fn bearer_routers(state: &AppState) -> Result<(String, String), CliError> 
     Ok((bases[0].clone(), bases[1].clone()))
 }
 
-/// Live access tokens for the introspection phase (issued directly, one per worker).
+/// Live access tokens for the introspection and MCP phases (issued directly, one per worker).
 async fn seed_access_tokens(
     db: &sea_orm::DatabaseConnection,
     n: usize,

@@ -22,6 +22,14 @@ pub fn bearer_headers(tokens: &[String]) -> Vec<HeaderValue> {
         .collect()
 }
 
+/// A success status, with the whole body read (as a client would before its next request).
+async fn answered(res: reqwest::Result<reqwest::Response>) -> bool {
+    match res {
+        Ok(r) if r.status().is_success() => r.bytes().await.is_ok(),
+        _ => false,
+    }
+}
+
 /// `GET` answered with a success status.
 #[derive(Clone)]
 pub struct Get(pub Url);
@@ -29,11 +37,7 @@ pub struct Get(pub Url);
 impl Work for Get {
     type State = ();
     async fn call(&self, c: &Client, _: ()) -> (bool, ()) {
-        let ok = match c.get(self.0.clone()).send().await {
-            Ok(r) if r.status().is_success() => r.bytes().await.is_ok(),
-            _ => false,
-        };
-        (ok, ())
+        (answered(c.get(self.0.clone()).send().await).await, ())
     }
 }
 
@@ -156,16 +160,12 @@ pub struct PostWithBearer(pub Url);
 impl Work for PostWithBearer {
     type State = HeaderValue;
     async fn call(&self, c: &Client, auth: HeaderValue) -> (bool, HeaderValue) {
-        let ok = match c
+        let res = c
             .post(self.0.clone())
             .header(header::AUTHORIZATION, auth.clone())
             .body("{}")
             .send()
-            .await
-        {
-            Ok(r) if r.status().is_success() => r.bytes().await.is_ok(),
-            _ => false,
-        };
-        (ok, auth)
+            .await;
+        (answered(res).await, auth)
     }
 }
