@@ -18,7 +18,13 @@ use support::{PASSWORD, Response, TestApp};
 
 const ACME_MCP: &str = "http://127.0.0.1:3000/o/acme/mcp";
 
-async fn rpc(app: &TestApp, path: &str, token: Option<&str>, body: Value) -> Response {
+/// A JSON-RPC POST as SDK clients send it; `headers` replace the usual ones.
+fn rpc_request(
+    path: &str,
+    token: Option<&str>,
+    headers: &[(&'static str, &'static str)],
+    body: &Value,
+) -> Request<Body> {
     let mut req = Request::post(path)
         .header(header::HOST, "127.0.0.1:3000")
         .header(header::CONTENT_TYPE, "application/json")
@@ -27,8 +33,15 @@ async fn rpc(app: &TestApp, path: &str, token: Option<&str>, body: Value) -> Res
     if let Some(t) = token {
         req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
     }
-    app.call(req.body(Body::from(body.to_string())).unwrap())
-        .await
+    let map = req.headers_mut().unwrap();
+    for (name, value) in headers {
+        map.insert(*name, http::HeaderValue::from_static(value));
+    }
+    req.body(Body::from(body.to_string())).unwrap()
+}
+
+async fn rpc(app: &TestApp, path: &str, token: Option<&str>, body: Value) -> Response {
+    app.call(rpc_request(path, token, &[], &body)).await
 }
 
 async fn call_tool(app: &TestApp, path: &str, token: &str, name: &str, args: Value) -> Response {
@@ -727,4 +740,85 @@ async fn standard_pats_work_as_bearer_tokens_in_their_org_only() {
     assert!(!err);
     assert_eq!(clients["clients"][0]["source"], "dynamic");
     assert_eq!(clients["clients"][0]["active_connections"], 1);
+}
+
+/// Plain calls (tools/call, tools/list, ping at a pre-2026 version) are answered by Gatehouse's
+/// direct lane, everything else by rmcp's own stateless service: both must answer alike.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_direct_lane_answers_as_rmcp_does() {
+    let app = TestApp::sqlite().await;
+    let mut ada = signed_in_with_org(&app, "ada@example.com", "acme").await;
+    let t = connect(&app, &mut ada, MCP, "mcp:read mcp:write", "acme").await;
+    let at = access(&t);
+
+    // The same JSON-RPC body, once in the plain shape SDK clients send and once with an Accept
+    // header only rmcp's full parser takes (parameters on the media types).
+    let both = |body: Value| {
+        let (app, at) = (&app, at.clone());
+        async move {
+            let send = |accept| {
+                let headers = [("accept", accept), ("mcp-protocol-version", "2025-11-25")];
+                app.call(rpc_request("/mcp", Some(&at), &headers, &body))
+            };
+            let direct = send("application/json, text/event-stream").await;
+            let rmcp = send("application/json;q=1, text/event-stream;q=0.9").await;
+            (direct, rmcp)
+        }
+    };
+    let calls = [
+        json!({ "jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": { "name": "whoami", "arguments": {} } }),
+        json!({ "jsonrpc": "2.0", "id": "x", "method": "tools/list" }),
+        json!({ "jsonrpc": "2.0", "id": 4, "method": "ping" }),
+        // A tool error, an unknown tool, bad arguments: in-band answers either way.
+        json!({ "jsonrpc": "2.0", "id": 5, "method": "tools/call", "params": { "name": "revoke_token", "arguments": { "id": "nope" } } }),
+        json!({ "jsonrpc": "2.0", "id": 6, "method": "tools/call", "params": { "name": "no_such_tool", "arguments": {} } }),
+        json!({ "jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": { "name": "query_activity", "arguments": { "limit": "many" } } }),
+    ];
+    for call in calls {
+        let (direct, rmcp) = both(call.clone()).await;
+        assert_eq!(direct.status, StatusCode::OK, "{call}: {}", direct.body);
+        assert_eq!(direct.status, rmcp.status, "{call}");
+        assert_eq!(
+            direct.header("content-type"),
+            rmcp.header("content-type"),
+            "{call}"
+        );
+        assert_eq!(direct.json(), rmcp.json(), "{call}");
+        assert_eq!(direct.json()["id"], call["id"]);
+    }
+
+    // What the direct lane leaves to rmcp still gets rmcp's answers.
+    let whoami = json!({ "jsonrpc": "2.0", "id": 8, "method": "tools/call", "params": { "name": "whoami", "arguments": {} } });
+    let post = |version, origin: Option<&'static str>| {
+        let mut headers = vec![("mcp-protocol-version", version)];
+        headers.extend(origin.map(|o| ("origin", o)));
+        rpc_request("/mcp", Some(&at), &headers, &whoami)
+    };
+    let res = app.call(post("1999-01-01", None)).await;
+    assert_eq!(res.status, StatusCode::BAD_REQUEST, "{}", res.body);
+    assert!(
+        res.body.contains("Unsupported MCP-Protocol-Version"),
+        "{}",
+        res.body
+    );
+    let res = app
+        .call(post("2025-11-25", Some("https://evil.example")))
+        .await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN, "{}", res.body);
+    let res = app
+        .call(post("2025-11-25", Some("http://localhost:6274")))
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    assert_eq!(res.json()["result"]["structuredContent"]["role"], "admin");
+    // Not JSON at all, and a notification.
+    let res = rpc(&app, "/mcp", Some(&at), json!("not a message")).await;
+    assert!(res.status.is_client_error(), "{}: {}", res.status, res.body);
+    let res = rpc(
+        &app,
+        "/mcp",
+        Some(&at),
+        json!({ "jsonrpc": "2.0", "method": "notifications/initialized" }),
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::ACCEPTED, "{}", res.body);
 }

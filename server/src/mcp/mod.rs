@@ -2,6 +2,7 @@
 //! org), Streamable HTTP on rmcp behind the bearer check.
 
 pub mod auth;
+pub mod endpoint;
 pub mod handler;
 
 use std::sync::Arc;
@@ -30,8 +31,10 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         // behind proxies with their own host names.
         .disable_allowed_hosts()
         .with_allowed_origins(allowed_origins(&state.config.public_url));
+    let handler = handler::GatehouseMcp::new(services);
+    let factory = handler.clone();
     let service = StreamableHttpService::new(
-        move || Ok(handler::GatehouseMcp::new(services.clone())),
+        move || Ok(factory.clone()),
         Arc::new(NeverSessionManager::default()),
         config,
     );
@@ -57,10 +60,10 @@ pub fn routes(state: &AppState) -> Router<AppState> {
     // Served by reference: rmcp's own `Service` impl clones the whole service, config included
     // (origin strings, a cancellation token), and axum clones the route before that, on
     // every request.
-    let service = Arc::new(service);
+    let endpoint = Arc::new(endpoint::McpEndpoint::new(service, handler));
     let serve = any(move |req: Request| {
-        let service = service.clone();
-        async move { service.handle(req).await }
+        let endpoint = endpoint.clone();
+        async move { endpoint.handle(req).await }
     });
     Router::new()
         .route("/mcp", serve.clone())
