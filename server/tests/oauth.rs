@@ -13,7 +13,7 @@ use serde_json::json;
 use support::flow::{
     CB, MCP, auth_query, authorize, hidden, public_client, query, register, signed_in_with_org,
 };
-use support::{Browser, ORIGIN, PASSWORD, TestApp};
+use support::{Browser, ORIGIN, PASSWORD, Response, TestApp};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn discovery_documents() {
@@ -482,27 +482,29 @@ async fn tokens_for(
     )
 }
 
+/// A refresh grant by a public client, with `extra` form fields.
+async fn refresh_grant(
+    app: &TestApp,
+    client_id: &str,
+    refresh_token: String,
+    extra: &[(&str, &str)],
+) -> Response {
+    let mut form = vec![
+        ("grant_type", "refresh_token"),
+        ("refresh_token", refresh_token.as_str()),
+        ("client_id", client_id),
+    ];
+    form.extend_from_slice(extra);
+    app.post_form("/oauth/token", &form).await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refresh_rotation_grace_and_reuse() {
     let app = TestApp::with_env(&[("GATEHOUSE_REFRESH_GRACE_SECS", "2")]).await;
     let mut ada = signed_in_with_org(&app, "ada@example.com", "acme").await;
     let client_id = public_client(&app).await;
     let (_, rt1) = tokens_for(&app, &mut ada, &client_id, "acme", MCP).await;
-    let refresh = |rt: String| {
-        let (app, cid) = (&app, client_id.clone());
-        async move {
-            app.post_form(
-                "/oauth/token",
-                &[
-                    ("grant_type", "refresh_token"),
-                    ("refresh_token", &rt),
-                    ("client_id", &cid),
-                    ("resource", MCP),
-                ],
-            )
-            .await
-        }
-    };
+    let refresh = |rt: String| refresh_grant(&app, &client_id, rt, &[("resource", MCP)]);
     let first = refresh(rt1.clone()).await;
     assert_eq!(first.status, StatusCode::OK, "{}", first.body);
     // A client that lost the answer retries within the grace period: the same pair again.
@@ -536,6 +538,57 @@ async fn refresh_rotation_grace_and_reuse() {
             .any(|e| e.action == "oauth.refresh_token.reused"),
         "reuse is audited"
     );
+}
+
+/// Refreshes arriving together are committed together on SQLite (one writer, batched): each
+/// still gets its own new pair, stored with its audit row, and a duplicate among them is the
+/// grace replay of the same pair.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_refreshes_are_each_stored() {
+    let app = TestApp::sqlite().await;
+    let mut ada = signed_in_with_org(&app, "ada@example.com", "acme").await;
+    let client_id = public_client(&app).await;
+    let mut chains = Vec::new();
+    for _ in 0..12 {
+        chains.push(tokens_for(&app, &mut ada, &client_id, "acme", MCP).await.1);
+    }
+    let refresh = |rt: String| {
+        let refreshed = refresh_grant(&app, &client_id, rt, &[]);
+        async move {
+            let res = refreshed.await;
+            assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+            res.json()
+        }
+    };
+    for round in 0..2 {
+        let mut presented = chains.clone();
+        presented.push(chains[0].clone());
+        let answers = futures::future::join_all(presented.into_iter().map(refresh)).await;
+        assert_eq!(
+            answers[0], answers[12],
+            "round {round}: the duplicate is the grace replay"
+        );
+        chains = answers[..12]
+            .iter()
+            .map(|t| t["refresh_token"].as_str().unwrap().to_string())
+            .collect();
+        let distinct: std::collections::HashSet<_> = chains.iter().collect();
+        assert_eq!(distinct.len(), 12, "round {round}: a new pair each");
+    }
+    use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+    let refreshed = app::domain::entities::audit_event::Entity::find()
+        .filter(app::domain::entities::audit_event::Column::Action.eq("oauth.token.refreshed"))
+        .count(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(
+        refreshed, 24,
+        "one audit row per rotation, none for the replays"
+    );
+    // The last round's tokens were stored: each works once more.
+    for rt in chains {
+        refresh(rt).await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
