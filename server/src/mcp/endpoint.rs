@@ -182,19 +182,22 @@ fn is_json_content_type(headers: &HeaderMap) -> bool {
 }
 
 /// Both media types listed without parameters (so no `q=0` can exclude them), as SDK clients
-/// send them; any other form is left to rmcp's full Accept parsing.
+/// send them; any other form (quoted strings included) is left to rmcp's full Accept parsing.
 fn accepts_json_and_event_stream(headers: &HeaderMap) -> bool {
     let mut json = false;
     let mut event_stream = false;
-    for entry in headers
-        .get_all(header::ACCEPT)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-    {
-        let entry = entry.trim();
-        json |= entry.eq_ignore_ascii_case("application/json");
-        event_stream |= entry.eq_ignore_ascii_case("text/event-stream");
+    for value in headers.get_all(header::ACCEPT) {
+        let Ok(value) = value.to_str() else {
+            return false;
+        };
+        if value.contains('"') {
+            return false;
+        }
+        for entry in value.split(',') {
+            let entry = entry.trim();
+            json |= entry.eq_ignore_ascii_case("application/json");
+            event_stream |= entry.eq_ignore_ascii_case("text/event-stream");
+        }
     }
     json && event_stream
 }
@@ -228,6 +231,10 @@ mod tests {
         assert!(!accepts_json_and_event_stream(&headers(&[(
             "accept",
             "application/json;q=0, text/event-stream"
+        )])));
+        assert!(!accepts_json_and_event_stream(&headers(&[(
+            "accept",
+            r#"application/json, text/plain;p="x,text/event-stream,y""#
         )])));
     }
 
