@@ -540,12 +540,25 @@ async fn refresh_rotation_grace_and_reuse() {
     );
 }
 
-/// Refreshes arriving together are committed together on SQLite (one writer, batched): each
+/// Refreshes arriving together are committed together (one writer per process, batched): each
 /// still gets its own new pair, stored with its audit row, and a duplicate among them is the
 /// grace replay of the same pair.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn concurrent_refreshes_are_each_stored() {
-    let app = TestApp::sqlite().await;
+async fn concurrent_refreshes_are_each_stored_on_sqlite() {
+    concurrent_refreshes_are_each_stored(TestApp::sqlite().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_refreshes_are_each_stored_on_postgres() {
+    let db = migration::test_db::postgres()
+        .await
+        .expect("postgres test database");
+    if let Some(db) = db {
+        concurrent_refreshes_are_each_stored(TestApp::with_db(db, &[]).await).await;
+    }
+}
+
+async fn concurrent_refreshes_are_each_stored(app: TestApp) {
     let mut ada = signed_in_with_org(&app, "ada@example.com", "acme").await;
     let client_id = public_client(&app).await;
     let mut chains = Vec::new();

@@ -61,16 +61,15 @@ pub struct Services {
     pub db: DatabaseConnection,
     pub settings: Arc<Settings>,
     pub login_throttle: Arc<LoginThrottle>,
-    /// SQLite has one writer at a time: refresh rotations are group-committed by one writer
-    /// task. `None` on PostgreSQL, which locks rows and runs them side by side.
+    /// Refresh rotations are group-committed by one writer task (see `rotation_writer`).
     rotations: Option<crate::domain::oauth::rotation_writer::RotationWriter>,
 }
 
 impl Services {
     pub fn new(db: DatabaseConnection, settings: Settings) -> Self {
-        let sqlite = matches!(db.get_database_backend(), sea_orm::DbBackend::Sqlite);
         // The writer runs on the current runtime (outside one, rotations commit one by one).
-        let rotations = (sqlite && tokio::runtime::Handle::try_current().is_ok())
+        let rotations = tokio::runtime::Handle::try_current()
+            .is_ok()
             .then(|| crate::domain::oauth::rotation_writer::RotationWriter::spawn(db.clone()));
         Self {
             db,

@@ -396,7 +396,7 @@ pub async fn refresh(
     let grace = seal(presented, &response);
     super::cache::forget_token(&old.token_hash);
     let claimed = match s.rotations() {
-        // SQLite: committed together with other waiting rotations (group commit).
+        // Committed together with the other waiting rotations (group commit).
         Some(writer) => writer.rotate(old.id, grace, rows, audit_row).await?,
         None => {
             let txn = s.db.begin().await?;

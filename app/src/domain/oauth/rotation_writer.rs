@@ -1,9 +1,11 @@
-//! Group commit of refresh-token rotations on SQLite. SQLite has one writer at a time and every
-//! transaction pays its BEGIN and COMMIT; under load, one writer task takes the rotations that
-//! are waiting and commits them together. Each job still claims its own token (the claim can
-//! fail on its own, sending that request down the grace/reuse path), writes its own new tokens
-//! and audit row, and gets its answer only after the commit: nothing is acknowledged that isn't
-//! stored. If a batch fails, every job in it fails and nothing of it is stored.
+//! Group commit of refresh-token rotations. Every transaction pays its BEGIN and COMMIT (and on
+//! PostgreSQL a WAL flush), and SQLite has one writer at a time anyway: under load, one writer
+//! task per process takes the rotations that are waiting and commits them together. Each job
+//! still claims its own token (the claim can fail on its own, sending that request down the
+//! grace/reuse path), writes its own new tokens and audit row, and gets its answer only after
+//! the commit: nothing is acknowledged that isn't stored. A batch claims its tokens in id order,
+//! so batches of several processes can't deadlock each other; a batch that fails anyway (say it
+//! lost a deadlock to a family revocation) is retried job by job, so one bad job fails alone.
 
 use chrono::Utc;
 use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, TransactionTrait};
@@ -72,28 +74,41 @@ async fn run(db: DatabaseConnection, mut rx: mpsc::Receiver<Rotation>) {
                 Err(_) => break,
             }
         }
-        match commit(&db, &mut batch).await {
-            Ok(claimed) => {
-                for (job, ok) in batch.into_iter().zip(claimed) {
-                    let _ = job.done.send(Ok(ok));
-                }
-            }
-            Err(e) => {
-                tracing::error!(error = %e, jobs = batch.len(), "refresh rotation batch failed");
+        batch.sort_by_key(|job| job.old_id);
+        match commit(&db, &batch).await {
+            Ok(claimed) => answer(batch, claimed),
+            Err(e) if batch.len() > 1 => {
+                tracing::warn!(error = %e, jobs = batch.len(), "refresh rotation batch failed; retrying one by one");
                 for job in batch {
-                    let _ = job.done.send(Err(DbErr::Custom(e.to_string())));
+                    let result = commit(&db, std::slice::from_ref(&job)).await;
+                    finish(job, result.map(|claimed| claimed[0]));
                 }
             }
+            Err(e) => finish(batch.pop().expect("one job"), Err(e)),
         }
     }
 }
 
-async fn commit(db: &DatabaseConnection, batch: &mut [Rotation]) -> Result<Vec<bool>, DbErr> {
+fn answer(batch: Vec<Rotation>, claimed: Vec<bool>) {
+    for (job, ok) in batch.into_iter().zip(claimed) {
+        finish(job, Ok(ok));
+    }
+}
+
+fn finish(job: Rotation, result: Result<bool, DbErr>) {
+    if let Err(e) = &result {
+        tracing::error!(error = %e, "refresh rotation failed");
+    }
+    let _ = job.done.send(result);
+}
+
+/// Claims and stores the batch in one transaction; nothing of it is stored if any step fails.
+async fn commit(db: &DatabaseConnection, batch: &[Rotation]) -> Result<Vec<bool>, DbErr> {
     let txn = db.begin().await?;
     let mut claimed = Vec::with_capacity(batch.len());
     let mut new_tokens = Vec::new();
     let mut audits = Vec::new();
-    for job in batch.iter_mut() {
+    for job in batch {
         let res = token::Entity::update_many()
             .col_expr(
                 token::Column::RotatedAt,
@@ -101,7 +116,7 @@ async fn commit(db: &DatabaseConnection, batch: &mut [Rotation]) -> Result<Vec<b
             )
             .col_expr(
                 token::Column::GraceResponse,
-                sea_orm::sea_query::Expr::value(job.grace_response.take()),
+                sea_orm::sea_query::Expr::value(job.grace_response.clone()),
             )
             .filter(token::Column::Id.eq(job.old_id))
             .filter(token::Column::RotatedAt.is_null())
@@ -109,13 +124,13 @@ async fn commit(db: &DatabaseConnection, batch: &mut [Rotation]) -> Result<Vec<b
             .await?;
         let ok = res.rows_affected == 1;
         if ok {
-            new_tokens.append(&mut job.new_tokens);
+            new_tokens.extend(job.new_tokens.iter().cloned());
             audits.push(job.audit.clone());
         }
         claimed.push(ok);
     }
     // The claimed jobs' rows in two statements instead of two per job: every statement is a
-    // round trip to SQLite's worker thread while the write lock is held.
+    // round trip while the transaction holds its locks.
     if !new_tokens.is_empty() {
         token::Entity::insert_many(new_tokens).exec(&txn).await?;
         audit_event::Entity::insert_many(audits).exec(&txn).await?;

@@ -1,0 +1,96 @@
+//! The refresh rotation writer against real databases: claims in one batch, duplicates, and a
+//! job that fails on its own while the rest of its batch is stored.
+
+mod support;
+
+use app::domain::audit::{self, AuditEntry};
+use app::domain::entities::{audit_event, token};
+use app::domain::oauth::rotation_writer::RotationWriter;
+use app::domain::oauth::token_format::SecretKind;
+use app::domain::oauth::tokens::{self, TokenSpec};
+use sea_orm::{DatabaseConnection, EntityTrait, PaginatorTrait};
+use support::*;
+
+// A current-thread runtime: the three jobs are all queued before the writer task first runs, so
+// they land in one batch and that batch's failure takes the one-by-one retry.
+#[tokio::test(flavor = "current_thread")]
+async fn a_failing_job_fails_alone_on_sqlite() {
+    let db = migration::test_db::sqlite()
+        .await
+        .expect("sqlite test database");
+    a_failing_job_fails_alone(db).await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_failing_job_fails_alone_on_postgres() {
+    let db = migration::test_db::postgres()
+        .await
+        .expect("postgres test database");
+    if let Some(db) = db {
+        a_failing_job_fails_alone(db).await;
+    }
+}
+
+async fn a_failing_job_fails_alone(db: DatabaseConnection) {
+    let s = services(db);
+    let ada = user(&s, "ada@example.com").await;
+    let org = org_of(&s, &ada, "acme").await;
+    let spec = TokenSpec {
+        user_id: ada.id,
+        org_id: org.id,
+        client_id: None,
+        connection_id: None,
+        family_id: None,
+        parent_id: None,
+        scope: "mcp:read",
+        resource: None,
+        name: None,
+    };
+    let refresh_token = || tokens::issue(&s.db, SecretKind::RefreshToken, None, &spec);
+    let (_, a) = refresh_token().await.unwrap();
+    let (_, b) = refresh_token().await.unwrap();
+    let new_pair = || vec![tokens::prepare(SecretKind::AccessToken, None, &spec).1];
+    let audit_row = || {
+        audit::row(
+            AuditEntry::new("oauth.token.refreshed").org(org.id),
+            &meta(),
+        )
+    };
+    let a_new = new_pair();
+    let writer = RotationWriter::spawn(s.db.clone());
+    let before_audit = audit_event::Entity::find().count(&s.db).await.unwrap();
+
+    let (first, clash, again) = tokio::join!(
+        writer.rotate(a.id, Some("sealed".into()), a_new.clone(), audit_row()),
+        // The same new row as the first job's: its insert breaks the batch's transaction.
+        writer.rotate(b.id, None, a_new, audit_row()),
+        // The first job's token again: already claimed, so the grace/reuse path.
+        writer.rotate(a.id, None, new_pair(), audit_row()),
+    );
+    assert!(first.unwrap(), "the first job is stored");
+    assert!(clash.is_err(), "the clashing job fails on its own");
+    assert!(!again.unwrap(), "a second claim of one token loses");
+
+    let a = token::Entity::find_by_id(a.id)
+        .one(&s.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(a.rotated_at.is_some());
+    assert_eq!(a.grace_response.as_deref(), Some("sealed"));
+    let b = token::Entity::find_by_id(b.id)
+        .one(&s.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        b.rotated_at.is_none(),
+        "nothing of the failed job is stored"
+    );
+    assert_eq!(token::Entity::find().count(&s.db).await.unwrap(), 3);
+    assert_eq!(
+        audit_event::Entity::find().count(&s.db).await.unwrap(),
+        before_audit + 1,
+        "one audit row: the stored rotation's"
+    );
+}
