@@ -93,4 +93,24 @@ async fn a_failing_job_fails_alone(db: DatabaseConnection) {
         before_audit + 1,
         "one audit row: the stored rotation's"
     );
+
+    // A batch that succeeds claims all its tokens in one statement: each keeps its own job's
+    // sealed grace response.
+    let (_, c) = refresh_token().await.unwrap();
+    let (_, d) = refresh_token().await.unwrap();
+    let (c_done, d_done) = tokio::join!(
+        writer.rotate(c.id, Some("for c".into()), new_pair(), audit_row()),
+        writer.rotate(d.id, Some("for d".into()), new_pair(), audit_row()),
+    );
+    assert!(c_done.unwrap() && d_done.unwrap());
+    for (id, grace) in [(c.id, "for c"), (d.id, "for d")] {
+        let t = token::Entity::find_by_id(id)
+            .one(&s.db)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(t.rotated_at.is_some());
+        assert_eq!(t.grace_response.as_deref(), Some(grace));
+    }
+    assert_eq!(token::Entity::find().count(&s.db).await.unwrap(), 7);
 }

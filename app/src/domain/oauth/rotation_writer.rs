@@ -3,11 +3,15 @@
 //! task per process takes the rotations that are waiting and commits them together. Each job
 //! still claims its own token (the claim can fail on its own, sending that request down the
 //! grace/reuse path), writes its own new tokens and audit row, and gets its answer only after
-//! the commit: nothing is acknowledged that isn't stored. A batch claims its tokens in id order,
-//! so batches of several processes can't deadlock each other; a batch that fails anyway (say it
-//! lost a deadlock to a family revocation) is retried job by job, so one bad job fails alone.
+//! the commit: nothing is acknowledged that isn't stored. A batch claims all its tokens with one
+//! statement (an index scan over an id list, so in id order), so batches of several processes
+//! don't deadlock each other; a batch that fails anyway (say it lost a deadlock to a family
+//! revocation) is retried job by job, so one bad job fails alone.
+
+use std::collections::HashSet;
 
 use chrono::Utc;
+use sea_orm::sea_query::{CaseStatement, Expr};
 use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, TransactionTrait};
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
@@ -74,7 +78,6 @@ async fn run(db: DatabaseConnection, mut rx: mpsc::Receiver<Rotation>) {
                 Err(_) => break,
             }
         }
-        batch.sort_by_key(|job| job.old_id);
         match commit(&db, &batch).await {
             Ok(claimed) => answer(batch, claimed),
             Err(e) if batch.len() > 1 => {
@@ -103,34 +106,47 @@ fn finish(job: Rotation, result: Result<bool, DbErr>) {
 }
 
 /// Claims and stores the batch in one transaction; nothing of it is stored if any step fails.
+/// Four statements whatever the batch size (every statement is a round trip while the
+/// transaction holds its locks): one claim of all tokens, returning those still unclaimed, then
+/// the claimed jobs' new tokens and their audit rows.
 async fn commit(db: &DatabaseConnection, batch: &[Rotation]) -> Result<Vec<bool>, DbErr> {
+    // Only the first job for a token may claim it; a duplicate takes the grace/reuse path.
+    let mut seen = HashSet::new();
+    let claimants: Vec<bool> = batch.iter().map(|job| seen.insert(job.old_id)).collect();
+    // Each claimed token keeps its own job's sealed grace response.
+    let grace = batch
+        .iter()
+        .zip(&claimants)
+        .filter(|(_, first)| **first)
+        .fold(CaseStatement::new(), |case, (job, _)| {
+            case.case(
+                token::Column::Id.eq(job.old_id),
+                Expr::val(job.grace_response.clone()),
+            )
+        })
+        .finally(Expr::val(Option::<String>::None));
     let txn = db.begin().await?;
-    let mut claimed = Vec::with_capacity(batch.len());
+    let claimed_ids: HashSet<Uuid> = token::Entity::update_many()
+        .col_expr(token::Column::RotatedAt, Expr::value(Utc::now()))
+        .col_expr(token::Column::GraceResponse, grace.into())
+        .filter(token::Column::Id.is_in(seen))
+        .filter(token::Column::RotatedAt.is_null())
+        .exec_with_returning(&txn)
+        .await?
+        .into_iter()
+        .map(|t| t.id)
+        .collect();
+    let claimed: Vec<bool> = batch
+        .iter()
+        .zip(claimants)
+        .map(|(job, first)| first && claimed_ids.contains(&job.old_id))
+        .collect();
     let mut new_tokens = Vec::new();
     let mut audits = Vec::new();
-    for job in batch {
-        let res = token::Entity::update_many()
-            .col_expr(
-                token::Column::RotatedAt,
-                sea_orm::sea_query::Expr::value(Utc::now()),
-            )
-            .col_expr(
-                token::Column::GraceResponse,
-                sea_orm::sea_query::Expr::value(job.grace_response.clone()),
-            )
-            .filter(token::Column::Id.eq(job.old_id))
-            .filter(token::Column::RotatedAt.is_null())
-            .exec(&txn)
-            .await?;
-        let ok = res.rows_affected == 1;
-        if ok {
-            new_tokens.extend(job.new_tokens.iter().cloned());
-            audits.push(job.audit.clone());
-        }
-        claimed.push(ok);
+    for (job, _) in batch.iter().zip(&claimed).filter(|(_, ok)| **ok) {
+        new_tokens.extend(job.new_tokens.iter().cloned());
+        audits.push(job.audit.clone());
     }
-    // The claimed jobs' rows in two statements instead of two per job: every statement is a
-    // round trip while the transaction holds its locks.
     if !new_tokens.is_empty() {
         token::Entity::insert_many(new_tokens).exec(&txn).await?;
         audit_event::Entity::insert_many(audits).exec(&txn).await?;
