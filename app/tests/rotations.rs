@@ -5,7 +5,7 @@ mod support;
 
 use app::domain::audit::{self, AuditEntry};
 use app::domain::entities::{audit_event, token};
-use app::domain::oauth::rotation_writer::RotationWriter;
+use app::domain::oauth::rotation_writer::{Rotation, RotationWriter};
 use app::domain::oauth::token_format::SecretKind;
 use app::domain::oauth::tokens::{self, TokenSpec};
 use sea_orm::{DatabaseConnection, EntityTrait, PaginatorTrait};
@@ -50,22 +50,25 @@ async fn a_failing_job_fails_alone(db: DatabaseConnection) {
     let (_, a) = refresh_token().await.unwrap();
     let (_, b) = refresh_token().await.unwrap();
     let new_pair = || vec![tokens::prepare(SecretKind::AccessToken, None, &spec).1];
-    let audit_row = || {
-        audit::row(
+    let rotation = |old_id, grace: Option<&str>, new_tokens| Rotation {
+        old_id,
+        grace_response: grace.map(str::to_string),
+        new_tokens,
+        audit: audit::row(
             AuditEntry::new("oauth.token.refreshed").org(org.id),
             &meta(),
-        )
+        ),
     };
     let a_new = new_pair();
     let writer = RotationWriter::spawn(s.db.clone());
     let before_audit = audit_event::Entity::find().count(&s.db).await.unwrap();
 
     let (first, clash, again) = tokio::join!(
-        writer.rotate(a.id, Some("sealed".into()), a_new.clone(), audit_row()),
+        writer.rotate(rotation(a.id, Some("sealed"), a_new.clone())),
         // The same new row as the first job's: its insert breaks the batch's transaction.
-        writer.rotate(b.id, None, a_new, audit_row()),
+        writer.rotate(rotation(b.id, None, a_new)),
         // The first job's token again: already claimed, so the grace/reuse path.
-        writer.rotate(a.id, None, new_pair(), audit_row()),
+        writer.rotate(rotation(a.id, None, new_pair())),
     );
     assert!(first.unwrap(), "the first job is stored");
     assert!(clash.is_err(), "the clashing job fails on its own");
@@ -99,8 +102,8 @@ async fn a_failing_job_fails_alone(db: DatabaseConnection) {
     let (_, c) = refresh_token().await.unwrap();
     let (_, d) = refresh_token().await.unwrap();
     let (c_done, d_done) = tokio::join!(
-        writer.rotate(c.id, Some("for c".into()), new_pair(), audit_row()),
-        writer.rotate(d.id, Some("for d".into()), new_pair(), audit_row()),
+        writer.rotate(rotation(c.id, Some("for c"), new_pair())),
+        writer.rotate(rotation(d.id, Some("for d"), new_pair())),
     );
     assert!(c_done.unwrap() && d_done.unwrap());
     for (id, grace) in [(c.id, "for c"), (d.id, "for d")] {

@@ -6,6 +6,7 @@
 use http::{HeaderValue, header};
 use reqwest::{Client, Url};
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 
 use super::driver::Work;
 
@@ -27,6 +28,14 @@ async fn answered(res: reqwest::Result<reqwest::Response>) -> bool {
     match res {
         Ok(r) if r.status().is_success() => r.bytes().await.is_ok(),
         _ => false,
+    }
+}
+
+/// A success status with a body that parses as `T`.
+async fn parsed<T: DeserializeOwned>(res: reqwest::Result<reqwest::Response>) -> Option<T> {
+    match res {
+        Ok(r) if r.status().is_success() => r.json().await.ok(),
+        _ => None,
     }
 }
 
@@ -64,12 +73,9 @@ impl Work for Refresh {
             ])
             .send()
             .await;
-        match res {
-            Ok(r) if r.status().is_success() => match r.json::<Tokens>().await {
-                Ok(t) => (true, t.refresh_token),
-                Err(_) => (false, rt),
-            },
-            _ => (false, rt),
+        match parsed::<Tokens>(res).await {
+            Some(t) => (true, t.refresh_token),
+            None => (false, rt),
         }
     }
 }
@@ -98,10 +104,7 @@ impl Work for Introspect {
             ])
             .send()
             .await;
-        let good = match res {
-            Ok(r) if r.status().is_success() => r.json::<Answer>().await.is_ok_and(|a| a.active),
-            _ => false,
-        };
+        let good = parsed::<Answer>(res).await.is_some_and(|a| a.active);
         (good, at)
     }
 }
@@ -140,15 +143,9 @@ impl Work for Whoami {
             .body(BODY)
             .send()
             .await;
-        let good = match res {
-            Ok(r) if r.status().is_success() => r
-                .bytes()
-                .await
-                .ok()
-                .and_then(|b| serde_json::from_slice::<Answer>(&b).ok())
-                .is_some_and(|a| a.result.structured.user.email.contains('@')),
-            _ => false,
-        };
+        let good = parsed::<Answer>(res)
+            .await
+            .is_some_and(|a| a.result.structured.user.email.contains('@'));
         (good, auth)
     }
 }

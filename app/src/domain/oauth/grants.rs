@@ -19,13 +19,13 @@ use uuid::Uuid;
 use super::clients::list;
 use super::error::OAuthError;
 use super::resource::McpResource;
+use super::rotation_writer::{self, Rotation};
 use super::scope::ScopeSet;
 use super::token_format::SecretKind;
 use super::tokens::{self, KIND_ACCESS, KIND_REFRESH, TokenSpec};
 use crate::domain::audit::{self, AuditEntry};
 use crate::domain::entities::{
-    audit_event, authorization_code, connection, oauth_client, org_client_block, organization,
-    token,
+    authorization_code, connection, oauth_client, org_client_block, organization, token,
 };
 use crate::domain::secrets::sha256_hex;
 use crate::domain::{RequestMeta, Services, orgs};
@@ -395,36 +395,16 @@ pub async fn refresh(
     );
     let grace = seal(presented, &response);
     super::cache::forget_token(&old.token_hash);
+    let rotation = Rotation {
+        old_id: old.id,
+        grace_response: grace,
+        new_tokens: rows,
+        audit: audit_row,
+    };
     let claimed = match s.rotations() {
         // Committed together with the other waiting rotations (group commit).
-        Some(writer) => writer.rotate(old.id, grace, rows, audit_row).await?,
-        None => {
-            let txn = s.db.begin().await?;
-            // Claim the rotation with the first statement (it takes the row lock); the grace
-            // replay is stored by the same statement.
-            let claim = token::Entity::update_many()
-                .col_expr(
-                    token::Column::RotatedAt,
-                    sea_orm::sea_query::Expr::value(Utc::now()),
-                )
-                .col_expr(
-                    token::Column::GraceResponse,
-                    sea_orm::sea_query::Expr::value(grace),
-                )
-                .filter(token::Column::Id.eq(old.id))
-                .filter(token::Column::RotatedAt.is_null())
-                .exec(&txn)
-                .await?;
-            if claim.rows_affected == 1 {
-                token::Entity::insert_many(rows).exec(&txn).await?;
-                audit_event::Entity::insert(audit_row).exec(&txn).await?;
-                txn.commit().await?;
-                true
-            } else {
-                txn.rollback().await?;
-                false
-            }
-        }
+        Some(writer) => writer.rotate(rotation).await?,
+        None => rotation_writer::rotate_alone(&s.db, &rotation).await?,
     };
     if !claimed {
         // Another request rotated it first: the grace replay or reuse path.

@@ -21,18 +21,21 @@ use crate::domain::entities::{audit_event, token};
 /// At most this many rotations per transaction.
 const MAX_BATCH: usize = 64;
 
+/// One refresh token's rotation: claim `old_id` (storing its sealed grace response), then store
+/// the new tokens and the audit row.
 pub struct Rotation {
     pub old_id: Uuid,
     pub grace_response: Option<String>,
     pub new_tokens: Vec<token::ActiveModel>,
     pub audit: audit_event::ActiveModel,
-    /// `Ok(true)`: stored; `Ok(false)`: another request rotated this token first.
-    pub done: oneshot::Sender<Result<bool, DbErr>>,
 }
+
+/// `Ok(true)`: stored; `Ok(false)`: another request rotated this token first.
+type Answer = oneshot::Sender<Result<bool, DbErr>>;
 
 #[derive(Clone)]
 pub struct RotationWriter {
-    jobs: mpsc::Sender<Rotation>,
+    jobs: mpsc::Sender<(Rotation, Answer)>,
 }
 
 impl RotationWriter {
@@ -44,23 +47,10 @@ impl RotationWriter {
     }
 
     /// Submits a rotation and waits until it is committed (or refused, or failed).
-    pub async fn rotate(
-        &self,
-        old_id: Uuid,
-        grace_response: Option<String>,
-        new_tokens: Vec<token::ActiveModel>,
-        audit: audit_event::ActiveModel,
-    ) -> Result<bool, DbErr> {
+    pub async fn rotate(&self, rotation: Rotation) -> Result<bool, DbErr> {
         let (done, answer) = oneshot::channel();
-        let job = Rotation {
-            old_id,
-            grace_response,
-            new_tokens,
-            audit,
-            done,
-        };
         self.jobs
-            .send(job)
+            .send((rotation, done))
             .await
             .map_err(|_| DbErr::Custom("the rotation writer has stopped".into()))?;
         answer
@@ -69,7 +59,13 @@ impl RotationWriter {
     }
 }
 
-async fn run(db: DatabaseConnection, mut rx: mpsc::Receiver<Rotation>) {
+/// A rotation in a transaction of its own: the writer's retry, and the only way where no writer
+/// task runs (services made outside a runtime).
+pub async fn rotate_alone(db: &DatabaseConnection, rotation: &Rotation) -> Result<bool, DbErr> {
+    Ok(commit(db, std::slice::from_ref(rotation)).await?[0])
+}
+
+async fn run(db: DatabaseConnection, mut rx: mpsc::Receiver<(Rotation, Answer)>) {
     while let Some(first) = rx.recv().await {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -78,31 +74,33 @@ async fn run(db: DatabaseConnection, mut rx: mpsc::Receiver<Rotation>) {
                 Err(_) => break,
             }
         }
-        match commit(&db, &batch).await {
-            Ok(claimed) => answer(batch, claimed),
-            Err(e) if batch.len() > 1 => {
-                tracing::warn!(error = %e, jobs = batch.len(), "refresh rotation batch failed; retrying one by one");
-                for job in batch {
-                    let result = commit(&db, std::slice::from_ref(&job)).await;
-                    finish(job, result.map(|claimed| claimed[0]));
+        let (rotations, answers): (Vec<Rotation>, Vec<Answer>) = batch.into_iter().unzip();
+        match commit(&db, &rotations).await {
+            Ok(claimed) => {
+                for (done, ok) in answers.into_iter().zip(claimed) {
+                    finish(done, Ok(ok));
                 }
             }
-            Err(e) => finish(batch.pop().expect("one job"), Err(e)),
+            Err(e) if rotations.len() > 1 => {
+                tracing::warn!(error = %e, jobs = rotations.len(), "refresh rotation batch failed; retrying one by one");
+                for (rotation, done) in rotations.iter().zip(answers) {
+                    finish(done, rotate_alone(&db, rotation).await);
+                }
+            }
+            Err(e) => {
+                for done in answers {
+                    finish(done, Err(e.clone()));
+                }
+            }
         }
     }
 }
 
-fn answer(batch: Vec<Rotation>, claimed: Vec<bool>) {
-    for (job, ok) in batch.into_iter().zip(claimed) {
-        finish(job, Ok(ok));
-    }
-}
-
-fn finish(job: Rotation, result: Result<bool, DbErr>) {
+fn finish(done: Answer, result: Result<bool, DbErr>) {
     if let Err(e) = &result {
         tracing::error!(error = %e, "refresh rotation failed");
     }
-    let _ = job.done.send(result);
+    let _ = done.send(result);
 }
 
 /// Claims and stores the batch in one transaction; nothing of it is stored if any step fails.
