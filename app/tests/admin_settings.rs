@@ -5,9 +5,10 @@
 mod support;
 
 use app::api::admin_audit::parse_filter;
-use app::domain::audit::{self, AuditEntry, AuditFilter};
+use app::domain::access::{Invalidation, Invalidations};
+use app::domain::audit::{self, AuditEntry};
+use app::domain::audit_log::{self, AuditFilter};
 use app::domain::entities::{audit_event, organization, user};
-use app::domain::oauth::cache;
 use app::domain::org_policy::{self, PolicyChange};
 use app::domain::{Services, members, orgs};
 use app::model::{AuditFilterForm, Role};
@@ -75,13 +76,19 @@ async fn the_form_saves_the_policy_audits_it_and_drops_the_caches(db: DatabaseCo
     form.refresh_token_ttl_days = "7".into();
     form.pat_max_ttl_days = "90".into();
     let change = org_policy::change_from_form(&form, &before).unwrap();
-    let generation = cache::generation();
+    let generation = s.caches.generation();
+    let mut published = s.caches.subscribe();
     let after = org_policy::update(&s, ada.id, org.id, &change, &meta())
         .await
         .unwrap();
     assert!(
-        cache::generation() > generation,
+        s.caches.generation() > generation,
         "the bearer cache is dropped so the change applies at once"
+    );
+    assert_eq!(
+        published.try_recv().ok(),
+        Some(Invalidation::All),
+        "and other processes are told"
     );
 
     let org = reload(&s, &org).await;
@@ -90,7 +97,11 @@ async fn the_form_saves_the_policy_audits_it_and_drops_the_caches(db: DatabaseCo
     assert!(!now.mcp_enabled && !now.personal_tokens_enabled && now.mcp_oauth_pats_enabled);
     assert_eq!(
         now.allowed_redirect_hosts,
-        vec!["claude.ai", "chatgpt.com", "localhost"]
+        vec![
+            "https://claude.ai",
+            "https://chatgpt.com",
+            "https://localhost"
+        ]
     );
     assert_eq!(now.access_token_ttl_secs, 900);
     assert_eq!(now.refresh_token_ttl_secs, 7 * 86_400);
@@ -114,7 +125,7 @@ async fn the_form_saves_the_policy_audits_it_and_drops_the_caches(db: DatabaseCo
     assert_eq!(details["pat_max_ttl_days"]["to"], json!(90));
     assert!(details.get("mcp_oauth_pats_enabled").is_none());
     // The log shows it in one line.
-    let log = audit::page(&s.db, org.id, &AuditFilter::default(), 1)
+    let log = audit_log::page(&s.db, org.id, &AuditFilter::default(), 1)
         .await
         .unwrap();
     let line = log
@@ -122,7 +133,7 @@ async fn the_form_saves_the_policy_audits_it_and_drops_the_caches(db: DatabaseCo
         .iter()
         .find(|e| e.action == "org.policy_changed")
         .and_then(|e| e.details.as_ref())
-        .map(audit::summarize)
+        .map(audit_log::summarize)
         .unwrap();
     assert!(line.contains("mcp_enabled: true → false"), "{line}");
     assert!(
@@ -144,7 +155,9 @@ async fn a_refused_form_changes_nothing(db: DatabaseConnection) {
         ("refresh_token_ttl_days", "366"),
         ("pat_max_ttl_days", "0"),
         ("pat_max_ttl_days", "-3"),
-        ("allowed_redirect_hosts", "https://claude.ai"),
+        ("allowed_redirect_hosts", "https://claude.ai/cb"),
+        ("allowed_redirect_hosts", "http://claude.ai"),
+        ("allowed_redirect_hosts", "javascript://claude.ai"),
         ("allowed_redirect_hosts", "claude.ai/callback"),
         ("allowed_redirect_hosts", "*.example.com"),
     ];
@@ -248,7 +261,7 @@ async fn the_audit_log_filters_by_actor_action_and_days(db: DatabaseConnection) 
         let org_id = org.id;
         async move {
             let filter = parse_filter(&s.db, &f).await.unwrap().unwrap();
-            let p = audit::page(&s.db, org_id, &filter, 1).await.unwrap();
+            let p = audit_log::page(&s.db, org_id, &filter, 1).await.unwrap();
             assert_eq!(p.total, p.events.len() as u64);
             p.events
                 .into_iter()
@@ -338,24 +351,29 @@ async fn the_audit_log_is_paged_newest_first_and_stays_in_its_org(db: DatabaseCo
         action: Some("member.role_changed".into()),
         ..Default::default()
     };
-    assert_eq!(audit::count(&s.db, org.id, &filter).await.unwrap(), 120);
-    let p1 = audit::page(&s.db, org.id, &filter, 1).await.unwrap();
+    assert_eq!(audit_log::count(&s.db, org.id, &filter).await.unwrap(), 120);
+    let p1 = audit_log::page(&s.db, org.id, &filter, 1).await.unwrap();
     assert_eq!(
         (p1.page, p1.pages, p1.total, p1.events.len()),
         (1, 3, 120, 50)
     );
     assert_eq!(p1.events[0].at, start + Duration::minutes(119));
     assert_eq!(p1.events[0].actor.as_deref(), Some("ada@example.com"));
-    let p3 = audit::page(&s.db, org.id, &filter, 3).await.unwrap();
+    let p3 = audit_log::page(&s.db, org.id, &filter, 3).await.unwrap();
     assert_eq!((p3.page, p3.events.len()), (3, 20));
     assert_eq!(p3.events.last().unwrap().at, start);
     // Past the end: the last page.
-    let p9 = audit::page(&s.db, org.id, &filter, 9).await.unwrap();
+    let p9 = audit_log::page(&s.db, org.id, &filter, 9).await.unwrap();
     assert_eq!(p9.page, 3);
     // Newest first throughout, and no page repeats another's rows.
     let mut all = Vec::new();
     for n in 1..=3 {
-        all.extend(audit::page(&s.db, org.id, &filter, n).await.unwrap().events);
+        all.extend(
+            audit_log::page(&s.db, org.id, &filter, n)
+                .await
+                .unwrap()
+                .events,
+        );
     }
     assert!(all.windows(2).all(|w| w[0].at >= w[1].at));
     let mut ids: Vec<_> = all.iter().map(|e| e.id).collect();
@@ -363,7 +381,7 @@ async fn the_audit_log_is_paged_newest_first_and_stays_in_its_org(db: DatabaseCo
     ids.dedup();
     assert_eq!(ids.len(), 120);
     // The other org's log holds only its own.
-    assert_eq!(audit::count(&s.db, other.id, &filter).await.unwrap(), 1);
+    assert_eq!(audit_log::count(&s.db, other.id, &filter).await.unwrap(), 1);
     let total: u64 = audit_event::Entity::find().count(&s.db).await.unwrap();
     assert!(total > 121);
 }

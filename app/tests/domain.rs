@@ -7,7 +7,7 @@ use std::time::Duration;
 use support::*;
 
 use app::domain::entities::{audit_event, user};
-use app::domain::throttle::{LoginThrottle, ThrottleLimits};
+use app::domain::throttle::{Throttle, ThrottleLimits};
 use app::domain::validate::{Email, Password, Slug};
 use app::domain::{audit, invitations, members, orgs, users};
 use app::error::AppError;
@@ -44,7 +44,7 @@ async fn accounts_sign_up_and_sign_in(db: DatabaseConnection) {
     // The same address again, in another case, is a duplicate.
     let email = Email::parse("ADA@example.com").unwrap();
     let password = Password::parse("another long passphrase", None).unwrap();
-    let dup = users::create_user(&s.db, &email, &password, None, &meta())
+    let dup = users::create_user(&s, &email, &password, None, &meta())
         .await
         .unwrap_err();
     assert_eq!(dup.field(), Some("email"));
@@ -86,10 +86,11 @@ async fn accounts_sign_up_and_sign_in(db: DatabaseConnection) {
 }
 
 async fn sign_in_is_throttled_per_account_and_per_address(db: DatabaseConnection) {
-    let s = services(db).with_throttle(LoginThrottle::new(ThrottleLimits {
+    let s = services(db).with_throttle(Throttle::new(ThrottleLimits {
         per_account: 3,
         per_ip: 5,
         window: Duration::from_secs(600),
+        ..Default::default()
     }));
     user(&s, "ada@example.com").await;
     for _ in 0..3 {
@@ -316,14 +317,14 @@ async fn an_org_always_keeps_one_admin(db: DatabaseConnection) {
     let org = org_of(&s, &ada, "acme").await;
     let ada_m = members::list(&s.db, org.id, ada.id).await.unwrap()[0].membership_id;
 
-    let e = members::change_role(&s.db, ada.id, &org, ada_m, Role::Querier, &meta())
+    let e = members::change_role(&s, ada.id, &org, ada_m, Role::Querier, &meta())
         .await
         .unwrap_err();
     assert!(
         matches!(&e, AppError::Conflict(m) if m.contains("last admin")),
         "{e:?}"
     );
-    let e = members::remove(&s.db, ada.id, &org, ada_m, &meta())
+    let e = members::remove(&s, ada.id, &org, ada_m, &meta())
         .await
         .unwrap_err();
     assert!(
@@ -339,7 +340,7 @@ async fn an_org_always_keeps_one_admin(db: DatabaseConnection) {
         .await
         .unwrap()
         .id;
-    members::change_role(&s.db, ada.id, &org, ada_m, Role::Viewer, &meta())
+    members::change_role(&s, ada.id, &org, ada_m, Role::Viewer, &meta())
         .await
         .unwrap();
     assert_eq!(
@@ -347,12 +348,12 @@ async fn an_org_always_keeps_one_admin(db: DatabaseConnection) {
         Some(Role::Viewer)
     );
     assert!(
-        members::remove(&s.db, bob.id, &org, bob_m, &meta())
+        members::remove(&s, bob.id, &org, bob_m, &meta())
             .await
             .is_err(),
         "bob is the last admin now"
     );
-    members::remove(&s.db, bob.id, &org, ada_m, &meta())
+    members::remove(&s, bob.id, &org, ada_m, &meta())
         .await
         .unwrap();
     assert_eq!(orgs::role_in(&s.db, org.id, ada.id).await.unwrap(), None);
@@ -385,8 +386,8 @@ async fn concurrent_demotions_leave_an_admin(db: DatabaseConnection) {
     // Each admin demotes the other at the same moment: exactly one may win.
     let m = meta();
     let (a, b) = tokio::join!(
-        members::change_role(&s.db, ada.id, &org, bob_m, Role::Viewer, &m),
-        members::change_role(&s.db, bob.id, &org, ada_m, Role::Viewer, &m),
+        members::change_role(&s, ada.id, &org, bob_m, Role::Viewer, &m),
+        members::change_role(&s, bob.id, &org, ada_m, Role::Viewer, &m),
     );
     let wins = [a.is_ok(), b.is_ok()].iter().filter(|w| **w).count();
     assert!(wins >= 1, "one demotion must succeed: {a:?} {b:?}");
@@ -406,11 +407,11 @@ async fn membership_ids_of_other_orgs_are_not_found(db: DatabaseConnection) {
     let ada_m = members::list(&s.db, acme.id, ada.id).await.unwrap()[0].membership_id;
 
     // Eve, admin of her own org, aims at a membership of acme through her org.
-    let e = members::change_role(&s.db, eve.id, &evil, ada_m, Role::Viewer, &meta())
+    let e = members::change_role(&s, eve.id, &evil, ada_m, Role::Viewer, &meta())
         .await
         .unwrap_err();
     assert!(matches!(e, AppError::NotFound(_)), "{e:?}");
-    let e = members::remove(&s.db, eve.id, &evil, ada_m, &meta())
+    let e = members::remove(&s, eve.id, &evil, ada_m, &meta())
         .await
         .unwrap_err();
     assert!(matches!(e, AppError::NotFound(_)), "{e:?}");

@@ -18,7 +18,7 @@ use app::domain::org_policy::{self, PolicyChange};
 use app::domain::secrets::sha256_hex;
 use app::domain::{Services, members, orgs};
 use app::error::AppError;
-use app::model::{OAuthAppStatus, Role};
+use app::model::{ClientKind, ConnectionStatus, OAuthAppStatus, Role};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter};
 use support::*;
 use uuid::Uuid;
@@ -45,6 +45,7 @@ fn new_app(name: &str, confidential: bool, org: Option<&organization::Model>) ->
         scopes: vec!["mcp:read".into()],
         confidential,
         org_id: org.map(|o| o.id),
+        trust: Default::default(),
     }
 }
 
@@ -57,7 +58,7 @@ async fn authenticate(
     secret: Option<&str>,
 ) -> Result<oauth_client::Model, String> {
     clients::authenticate(
-        &s.db,
+        s,
         &ClientCredentials {
             client_id: client_id.into(),
             secret: secret.map(str::to_string),
@@ -92,7 +93,7 @@ async fn a_confidential_app_gets_a_secret_that_works_once_shown(db: DatabaseConn
     let app = &created.app;
     assert_eq!(app.name, "Acme reporting");
     assert_eq!(app.description.as_deref(), Some("Reports for the team"));
-    assert_eq!(app.kind, "user");
+    assert_eq!(app.kind, ClientKind::User);
     assert!(app.confidential);
     assert_eq!(
         app.redirect_uris,
@@ -668,7 +669,7 @@ async fn org_owned_apps_are_the_orgs_alone(db: DatabaseConnection) {
     )
     .await
     .unwrap();
-    assert_eq!(created.app.kind, "admin");
+    assert_eq!(created.app.kind, ClientKind::Admin);
     assert_eq!(created.app.org_name.as_deref(), Some("Org acme"));
     let row = oauth_client::Entity::find_by_id(created.app.id)
         .one(&s.db)
@@ -795,9 +796,9 @@ async fn connected_apps_are_listed_per_org_and_revoked_by_their_user_only(db: Da
     );
     let c = &mine.connections[0];
     assert_eq!(c.client_name, "Bob's tool");
-    assert_eq!(c.client_kind, "user");
+    assert_eq!(c.client_kind, ClientKind::User);
     assert_eq!(c.scopes, vec!["mcp:read"]);
-    assert_eq!(c.status, "active");
+    assert_eq!(c.status, ConnectionStatus::Active);
     assert!(c.last_used_at.is_some());
 
     // Someone else's connection, or an unknown id: not found, nothing ends.
@@ -818,7 +819,7 @@ async fn connected_apps_are_listed_per_org_and_revoked_by_their_user_only(db: Da
     let revoked = connections::revoke_own(&s, ada.id, in_acme, &meta())
         .await
         .unwrap();
-    assert_eq!(revoked.status, "revoked");
+    assert_eq!(revoked.status, ConnectionStatus::Revoked);
     assert!(
         bearer_ok(&s, &acme_tokens.access_token, &acme)
             .await

@@ -7,8 +7,8 @@
 mod support;
 
 use app::domain::Services;
+use app::domain::access::Denial;
 use app::domain::entities::{audit_event, organization, token, user};
-use app::domain::mcp::bearer::Refusal;
 use app::domain::oauth::clients::{self, ClientMetadata};
 use app::domain::oauth::consent;
 use app::domain::oauth::grants::{self, RefreshGrant, TokenResponse};
@@ -16,7 +16,7 @@ use app::domain::oauth_apps::{self, AppOwner, NewApp};
 use app::domain::org_admin::{self, ClientFilter, TokenFilter};
 use app::domain::pats::{self, NewPat};
 use app::error::AppError;
-use app::model::Role;
+use app::model::{ClientKind, ConnectionStatus, OrgTokenKind, Role, TokenStatus};
 use chrono::{Duration, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter,
@@ -126,16 +126,16 @@ async fn tokens_page_lists_both_kinds_filters_and_paginates(db: DatabaseConnecti
     assert_eq!(all.total, 4, "{all:?}");
     assert_eq!(all.pages, 1);
     assert_eq!(all.tokens[0].id, conn, "newest first");
-    assert_eq!(all.tokens[0].kind, "mcp_oauth_pat");
+    assert_eq!(all.tokens[0].kind, OrgTokenKind::McpOauthPat);
     assert_eq!(all.tokens[0].client_name.as_deref(), Some("Claude"));
     assert_eq!(
         all.tokens[0].client_id.as_deref(),
         Some(client.client_id.as_str())
     );
     assert_eq!(all.tokens[0].owner_email, "bob@example.com");
-    assert_eq!(all.tokens[0].status, "active");
+    assert_eq!(all.tokens[0].status, TokenStatus::Active);
     let ada_row = all.tokens.iter().find(|t| t.id == ada_pat).unwrap();
-    assert_eq!(ada_row.kind, "pat");
+    assert_eq!(ada_row.kind, OrgTokenKind::Pat);
     assert_eq!(ada_row.name.as_deref(), Some("ada laptop"));
     assert!(ada_row.hint.as_deref().unwrap().starts_with("gate_pat_…"));
     assert!(ada_row.expires_at.is_some());
@@ -222,11 +222,11 @@ async fn disabling_a_pat_refuses_it_until_enabled_again(db: DatabaseConnection) 
     let t = org_admin::set_token_disabled(&s, ada.id, org.id, id, true, &meta())
         .await
         .unwrap();
-    assert_eq!(t.status, "disabled");
-    assert!(matches!(
+    assert_eq!(t.status, TokenStatus::Disabled);
+    assert_eq!(
         bearer_ok(&s, &secret, &org).await,
-        Err(Refusal::InvalidToken(why)) if why.contains("disabled")
-    ));
+        Err(Denial::TokenDisabled)
+    );
     assert_eq!(audit_count(&s.db, "pat.disabled").await, 1);
     // Twice is the same; no second audit event.
     org_admin::set_token_disabled(&s, ada.id, org.id, id, true, &meta())
@@ -235,12 +235,12 @@ async fn disabling_a_pat_refuses_it_until_enabled_again(db: DatabaseConnection) 
     assert_eq!(audit_count(&s.db, "pat.disabled").await, 1);
     // The owner sees it as disabled by an admin.
     let own = pats::list_for_user(&s.db, bob.id, org.id, 1).await.unwrap();
-    assert_eq!(own.tokens[0].status, app::model::PatStatus::Disabled);
+    assert_eq!(own.tokens[0].status, app::model::TokenStatus::Disabled);
 
     let t = org_admin::set_token_disabled(&s, ada.id, org.id, id, false, &meta())
         .await
         .unwrap();
-    assert_eq!(t.status, "active");
+    assert_eq!(t.status, TokenStatus::Active);
     assert_eq!(bearer_ok(&s, &secret, &org).await, Ok(()));
     assert_eq!(audit_count(&s.db, "pat.enabled").await, 1);
     let event = audit_event::Entity::find()
@@ -270,10 +270,10 @@ async fn disabling_a_connection_refuses_bearer_and_refresh_until_enabled(db: Dat
         (t.kind.as_str(), t.status.as_str()),
         ("mcp_oauth_pat", "disabled")
     );
-    assert!(matches!(
+    assert_eq!(
         bearer_ok(&s, &tokens.access_token, &org).await,
-        Err(Refusal::InvalidToken(why)) if why.contains("disabled")
-    ));
+        Err(Denial::ConnectionDisabled)
+    );
     let refresh_token = tokens.refresh_token.clone().expect("a refresh token");
     assert_eq!(
         refresh(&s, &client, &refresh_token).await.unwrap_err(),
@@ -322,7 +322,7 @@ async fn revoked_tokens_cant_be_enabled_and_other_orgs_ids_are_not_found(db: Dat
         let t = org_admin::revoke_token(&s, ada.id, org.id, target, &meta())
             .await
             .unwrap();
-        assert_eq!(t.status, "revoked");
+        assert_eq!(t.status, TokenStatus::Revoked);
         let e = org_admin::set_token_disabled(&s, ada.id, org.id, target, false, &meta())
             .await
             .unwrap_err();
@@ -376,7 +376,7 @@ async fn blocking_a_client_revokes_it_in_this_org_only(db: DatabaseConnection) {
             .await
             .unwrap()
             .status,
-        "revoked"
+        TokenStatus::Revoked
     );
     // A new authorization in acme is refused with a reason; a standard PAT is untouched.
     let request = begin(&s, &client.client_id, &acme).await;
@@ -393,7 +393,7 @@ async fn blocking_a_client_revokes_it_in_this_org_only(db: DatabaseConnection) {
             .await
             .unwrap()
             .status,
-        "active"
+        TokenStatus::Active
     );
 
     // In beta: nothing changed.
@@ -410,7 +410,7 @@ async fn blocking_a_client_revokes_it_in_this_org_only(db: DatabaseConnection) {
             .await
             .unwrap()
             .status,
-        "active"
+        TokenStatus::Active
     );
     let in_beta = org_admin::clients(&s.db, beta.id).await.unwrap();
     assert_eq!(in_beta.len(), 1);
@@ -461,6 +461,7 @@ async fn clients_are_listed_searched_filtered_and_detailed_per_org(db: DatabaseC
         scopes: vec!["mcp:read".into()],
         confidential: true,
         org_id: org,
+        trust: Default::default(),
     };
     let admin_made = oauth_apps::create(
         &s,
@@ -505,15 +506,15 @@ async fn clients_are_listed_searched_filtered_and_detailed_per_org(db: DatabaseC
     assert_eq!((all.total, all.pages), (3, 1));
     let by_name = |n: &str| all.clients.iter().find(|c| c.name == n).unwrap().clone();
     let bot = by_name("Reporting bot");
-    assert_eq!(bot.source, "admin");
+    assert_eq!(bot.source, ClientKind::Admin);
     assert!(bot.owned_by_org);
     assert_eq!(bot.redirect_uris, vec!["https://reports.example.com/cb"]);
     let script = by_name("Bob's script");
-    assert_eq!(script.source, "user");
+    assert_eq!(script.source, ClientKind::User);
     assert!(!script.owned_by_org);
     assert_eq!(script.owner_email.as_deref(), Some("bob@example.com"));
     let claude = by_name("Claude Desktop");
-    assert_eq!(claude.source, "dynamic");
+    assert_eq!(claude.source, ClientKind::Dynamic);
     assert_eq!(claude.granted_scopes, vec!["mcp:read"]);
     assert_eq!(claude.active_connections, 1);
     assert!(claude.last_used_at.is_some());
@@ -578,7 +579,7 @@ async fn clients_are_listed_searched_filtered_and_detailed_per_org(db: DatabaseC
     assert!(d.client.blocked_in_org);
     assert_eq!(d.connections.len(), 1);
     assert_eq!(d.connections[0].user_email, "bob@example.com");
-    assert_eq!(d.connections[0].status, "revoked");
+    assert_eq!(d.connections[0].status, ConnectionStatus::Revoked);
     assert_eq!(d.auth_method, "none");
     let d = org_admin::client_detail(&s.db, acme.id, &admin_made.client.id.to_string())
         .await

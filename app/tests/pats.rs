@@ -11,7 +11,7 @@ use app::domain::pats::{self, NewPat};
 use app::domain::secrets::sha256_hex;
 use app::domain::{members, orgs};
 use app::error::AppError;
-use app::model::{PatStatus, Role};
+use app::model::{Role, TokenStatus};
 use chrono::{Duration, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, IntoActiveModel,
@@ -40,7 +40,7 @@ fn new_pat(name: &str, scopes: &[&str], days: i64) -> NewPat {
 
 async fn pat_count(db: &DatabaseConnection) -> u64 {
     token::Entity::find()
-        .filter(token::Column::Kind.eq(tokens::KIND_PAT))
+        .filter(token::Column::Kind.eq(app::domain::entities::token::TokenKind::Pat))
         .count(db)
         .await
         .unwrap()
@@ -244,7 +244,7 @@ async fn the_stored_token_is_a_hash_and_the_secret_is_shown_once(db: DatabaseCon
     assert_eq!(rows.len(), 1);
     let row = &rows[0];
     assert_eq!(row.id, created.token.id);
-    assert_eq!(row.kind, "pat");
+    assert_eq!(row.kind, app::domain::entities::token::TokenKind::Pat);
     assert_eq!(row.token_hash, sha256_hex(secret));
     assert_ne!(row.token_hash, *secret);
     assert_eq!(row.prefix, "gate_pat_");
@@ -290,7 +290,7 @@ async fn the_stored_token_is_a_hash_and_the_secret_is_shown_once(db: DatabaseCon
         created.token.hint,
         format!("gate_pat_…{}", &secret[secret.len() - 4..])
     );
-    assert_eq!(created.token.status, PatStatus::Active);
+    assert_eq!(created.token.status, TokenStatus::Active);
     assert_eq!(created.token.scopes, vec!["mcp:read", "mcp:write"]);
 }
 
@@ -386,7 +386,7 @@ async fn the_list_shows_own_tokens_newest_first_with_status_and_pages(db: Databa
     let list = pats::list_for_user(&s.db, ada.id, org.id, 1).await.unwrap();
     assert_eq!(
         list.tokens.iter().map(|t| t.status).collect::<Vec<_>>(),
-        vec![PatStatus::Disabled, PatStatus::Expired]
+        vec![TokenStatus::Disabled, TokenStatus::Expired]
     );
 
     // Pages of 50, newest first; a page past the end shows the last one.
@@ -516,7 +516,7 @@ async fn revoking_own_token_revokes_it_once(db: DatabaseConnection) {
     let revoked = pats::revoke_own(&s, ada.id, org.id, gone.token.id, &meta())
         .await
         .unwrap();
-    assert_eq!(revoked.status, PatStatus::Revoked);
+    assert_eq!(revoked.status, TokenStatus::Revoked);
     let row = tokens::find_by_secret(&s.db, &gone.secret)
         .await
         .unwrap()
@@ -534,7 +534,7 @@ async fn revoking_own_token_revokes_it_once(db: DatabaseConnection) {
     let again = pats::revoke_own(&s, ada.id, org.id, gone.token.id, &meta())
         .await
         .unwrap();
-    assert_eq!(again.status, PatStatus::Revoked);
+    assert_eq!(again.status, TokenStatus::Revoked);
     let row = token::Entity::find_by_id(gone.token.id)
         .one(&s.db)
         .await
@@ -557,7 +557,10 @@ async fn revoking_own_token_revokes_it_once(db: DatabaseConnection) {
             .iter()
             .map(|t| (t.name.as_str(), t.status))
             .collect::<Vec<_>>(),
-        vec![("gone", PatStatus::Revoked), ("keep", PatStatus::Active)]
+        vec![
+            ("gone", TokenStatus::Revoked),
+            ("keep", TokenStatus::Active)
+        ]
     );
 
     // A member demoted to viewer can't create tokens any more, but may still revoke their own.
@@ -573,7 +576,7 @@ async fn revoking_own_token_revokes_it_once(db: DatabaseConnection) {
     )
     .await
     .unwrap();
-    members::change_role(&s.db, ada.id, &org, membership, Role::Viewer, &meta())
+    members::change_role(&s, ada.id, &org, membership, Role::Viewer, &meta())
         .await
         .unwrap();
     let role = orgs::role_in(&s.db, org.id, bob.id).await.unwrap().unwrap();
@@ -582,5 +585,5 @@ async fn revoking_own_token_revokes_it_once(db: DatabaseConnection) {
     let revoked = pats::revoke_own(&s, bob.id, org.id, bobs.token.id, &meta())
         .await
         .unwrap();
-    assert_eq!(revoked.status, PatStatus::Revoked);
+    assert_eq!(revoked.status, TokenStatus::Revoked);
 }

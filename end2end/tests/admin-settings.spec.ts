@@ -90,7 +90,7 @@ test("org settings: switches take effect at once, bad values are refused by the 
   await access.fill("60");
   await hosts.fill("claude.ai\nhttps://chatgpt.com/callback");
   await save(page);
-  await expect(page.locator("#allowed_redirect_hosts-error")).toContainText("“https://chatgpt.com/callback” is not a host name");
+  await expect(page.locator("#allowed_redirect_hosts-error")).toContainText("“https://chatgpt.com/callback” is not a redirect host");
   await expect(page.locator("#access_token_ttl_minutes-error")).toHaveCount(0);
   await expect(hosts).toHaveValue("claude.ai\nhttps://chatgpt.com/callback");
   await expect(mcp).not.toBeChecked();

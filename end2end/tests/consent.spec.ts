@@ -64,7 +64,8 @@ test("consent with an org picker, then a token; Deny returns access_denied", asy
   const consent = page.getByTestId("consent");
   await expect(consent.getByRole("heading", { level: 1 })).toHaveText("Playwright MCP client wants to access your Gatehouse account");
   await expect(page.getByTestId("unverified")).toBeVisible();
-  await expect(page.getByTestId("redirect-host")).toHaveText("127.0.0.1:7777");
+  // Not https, so the scheme is shown: a look-alike can't pass for a web site.
+  await expect(page.getByTestId("redirect-host")).toHaveText("http://127.0.0.1:7777");
   await expect(page.getByTestId("consent-user")).toHaveText(email);
   await expect(page.getByTestId("scopes")).toContainText("mcp:read");
   // The picker lists both orgs; choose Acme.

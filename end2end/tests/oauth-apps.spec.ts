@@ -43,14 +43,14 @@ async function authorize(page: Page, clientId: string, resource: string) {
   return { code, verifier };
 }
 
-/** The token endpoint with client_secret_post; a bogus code tells client auth apart from the grant. */
+/** The token endpoint, authenticating as apps made here registered: HTTP Basic (client_secret_basic). A bogus code tells client auth apart from the grant. */
 async function tokenRequest(page: Page, clientId: string, secret: string, code = "bogus", verifier = "x".repeat(43)) {
+  const basic = Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(secret)}`).toString("base64");
   return page.request.post("/oauth/token", {
+    headers: { Authorization: `Basic ${basic}` },
     form: {
       grant_type: "authorization_code",
       code,
-      client_id: clientId,
-      client_secret: secret,
       code_verifier: verifier,
       redirect_uri: CALLBACK,
     },

@@ -6,6 +6,7 @@ pub use sea_orm_migration::prelude::*;
 pub mod db;
 mod m20261124_000001_initial;
 mod m20261124_000002_refresh_grace;
+mod m20261129_000003_trust_core;
 pub mod test_db;
 
 pub struct Migrator;
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261124_000001_initial::Migration),
             Box::new(m20261124_000002_refresh_grace::Migration),
+            Box::new(m20261129_000003_trust_core::Migration),
         ]
     }
 }

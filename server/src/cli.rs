@@ -10,7 +10,7 @@ use app::domain::validate::{Email, Password, Slug, display_name, org_name};
 use app::domain::{RequestMeta, Services, members, orgs, secrets, users};
 use app::model::Role;
 use clap::{Parser, Subcommand};
-use sea_orm::{ActiveModelTrait, DatabaseConnection, Set};
+use sea_orm::DatabaseConnection;
 
 use crate::config::Config;
 use crate::state::AppState;
@@ -65,6 +65,16 @@ enum Command {
         /// viewer, restricted_querier, querier or admin
         #[arg(long)]
         role: String,
+    },
+    /// Turn an account off: it can't sign in, its sessions end, its tokens stop working.
+    DisableUser {
+        #[arg(long)]
+        email: String,
+    },
+    /// Turn a disabled account on again.
+    EnableUser {
+        #[arg(long)]
+        email: String,
     },
     /// Create the demo organization `acme` with one user per role and print their sign-ins.
     Demo,
@@ -184,7 +194,7 @@ async fn execute(cli: Cli) -> Result<(), CliError> {
                 .map_err(|e| CliError(format!("--password: {e}")))?;
             let name = display_name(name.as_deref().unwrap_or(""))
                 .map_err(|e| CliError(format!("--name: {e}")))?;
-            let u = users::create_user(&db, &email, &password, name, &meta)
+            let u = users::create_user(&services, &email, &password, name, &meta)
                 .await
                 .map_err(|e| CliError(format!("--email: {e}")))?;
             println!("Created user {} ({}).", u.email, u.id);
@@ -217,11 +227,34 @@ async fn execute(cli: Cli) -> Result<(), CliError> {
             println!("Added {} to {} as {role}.", user.email, org.slug);
             Ok(())
         }
-        Command::Demo => demo(&db, &config, &meta).await,
+        Command::DisableUser { email } => set_disabled(&services, &db, &email, true, &meta).await,
+        Command::EnableUser { email } => set_disabled(&services, &db, &email, false, &meta).await,
+        Command::Demo => demo(&services, &config, &meta).await,
         Command::Login { .. } | Command::Token { .. } | Command::Bench { .. } => {
             unreachable!("handled above")
         }
     }
+}
+
+/// `disable-user` / `enable-user`.
+async fn set_disabled(
+    services: &Services,
+    db: &DatabaseConnection,
+    email: &str,
+    disable: bool,
+    meta: &RequestMeta,
+) -> Result<(), CliError> {
+    let user = find_user(db, email).await?;
+    let changed = users::set_disabled(services, &user, disable, meta)
+        .await
+        .map_err(|e| CliError(format!("--email: {e}")))?;
+    let state = if disable { "disabled" } else { "enabled" };
+    if changed {
+        println!("{} is now {state}.", user.email);
+    } else {
+        println!("{} was already {state}; nothing changed.", user.email);
+    }
+    Ok(())
 }
 
 async fn find_user(db: &DatabaseConnection, email: &str) -> Result<user::Model, CliError> {
@@ -244,26 +277,20 @@ const DEMO_USERS: [(&str, &str, Role); 4] = [
 ];
 
 /// Idempotent: existing demo accounts get fresh passwords, so the printed ones always work.
-async fn demo(
-    db: &DatabaseConnection,
-    config: &Config,
-    meta: &RequestMeta,
-) -> Result<(), CliError> {
+async fn demo(s: &Services, config: &Config, meta: &RequestMeta) -> Result<(), CliError> {
+    let db = &s.db;
     let mut rows = Vec::new();
     for (email, name, _) in DEMO_USERS {
         let password = format!("demo-{}", secrets::random_urlsafe(12));
         let parsed_email = Email::parse(email)?;
         let parsed = Password::parse(&password, Some(&parsed_email))?;
         let user = match users::find_by_email(db, email).await? {
+            // A fresh password, as a password change: audited, the old sessions end.
             Some(existing) => {
-                let hash =
-                    app::domain::passwords::hash_password(parsed.expose().to_string()).await?;
-                let mut active: user::ActiveModel = existing.into();
-                active.password_hash = Set(hash);
-                active.update(db).await?
+                users::set_password(s, existing, &parsed, "user.password_reset", meta).await?
             }
             None => {
-                users::create_user(db, &parsed_email, &parsed, Some(name.to_string()), meta).await?
+                users::create_user(s, &parsed_email, &parsed, Some(name.to_string()), meta).await?
             }
         };
         rows.push((user, password));

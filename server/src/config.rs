@@ -21,18 +21,21 @@ pub struct Config {
     pub bind: SocketAddr,
     pub cookie_secure: bool,
     pub signup: bool,
+    /// Accounts one client address may create per hour from the sign-up page.
+    pub signups_per_hour: i64,
     pub log_filter: String,
     pub log_format: LogFormat,
-    /// Trust the first `X-Forwarded-For` address (only behind a reverse proxy you run).
+    /// The direct peer is a reverse proxy of yours: read the client address from
+    /// `X-Forwarded-For` (from the right, see `middleware::request_meta`).
     pub trust_forwarded_for: bool,
+    /// More proxies of yours (addresses or networks) that `X-Forwarded-For` may pass through.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Where `cargo leptos build` put the site (wasm, js, css, assets).
     pub site_root: String,
     /// Whether clients may register themselves at /oauth/register.
     pub dynamic_registration: bool,
     /// Hours after which a self-registered client nobody authorized is deleted.
     pub unused_client_ttl_hours: i64,
-    /// Redirect hosts allowed to omit PKCE (empty by default).
-    pub pkce_exempt_redirect_hosts: Vec<String>,
     /// Seconds after a refresh during which the same refresh token gets the same new pair.
     pub refresh_grace_secs: i64,
 }
@@ -41,9 +44,9 @@ impl Config {
     /// The settings the domain layer needs.
     pub fn domain_settings(&self) -> app::domain::Settings {
         let mut s = app::domain::Settings::new(self.public_url.clone(), self.signup);
+        s.signups_per_hour = u32::try_from(self.signups_per_hour).unwrap_or(u32::MAX);
         s.oauth.dynamic_registration = self.dynamic_registration;
         s.oauth.unused_client_ttl = chrono::Duration::hours(self.unused_client_ttl_hours);
-        s.oauth.pkce_exempt_redirect_hosts = self.pkce_exempt_redirect_hosts.clone();
         s.oauth.refresh_grace = chrono::Duration::seconds(self.refresh_grace_secs);
         s
     }
@@ -71,8 +74,10 @@ const SETTINGS: &[&str] = &[
     "GATEHOUSE_BIND",
     "GATEHOUSE_COOKIE_SECURE",
     "GATEHOUSE_SIGNUP",
+    "GATEHOUSE_SIGNUPS_PER_HOUR",
     "GATEHOUSE_LOG_FORMAT",
     "GATEHOUSE_TRUST_FORWARDED_FOR",
+    "GATEHOUSE_TRUSTED_PROXIES",
     "GATEHOUSE_SITE_ROOT",
     "GATEHOUSE_DYNAMIC_REGISTRATION",
     "GATEHOUSE_UNUSED_CLIENT_TTL_HOURS",
@@ -169,42 +174,59 @@ impl Config {
             24,
             1..=24 * 365,
         )?;
+        let signups_per_hour = parse_int(
+            "GATEHOUSE_SIGNUPS_PER_HOUR",
+            get("GATEHOUSE_SIGNUPS_PER_HOUR"),
+            20,
+            1..=100_000,
+        )?;
         let refresh_grace_secs = parse_int(
             "GATEHOUSE_REFRESH_GRACE_SECS",
             get("GATEHOUSE_REFRESH_GRACE_SECS"),
             10,
             0..=300,
         )?;
-        let pkce_exempt_redirect_hosts = get("GATEHOUSE_PKCE_EXEMPT_REDIRECT_HOSTS")
-            .map(|v| {
-                v.split(',')
-                    .map(|h| h.trim().to_ascii_lowercase())
-                    .filter(|h| !h.is_empty())
-                    .collect::<Vec<_>>()
-            })
-            .unwrap_or_default();
-        if let Some(bad) = pkce_exempt_redirect_hosts
-            .iter()
-            .find(|h| h.contains('/') || h.contains(' '))
-        {
+        // An exemption by redirect host let any app with a URI on that host skip PKCE.
+        if get("GATEHOUSE_PKCE_EXEMPT_REDIRECT_HOSTS").is_some() {
             return Err(err(
                 "GATEHOUSE_PKCE_EXEMPT_REDIRECT_HOSTS",
-                format!("expected comma-separated host names, got {bad:?}"),
+                "was replaced by a per-client permission: an org admin lets one of the org's own confidential apps skip PKCE on /admin/oauth-clients. Remove this setting.",
             ));
         }
+        let trusted_proxies = match get("GATEHOUSE_TRUSTED_PROXIES") {
+            None => Vec::new(),
+            Some(v) => v
+                .split(',')
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .map(|p| {
+                    p.parse::<ipnet::IpNet>()
+                        .or_else(|_| p.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                        .map_err(|_| {
+                            err(
+                                "GATEHOUSE_TRUSTED_PROXIES",
+                                format!(
+                                    "expected comma-separated addresses or networks (10.0.0.0/8, 192.0.2.7), got {p:?}"
+                                ),
+                            )
+                        })
+                })
+                .collect::<Result<Vec<_>, _>>()?,
+        };
         Ok(Self {
             public_url,
             database_url,
             bind,
             cookie_secure,
             signup,
+            signups_per_hour,
             log_filter,
             log_format,
             trust_forwarded_for,
+            trusted_proxies,
             site_root,
             dynamic_registration,
             unused_client_ttl_hours,
-            pkce_exempt_redirect_hosts,
             refresh_grace_secs,
         })
     }
@@ -376,6 +398,8 @@ mod tests {
             ("GATEHOUSE_COOKIE_SECURE", "maybe"),
             ("GATEHOUSE_SIGNUP", "2"),
             ("GATEHOUSE_LOG_FORMAT", "xml"),
+            ("GATEHOUSE_TRUSTED_PROXIES", "10.0.0.0/8, proxy.example"),
+            ("GATEHOUSE_PKCE_EXEMPT_REDIRECT_HOSTS", "chatgpt.com"),
         ] {
             let e = Config::from_sources(&env(&[(k, v)]), &env(&[])).unwrap_err();
             assert_eq!(e.setting, k, "{k}={v}: {e}");

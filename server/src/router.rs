@@ -65,7 +65,10 @@ pub fn build_router(state: AppState) -> Router {
         .layer(
             ServiceBuilder::new()
                 .layer(sessions.clone())
-                .layer(axum::middleware::from_fn(request_meta::page_session))
+                .layer(axum::middleware::from_fn_with_state(
+                    state.clone(),
+                    request_meta::page_session,
+                ))
                 .layer(axum::middleware::from_fn(security_headers::page_csp))
                 .layer(axum::middleware::from_fn_with_state(
                     state.clone(),

@@ -2,6 +2,7 @@
 //! sea-orm 2 uses sqlx 0.9; this small store keeps one sqlx, one pool and one migration system.
 
 use app::domain::entities::session;
+use app::web::SESSION_USER;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::OnConflict;
@@ -32,10 +33,18 @@ fn to_chrono(t: OffsetDateTime) -> DateTime<Utc> {
 fn row(record: &Record) -> session_store::Result<session::ActiveModel> {
     let data = serde_json::to_vec(&record.data)
         .map_err(|e| session_store::Error::Encode(e.to_string()))?;
+    // Whose session this is, in a column of its own: an account's sessions can then be ended
+    // together (disabled account, password change).
+    let user_id = record
+        .data
+        .get(SESSION_USER)
+        .and_then(|v| v.as_str())
+        .and_then(|v| uuid::Uuid::parse_str(v).ok());
     Ok(session::ActiveModel {
         id: Set(record.id.to_string()),
         data: Set(data),
         expiry_date: Set(to_chrono(record.expiry_date)),
+        user_id: Set(user_id),
     })
 }
 
@@ -63,7 +72,11 @@ impl SessionStore for SeaOrmStore {
         session::Entity::insert(row(record)?)
             .on_conflict(
                 OnConflict::column(session::Column::Id)
-                    .update_columns([session::Column::Data, session::Column::ExpiryDate])
+                    .update_columns([
+                        session::Column::Data,
+                        session::Column::ExpiryDate,
+                        session::Column::UserId,
+                    ])
                     .to_owned(),
             )
             .exec(&self.db)

@@ -3,12 +3,13 @@
 //! their effect at the MCP endpoint, policy validation, the OpenAPI document and the docs
 //! page. Every test runs on SQLite, and on PostgreSQL when GATEHOUSE_TEST_POSTGRES_URL is set.
 
+#[macro_use]
 mod support;
 
 use app::domain::entities::{audit_event, membership, organization, user};
 use app::domain::oauth::token_format::SecretKind;
 use app::domain::oauth::tokens::{self, TokenSpec};
-use app::domain::{RequestMeta, Services, Settings};
+use app::domain::{RequestMeta, Services};
 use app::model::Role;
 use axum::body::Body;
 use http::{Method, Request, StatusCode, header};
@@ -17,26 +18,6 @@ use serde_json::{Value, json};
 use support::flow::{MCP, connect, signed_in_with_org};
 use support::{Browser, PASSWORD, Response, TestApp};
 use uuid::Uuid;
-
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() {
-                let db = migration::test_db::sqlite().await.expect("sqlite test database");
-                super::$name(db).await;
-            })*
-        }
-        mod postgres {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() {
-                if let Some(db) = migration::test_db::postgres().await.expect("postgres test database") {
-                    super::$name(db).await;
-                }
-            })*
-        }
-    };
-}
 
 on_both_backends!(
     without_credentials_every_endpoint_is_401,
@@ -76,7 +57,7 @@ const ENDPOINTS: [(&str, &str); 10] = [
 ];
 
 fn services(app: &TestApp) -> Services {
-    Services::new(app.db.clone(), Settings::new("http://127.0.0.1:3000", true))
+    app.services.clone()
 }
 
 async fn org(app: &TestApp, slug: &str) -> organization::Model {
@@ -136,9 +117,16 @@ async fn set_role(app: &TestApp, email: &str, slug: &str, role: Role) {
         .unwrap()
         .unwrap();
     let admin = user_id(app, "ada@example.com").await;
-    app::domain::members::change_role(&app.db, admin, &o, m.id, role, &RequestMeta::default())
-        .await
-        .unwrap();
+    app::domain::members::change_role(
+        &app.services,
+        admin,
+        &o,
+        m.id,
+        role,
+        &RequestMeta::default(),
+    )
+    .await
+    .unwrap();
 }
 
 /// A standard PAT of `email` in `slug` with `scope`: (secret, token id).
@@ -1027,7 +1015,7 @@ async fn policy_patches_are_validated_field_by_field(db: DatabaseConnection) {
         "/api/v1/org/policy",
         Auth::Pat(&admin),
         Some(
-            json!({ "pat_max_ttl_days": 90, "allowed_redirect_hosts": ["Claude.AI", "localhost"] }),
+            json!({ "pat_max_ttl_days": 90, "allowed_redirect_hosts": ["Claude.AI", "cursor://anysphere.cursor-mcp"] }),
         ),
     )
     .await;
@@ -1036,7 +1024,7 @@ async fn policy_patches_are_validated_field_by_field(db: DatabaseConnection) {
     assert_eq!(p["pat_max_ttl_days"], 90);
     assert_eq!(
         p["allowed_redirect_hosts"],
-        json!(["claude.ai", "localhost"])
+        json!(["https://claude.ai", "cursor://anysphere.cursor-mcp"])
     );
     assert_eq!(p["mcp_enabled"], before["mcp_enabled"]);
     assert_eq!(org(&app, "acme").await.pat_max_ttl_days, 90);

@@ -115,7 +115,7 @@ async fn login_then_token_with_refresh() {
     let meta = RequestMeta::default();
     let email = Email::parse("ada@example.com").unwrap();
     let ada = users::create_user(
-        &db,
+        &services,
         &email,
         &Password::parse(PASSWORD, None).unwrap(),
         None,

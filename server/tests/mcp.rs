@@ -7,7 +7,7 @@ use app::domain::entities::{membership, organization, user};
 use app::domain::oauth::token_format::SecretKind;
 use app::domain::oauth::tokens::{self, TokenSpec};
 use app::domain::org_policy::{self, PolicyChange};
-use app::domain::{RequestMeta, Services, Settings};
+use app::domain::{RequestMeta, Services};
 use app::model::Role;
 use axum::body::Body;
 use http::{Request, StatusCode, header};
@@ -74,7 +74,7 @@ fn access(t: &Value) -> String {
 }
 
 fn services(app: &TestApp) -> Services {
-    Services::new(app.db.clone(), Settings::new("http://127.0.0.1:3000", true))
+    app.services.clone()
 }
 
 async fn org(app: &TestApp, slug: &str) -> organization::Model {
@@ -121,9 +121,16 @@ async fn set_role(app: &TestApp, email: &str, role: Role) {
         .unwrap()
         .unwrap();
     let admin = user_id(app, "ada@example.com").await;
-    app::domain::members::change_role(&app.db, admin, &acme, m.id, role, &RequestMeta::default())
-        .await
-        .unwrap();
+    app::domain::members::change_role(
+        &app.services,
+        admin,
+        &acme,
+        m.id,
+        role,
+        &RequestMeta::default(),
+    )
+    .await
+    .unwrap();
 }
 
 async fn set_policy(app: &TestApp, change: PolicyChange) {
@@ -457,7 +464,7 @@ async fn roles_are_read_live_and_denials_are_tool_errors_in_plain_words() {
         .unwrap()
         .unwrap();
     let admin = user_id(&app, "ada@example.com").await;
-    app::domain::members::remove(&app.db, admin, &acme, m.id, &RequestMeta::default())
+    app::domain::members::remove(&app.services, admin, &acme, m.id, &RequestMeta::default())
         .await
         .unwrap();
     let res = call_tool(&app, "/mcp", &at, "whoami", json!({})).await;

@@ -11,7 +11,8 @@ use oauth2::{
 };
 use serde_json::json;
 use support::flow::{
-    CB, MCP, auth_query, authorize, hidden, public_client, query, register, signed_in_with_org,
+    CB, MCP, auth_query, authorize, hidden, introspect_basic, org_resource_server, public_client,
+    query, register, signed_in_with_org,
 };
 use support::{Browser, ORIGIN, PASSWORD, Response, TestApp};
 
@@ -333,12 +334,18 @@ async fn full_flow_with_the_oauth2_crate() {
         "{again:?}"
     );
 
-    // Introspection (by a confidential client) now says the replay revoked everything.
-    let rs = register(&app, json!({ "client_name": "Resource server", "redirect_uris": ["https://rs.example.com/cb"], "token_endpoint_auth_method": "client_secret_post" })).await;
+    // Introspection (by the org's resource server) now says the replay revoked everything.
+    let (rs_id, rs_secret) = org_resource_server(&app, "ada@example.com", "acme").await;
     let introspect = |token: String| {
+        let (app, id, secret) = (&app, rs_id.clone(), rs_secret.clone());
+        async move { introspect_basic(app, &id, &secret, &token).await }
+    };
+    // Any other confidential client learns nothing, even about a live token (below).
+    let stranger = register(&app, json!({ "client_name": "Curious", "redirect_uris": ["https://rs.example.com/cb"], "token_endpoint_auth_method": "client_secret_post" })).await;
+    let stranger_asks = |token: String| {
         let (id, secret) = (
-            rs["client_id"].as_str().unwrap().to_string(),
-            rs["client_secret"].as_str().unwrap().to_string(),
+            stranger["client_id"].as_str().unwrap().to_string(),
+            stranger["client_secret"].as_str().unwrap().to_string(),
         );
         let app = &app;
         async move {
@@ -360,7 +367,8 @@ async fn full_flow_with_the_oauth2_crate() {
         "code replay revokes what the code gave"
     );
 
-    // A fresh authorization (consent remembered now: straight back with a code) and a refresh.
+    // A fresh authorization (the replay ended the remembered consent with the connection, so
+    // it is asked again) and a refresh.
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
     let res = authorize(
         &mut ada,
@@ -382,6 +390,11 @@ async fn full_flow_with_the_oauth2_crate() {
         .await
         .unwrap();
     let access = tokens.access_token().secret().clone();
+    assert_eq!(
+        stranger_asks(access.clone()).await,
+        json!({ "active": false }),
+        "a client that is neither the token's nor a resource server of its org"
+    );
     let info = introspect(access.clone()).await;
     assert_eq!(info["active"], true);
     assert_eq!(info["client_id"], client_id);
@@ -733,7 +746,8 @@ async fn authorization_request_errors() {
         assert_eq!(res.location_param("iss").as_deref(), Some(ORIGIN), "{q}");
     }
 
-    // Signed out, errors for a self-registered app wait until the user has signed in.
+    // Signed out, an error for a self-registered app is shown, never sent to its redirect URI:
+    // anyone can register a client, so that would make Gatehouse an open redirector.
     let mut anon = app.browser();
     let res = anon
         .get_raw(&format!(
@@ -745,13 +759,9 @@ async fn authorization_request_errors() {
             ])
         ))
         .await;
-    assert!(
-        res.location()
-            .unwrap()
-            .starts_with("/login?next=%2Foauth%2Fauthorize%3F"),
-        "{:?}",
-        res.location()
-    );
+    assert_eq!(res.status, StatusCode::BAD_REQUEST, "{:?}", res.location());
+    assert!(res.location().is_none());
+    assert!(res.body.contains("only after you sign in"), "{}", res.body);
 }
 
 /// A fresh code (consent asked again) and its PKCE verifier.
@@ -796,31 +806,41 @@ async fn token_request_errors() {
 
     // Wrong verifier: invalid_grant, and the code is not burnt by it.
     let (code, verifier) = code_for(&mut ada, &client_id).await;
-    let base = |code: &str, v: &str| {
+    let with_redirect = |code: &str, v: &str, redirect: &str| {
         vec![
             ("grant_type", "authorization_code".to_string()),
             ("code", code.to_string()),
             ("client_id", client_id.clone()),
             ("code_verifier", v.to_string()),
+            ("redirect_uri", redirect.to_string()),
         ]
     };
+    let base = |code: &str, v: &str| with_redirect(code, v, CB);
     let res = token(base(&code, &"x".repeat(43))).await;
     assert_eq!(
         (res.status, res.json()["error"].clone()),
         (StatusCode::BAD_REQUEST, json!("invalid_grant"))
     );
-    let res = token(
-        [
-            base(&code, &verifier),
-            vec![("redirect_uri", "http://127.0.0.1:9999/other".into())],
-        ]
-        .concat(),
-    )
+    let res = token(with_redirect(
+        &code,
+        &verifier,
+        "http://127.0.0.1:9999/other",
+    ))
     .await;
     assert_eq!(
         res.json()["error"],
         "invalid_grant",
         "redirect_uri must match"
+    );
+    // The authorization request named its redirect_uri, so the token request must too.
+    let mut no_redirect = base(&code, &verifier);
+    no_redirect.retain(|(k, _)| *k != "redirect_uri");
+    let res = token(no_redirect).await;
+    assert_eq!(
+        (res.json()["error"].as_str(), res.status),
+        (Some("invalid_request"), StatusCode::BAD_REQUEST),
+        "redirect_uri is required: {}",
+        res.body
     );
     let res = token(
         [
@@ -835,6 +855,7 @@ async fn token_request_errors() {
         ("grant_type", "authorization_code".into()),
         ("code", code.clone()),
         ("client_id", client_id.clone()),
+        ("redirect_uri", CB.into()),
     ])
     .await;
     assert_eq!(res.json()["error"], "invalid_request", "missing verifier");
@@ -871,7 +892,8 @@ async fn token_request_errors() {
             .header("content-type", "application/x-www-form-urlencoded")
             .header("authorization", auth)
             .body(axum::body::Body::from(format!(
-                "grant_type=authorization_code&code={code}&code_verifier={verifier}{extra}"
+                "grant_type=authorization_code&code={code}&code_verifier={verifier}&redirect_uri={}{extra}",
+                url::form_urlencoded::byte_serialize(CB.as_bytes()).collect::<String>()
             )))
             .unwrap()
     };
@@ -901,6 +923,28 @@ async fn token_request_errors() {
         res.json()["error"],
         "invalid_client",
         "a confidential client must authenticate"
+    );
+    // It authenticates the way it registered (client_secret_basic), not another way.
+    let res = token(vec![
+        ("grant_type", "authorization_code".into()),
+        ("code", code.clone()),
+        ("client_id", conf_id.into()),
+        ("client_secret", conf_secret.into()),
+        ("code_verifier", verifier.clone()),
+        ("redirect_uri", CB.into()),
+    ])
+    .await;
+    assert_eq!(
+        (res.status, res.json()["error"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("invalid_client")),
+        "client_secret_post by a client_secret_basic client: {}",
+        res.body
+    );
+    assert!(
+        res.json()["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("client_secret_basic")
     );
     let res = app
         .call(req(
@@ -1117,84 +1161,115 @@ async fn registration_is_rate_limited_and_unused_clients_are_reaped() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn pkce_exemption_is_per_redirect_host_and_empty_by_default() {
-    let no_pkce = |client_id: &str| {
+async fn pkce_may_be_left_out_only_by_a_client_an_org_admin_allowed() {
+    let no_pkce = |client_id: &str, redirect: &str| {
         query(&[
             ("response_type", "code"),
             ("client_id", client_id),
-            ("redirect_uri", CB),
+            ("redirect_uri", redirect),
             ("state", "s"),
             ("resource", MCP),
         ])
     };
-    // Default: no exemption, PKCE is required of everyone.
     let app = TestApp::sqlite().await;
     let mut ada = signed_in_with_org(&app, "ada@example.com", "acme").await;
+    // Default: PKCE is required of everyone.
     let client_id = public_client(&app).await;
     let res = ada
-        .get_raw(&format!("/oauth/authorize?{}", no_pkce(&client_id)))
+        .get_raw(&format!("/oauth/authorize?{}", no_pkce(&client_id, CB)))
         .await;
     assert_eq!(
         res.location_param("error").as_deref(),
         Some("invalid_request")
     );
 
-    // An operator lists a connector's callback host: that host (only) may omit PKCE.
-    let app =
-        TestApp::with_env(&[("GATEHOUSE_PKCE_EXEMPT_REDIRECT_HOSTS", "127.0.0.1:7777")]).await;
-    let mut ada = signed_in_with_org(&app, "ada@example.com", "acme").await;
-    let client_id = public_client(&app).await;
-    let res = authorize(&mut ada, &no_pkce(&client_id), "acme", "approve").await;
-    let code = res
-        .location_param("code")
-        .expect("a code without PKCE for the exempt host");
-    let res = app
-        .post_form(
-            "/oauth/token",
+    // The org's own confidential connector, allowed by its admin on the client's page.
+    let (conn_id, conn_secret) = org_resource_server(&app, "ada@example.com", "acme").await;
+    let connector = app::domain::oauth::clients::find(&app.db, &conn_id)
+        .await
+        .unwrap()
+        .unwrap();
+    let page = format!("/admin/oauth-clients/{}", connector.id);
+    let res = ada
+        .submit(
+            &page,
+            "/fn/set_org_client_trust",
             &[
-                ("grant_type", "authorization_code"),
-                ("code", &code),
-                ("client_id", &client_id),
+                ("client", &connector.id.to_string()),
+                ("resource_server", "on"),
+                ("pkce_optional", "on"),
             ],
         )
         .await;
+    assert_eq!(res.status, StatusCode::FOUND, "{}", res.body);
+    assert!(ada.get(&page).await.body.contains("it may leave out PKCE"));
+    let rs_cb = "https://rs.example.com/cb";
+    let res = authorize(&mut ada, &no_pkce(&conn_id, rs_cb), "acme", "approve").await;
+    let code = res
+        .location_param("code")
+        .expect("a code without PKCE for the allowed client");
+    let basic = |id: &str, secret: &str| {
+        format!(
+            "Basic {}",
+            base64::Engine::encode(
+                &base64::engine::general_purpose::STANDARD,
+                format!("{id}:{secret}")
+            )
+        )
+    };
+    let exchange = |code: String, extra: &'static str| {
+        http::Request::post("/oauth/token")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("authorization", basic(&conn_id, &conn_secret))
+            .body(axum::body::Body::from(format!(
+                "grant_type=authorization_code&code={code}&redirect_uri={}{extra}",
+                url::form_urlencoded::byte_serialize(rs_cb.as_bytes()).collect::<String>()
+            )))
+            .unwrap()
+    };
+    let res = app.call(exchange(code, "")).await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.body);
     // A code issued without PKCE can't be redeemed with a verifier (no downgrade games).
     let res = authorize(
         &mut ada,
-        &format!("{}&prompt=consent", no_pkce(&client_id)),
+        &format!("{}&prompt=consent", no_pkce(&conn_id, rs_cb)),
         "acme",
         "approve",
     )
     .await;
     let code = res.location_param("code").unwrap();
     let res = app
-        .post_form(
-            "/oauth/token",
-            &[
-                ("grant_type", "authorization_code"),
-                ("code", &code),
-                ("client_id", &client_id),
-                ("code_verifier", &"v".repeat(43)),
-            ],
-        )
+        .call(exchange(
+            code,
+            "&code_verifier=vvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvv",
+        ))
         .await;
     assert_eq!(res.json()["error"], "invalid_grant");
-    let other = register(
-        &app,
-        json!({ "redirect_uris": ["http://127.0.0.1:8888/cb"] }),
-    )
-    .await;
-    let q = query(&[
-        ("response_type", "code"),
-        ("client_id", other["client_id"].as_str().unwrap()),
-        ("redirect_uri", "http://127.0.0.1:8888/cb"),
-        ("state", "s"),
-    ]);
-    let res = ada.get_raw(&format!("/oauth/authorize?{q}")).await;
+
+    // Another client on the same redirect host still needs PKCE: the permission is the
+    // client's, not the host's.
+    let other = register(&app, json!({ "redirect_uris": [rs_cb] })).await;
+    let res = ada
+        .get_raw(&format!(
+            "/oauth/authorize?{}",
+            no_pkce(other["client_id"].as_str().unwrap(), rs_cb)
+        ))
+        .await;
     assert_eq!(
         res.location_param("error").as_deref(),
         Some("invalid_request"),
-        "other hosts still need PKCE"
+        "other clients still need PKCE"
     );
+    // The old instance-wide exemption by host is refused at start-up, naming its successor.
+    let e = server::config::Config::from_sources(
+        &[(
+            "GATEHOUSE_PKCE_EXEMPT_REDIRECT_HOSTS".to_string(),
+            "rs.example.com".to_string(),
+        )]
+        .into_iter()
+        .collect(),
+        &Default::default(),
+    )
+    .unwrap_err();
+    assert!(e.message.contains("per-client"), "{e}");
 }

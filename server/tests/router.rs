@@ -23,14 +23,17 @@ async fn probes_answer() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn pages_are_rendered_on_the_server_with_security_headers_and_a_session_cookie() {
+async fn pages_are_rendered_on_the_server_with_security_headers_and_no_session_for_visitors() {
     let app = TestApp::sqlite().await;
     let mut b = app.browser();
     let res = b.get("/login").await;
     assert_eq!(res.status, StatusCode::OK);
     assert!(res.body.contains("Sign in to Gatehouse"), "{}", res.body);
-    let cookie = res.header("set-cookie").expect("session cookie");
-    assert!(cookie.starts_with("gatehouse_session="), "{cookie}");
+    // An anonymous visitor's form proof lives in a cookie of its own: no session row.
+    let cookie = res.header("set-cookie").expect("the CSRF cookie");
+    assert!(cookie.starts_with("gatehouse_csrf="), "{cookie}");
+    assert_eq!(res.headers.get_all("set-cookie").iter().count(), 1);
+    assert!(b.cookie.is_none(), "no session cookie");
     assert!(
         cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
         "{cookie}"
@@ -46,7 +49,30 @@ async fn pages_are_rendered_on_the_server_with_security_headers_and_a_session_co
             .contains("frame-ancestors 'none'")
     );
     assert_eq!(res.header("cache-control"), Some("no-store"));
-    assert!(!res.csrf().is_empty());
+    assert_eq!(res.csrf(), b.csrf_cookie.clone().unwrap());
+    // More anonymous page views, found or not, store nothing either.
+    for page in [
+        "/",
+        "/signup",
+        "/login?next=%2Fadmin",
+        "/no/such/page",
+        "/account",
+    ] {
+        b.get(page).await;
+    }
+    assert_eq!(sessions(&app).await, 0, "no session row for a page view");
+    // The proof works: signing up is the first thing that stores a session.
+    let res = b.sign_up("ada@example.com", PASSWORD).await;
+    assert_eq!(res.location(), Some("/"), "{}", res.body);
+    assert_eq!(sessions(&app).await, 1);
+}
+
+async fn sessions(app: &TestApp) -> u64 {
+    use sea_orm::{EntityTrait, PaginatorTrait};
+    app::domain::entities::session::Entity::find()
+        .count(&app.db)
+        .await
+        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -142,15 +168,15 @@ async fn log_in_rotates_the_session_and_log_out_ends_it() {
         "signed out"
     );
 
-    let before = {
-        b.get("/login").await;
-        b.cookie.clone().unwrap()
-    };
     let res = b.log_in("ada@example.com", "wrong password here").await;
     assert_eq!(
         redirected_error(&res).unwrap().to_string(),
         "Incorrect email or password."
     );
+    let res = b.log_in("ada@example.com", PASSWORD).await;
+    assert_eq!(res.location(), Some("/"));
+    let before = b.cookie.clone().unwrap();
+    // Signing in on a session that exists gives it a new id (no fixation).
     let res = b.log_in("ada@example.com", PASSWORD).await;
     assert_eq!(res.location(), Some("/"));
     let after = b.cookie.clone().unwrap();
@@ -250,14 +276,11 @@ async fn cross_site_posts_are_refused() {
     let app = TestApp::sqlite().await;
     let mut b = app.browser();
     let csrf = b.get("/signup").await.csrf();
-    let req = http::Request::post("/fn/signup")
+    let req = b
+        .with_cookie(http::Request::post("/fn/signup"))
         .header("content-type", "application/x-www-form-urlencoded")
         .header("accept", "text/html")
         .header("origin", "https://evil.example")
-        .header(
-            "cookie",
-            format!("gatehouse_session={}", b.cookie.clone().unwrap()),
-        )
         .body(axum::body::Body::from(format!(
             "csrf={csrf}&email=ada%40example.com&password=correct+horse+battery+staple"
         )))

@@ -51,14 +51,10 @@ pub async fn change_password(
         let c = ctx::require_user().await?;
         ctx::check_csrf(&c.session, &csrf).await?;
         let id = c.user.id;
-        users::change_password(
-            &c.s.db,
-            c.user,
-            &current_password,
-            &new_password,
-            &ctx::meta(),
-        )
-        .await?;
+        // Ends every session of the account, this one included; this one is signed in again
+        // below on a new id.
+        users::change_password(&c.s, c.user, &current_password, &new_password, &ctx::meta())
+            .await?;
         // A new session id after a credential change.
         ctx::sign_in(&c.session, id).await?;
         ctx::flash(&c.session, "Password changed.", None).await?;

@@ -8,7 +8,7 @@ use crate::model::AuditLogPage;
 #[cfg(feature = "ssr")]
 use crate::{
     api::ctx,
-    domain::{audit, orgs},
+    domain::{audit_log, orgs},
     model::{AuditEventView, AuditFilterForm},
     policy::Capability,
 };
@@ -27,13 +27,13 @@ fn day_start(raw: &str) -> Option<chrono::DateTime<chrono::Utc>> {
 pub async fn parse_filter(
     db: &impl sea_orm::ConnectionTrait,
     f: &AuditFilterForm,
-) -> Result<Result<audit::AuditFilter, Vec<(String, String)>>, AppError> {
+) -> Result<Result<audit_log::AuditFilter, Vec<(String, String)>>, AppError> {
     let mut errors = Vec::new();
-    let mut filter = audit::AuditFilter::default();
+    let mut filter = audit_log::AuditFilter::default();
     let mut unknown_actor = false;
     let actor = f.actor.trim();
     if !actor.is_empty() {
-        match audit::actor_by_email(db, actor).await? {
+        match audit_log::actor_by_email(db, actor).await? {
             Some(id) => filter.actor_user_id = Some(id),
             // Nobody with that email: nothing matches (without saying whether they exist).
             None => unknown_actor = true,
@@ -41,7 +41,7 @@ pub async fn parse_filter(
     }
     let action = f.action.trim().to_ascii_lowercase();
     if !action.is_empty() {
-        if audit::is_action_prefix(&action) {
+        if audit_log::is_action_prefix(&action) {
             filter.action = Some(action);
         } else {
             errors.push((
@@ -114,7 +114,7 @@ pub async fn load_audit_log(
                 });
             }
         };
-        let p = audit::page(db, oc.org.id, &filter, page).await?;
+        let p = audit_log::page(db, oc.org.id, &filter, page).await?;
         Ok(AuditLogPage {
             org,
             events: p
@@ -130,7 +130,7 @@ pub async fn load_audit_log(
                     details: e
                         .details
                         .as_ref()
-                        .map(audit::summarize)
+                        .map(audit_log::summarize)
                         .filter(|d| !d.is_empty()),
                     details_full: e.details.as_ref().map(|d| d.to_string()),
                     ip: e.ip,

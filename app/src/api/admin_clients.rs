@@ -85,6 +85,51 @@ pub async fn load_admin_client(#[server(default)] id: String) -> Result<OrgClien
     .await
 }
 
+/// What the org lets one of its own confidential clients do beyond any client: be a resource
+/// server of the org (introspect its tokens), skip PKCE. Checkboxes: present means on.
+#[server(prefix = "/fn", endpoint = "set_org_client_trust")]
+pub async fn set_org_client_trust(
+    #[server(default)] csrf: String,
+    #[server(default)] client: String,
+    #[server(default)] resource_server: String,
+    #[server(default)] pkce_optional: String,
+) -> Result<String, AppError> {
+    ctx::run(async move {
+        let oc = ctx::require_org(Capability::AdministerOrg).await?;
+        ctx::check_csrf(&oc.caller.session, &csrf).await?;
+        let on = |v: &str| matches!(v.trim(), "on" | "true" | "yes");
+        let d = org_admin::set_client_trust(
+            &oc.caller.s,
+            oc.caller.user.id,
+            oc.org.id,
+            &client,
+            oauth_apps::Trust {
+                resource_server: on(&resource_server),
+                pkce_optional: on(&pkce_optional),
+            },
+            &ctx::meta(),
+        )
+        .await?;
+        let text = format!(
+            "Saved what “{}” may do: {}; {}.",
+            d.client.name,
+            if d.client.resource_server {
+                "it may introspect this organization's tokens"
+            } else {
+                "it may not introspect tokens"
+            },
+            if d.pkce_optional {
+                "it may leave out PKCE"
+            } else {
+                "it must use PKCE"
+            }
+        );
+        ctx::flash(&oc.caller.session, text.clone(), None).await?;
+        Ok(text)
+    })
+    .await
+}
+
 /// Revoke for this org: blocks the client here and ends its connections here.
 #[server(prefix = "/fn", endpoint = "block_org_client")]
 pub async fn block_org_client(
@@ -251,6 +296,7 @@ pub async fn create_org_client(
                 scopes,
                 confidential,
                 org_id: Some(oc.org.id),
+                trust: Default::default(),
             };
             oauth_apps::create(
                 &oc.caller.s,

@@ -12,6 +12,7 @@ use crate::model::OrgSettingsView;
 #[cfg(feature = "ssr")]
 use crate::{
     api::ctx,
+    domain::access::Denial,
     domain::{org_policy, orgs},
     model::OrgPolicyForm,
     policy::Capability,
@@ -37,12 +38,20 @@ pub async fn load_org_settings() -> Result<OrgSettingsView, AppError> {
             access_token_ttl: org_policy::describe_secs(policy.access_token_ttl_secs),
             refresh_token_ttl: org_policy::describe_secs(policy.refresh_token_ttl_secs),
             pat_max_ttl: org_policy::describe_secs(i64::from(policy.pat_max_ttl_days) * 86_400),
-            mcp_off_message: org_policy::mcp_disabled_message(&name),
-            personal_tokens_off_message: org_policy::personal_tokens_disabled_message(&name),
-            mcp_oauth_pats_off_message: org_policy::mcp_oauth_pats_disabled_message(&name),
-            dynamic_registration_off_message: org_policy::dynamic_registration_disabled_message(
-                &name,
-            ),
+            mcp_off_message: Denial::McpDisabled {
+                org_name: name.clone(),
+            }
+            .to_string(),
+            personal_tokens_off_message: Denial::PersonalTokensDisabled {
+                org_name: name.clone(),
+            }
+            .to_string(),
+            mcp_oauth_pats_off_message: Denial::McpOAuthPatsDisabled {
+                org_name: name.clone(),
+            }
+            .to_string(),
+            dynamic_registration_off_message: Denial::DynamicClientsDisabled { org_name: name }
+                .to_string(),
             mcp_url: format!(
                 "{}/o/{}/mcp",
                 oc.caller.s.settings.public_url.trim_end_matches('/'),

@@ -13,7 +13,7 @@ pub async fn load_invitation(token: String) -> Result<InvitationInfo, AppError> 
     ctx::run(async move {
         let s = ctx::services()?;
         let session = ctx::session().await?;
-        let viewer = ctx::current_user(&s, &session).await?;
+        let viewer = crate::web::session::signed_in(&s, &session).await?;
         invitations::info(&s.db, &token, viewer.as_ref()).await
     })
     .await

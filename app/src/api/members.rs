@@ -76,7 +76,7 @@ pub async fn change_role(
         let id = ctx::parse_id(&membership_id, "member")?;
         let role = parse_role(&role)?;
         let m = members::change_role(
-            &oc.caller.s.db,
+            &oc.caller.s,
             oc.caller.user.id,
             &oc.org,
             id,
@@ -100,14 +100,8 @@ pub async fn remove_member(
         let oc = ctx::require_org(Capability::AdministerOrg).await?;
         ctx::check_csrf(&oc.caller.session, &csrf).await?;
         let id = ctx::parse_id(&membership_id, "member")?;
-        let email = members::remove(
-            &oc.caller.s.db,
-            oc.caller.user.id,
-            &oc.org,
-            id,
-            &ctx::meta(),
-        )
-        .await?;
+        let email =
+            members::remove(&oc.caller.s, oc.caller.user.id, &oc.org, id, &ctx::meta()).await?;
         let text = format!("Removed {email} from {}.", oc.org.name);
         ctx::flash(&oc.caller.session, text.clone(), None).await?;
         Ok(text)

@@ -197,6 +197,7 @@ pub async fn create_oauth_app(
                 scopes,
                 confidential,
                 org_id,
+                trust: Default::default(),
             };
             oauth_apps::create(
                 &caller.s,

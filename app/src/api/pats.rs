@@ -31,13 +31,7 @@ fn draft_of(name: &str, scopes: &[String], expires_in_days: &str) -> PatDraft {
 /// a demotion or with the org's personal tokens switched off); creating is checked apart.
 #[cfg(feature = "ssr")]
 async fn member() -> Result<ctx::OrgCaller, AppError> {
-    let caller = ctx::require_user().await?;
-    let Some((org, role)) = ctx::current_org(&caller).await? else {
-        return Err(AppError::not_found(
-            "You're not a member of any organization yet. Create one, or ask an admin to invite you.",
-        ));
-    };
-    Ok(ctx::OrgCaller { caller, org, role })
+    ctx::require_member().await
 }
 
 /// Who may create tokens here, and the create form's choices.

@@ -28,7 +28,7 @@ pub async fn load_session() -> Result<SessionInfo, AppError> {
             signup_enabled: s.settings.signup_enabled,
             ..Default::default()
         };
-        if let Some(user) = ctx::current_user(&s, &session).await? {
+        if let Some(user) = crate::web::session::signed_in(&s, &session).await? {
             info.orgs = orgs::orgs_of(&s.db, user.id).await?;
             let caller = ctx::Caller {
                 s: s.clone(),
@@ -93,7 +93,7 @@ pub async fn signup(
         }
         let password = validate::Password::parse(&password, Some(&email))?;
         let name = validate::display_name(&name)?;
-        let user = users::create_user(&s.db, &email, &password, name, &meta).await?;
+        let user = users::sign_up(&s, &email, &password, name, &meta).await?;
         ctx::sign_in(&session, user.id).await?;
         if invite.is_empty() {
             ctx::flash(&session, "Welcome to Gatehouse! Create an organization to get started.", None).await?;

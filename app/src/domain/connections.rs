@@ -10,9 +10,11 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::audit::{self, AuditEntry};
-use super::entities::{connection, oauth_client, user};
+use super::entities::{connection, oauth_client};
 use super::{RequestMeta, Services};
+use crate::domain::access::Invalidation;
 use crate::error::{AppError, AppResult};
+use crate::model::ConnectionStatus;
 
 /// The most rows one listing returns.
 pub const MAX_ROWS: u64 = 500;
@@ -28,18 +30,11 @@ pub struct ConnectionInfo {
     pub resource: String,
     pub created_at: DateTime<Utc>,
     pub last_used_at: Option<DateTime<Utc>>,
-    /// `active`, `disabled` or `revoked`.
-    pub status: String,
+    pub status: ConnectionStatus,
 }
 
-pub fn status(c: &connection::Model) -> &'static str {
-    if c.revoked_at.is_some() {
-        "revoked"
-    } else if c.disabled_at.is_some() {
-        "disabled"
-    } else {
-        "active"
-    }
+pub fn status(c: &connection::Model) -> ConnectionStatus {
+    c.status()
 }
 
 /// Connections in `org_id`, newest first; only `user_id`'s when given.
@@ -64,7 +59,7 @@ pub async fn list(
         .into_iter()
         .map(|c| (c.id, c))
         .collect();
-    let emails = emails_of(db, rows.iter().map(|c| c.user_id)).await?;
+    let emails = super::users::emails_of(db, rows.iter().map(|c| c.user_id)).await?;
     Ok(rows
         .into_iter()
         .map(|c| {
@@ -81,29 +76,9 @@ pub async fn list(
                 resource: c.resource.clone(),
                 created_at: c.created_at,
                 last_used_at: c.last_used_at,
-                status: status(&c).into(),
+                status: status(&c),
             }
         })
-        .collect())
-}
-
-/// Emails of the given users, by id.
-pub async fn emails_of(
-    db: &impl ConnectionTrait,
-    ids: impl IntoIterator<Item = Uuid>,
-) -> AppResult<HashMap<Uuid, String>> {
-    let mut ids: Vec<Uuid> = ids.into_iter().collect();
-    ids.sort();
-    ids.dedup();
-    if ids.is_empty() {
-        return Ok(HashMap::new());
-    }
-    Ok(user::Entity::find()
-        .filter(user::Column::Id.is_in(ids))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|u| (u.id, u.email))
         .collect())
 }
 
@@ -135,6 +110,7 @@ pub async fn revoke(
             },
         )
         .await?;
+        s.invalidate(Invalidation::All);
         audit::record(
             &s.db,
             AuditEntry::new("connection.revoked")
@@ -232,12 +208,12 @@ pub async fn list_for_user(
                 client_name: client
                     .map(|k| k.name.clone())
                     .unwrap_or_else(|| "(deleted app)".into()),
-                client_kind: client.map(|k| k.kind.clone()).unwrap_or_default(),
+                client_kind: client.map_or(crate::model::ClientKind::Dynamic, |k| k.kind),
                 verified: client.is_some_and(|k| k.verified),
                 scopes: c.scope.split_whitespace().map(str::to_string).collect(),
                 created_at: c.created_at,
                 last_used_at: c.last_used_at,
-                status: status(&c).into(),
+                status: status(&c),
             }
         })
         .collect();

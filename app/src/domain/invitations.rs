@@ -11,7 +11,6 @@ use uuid::Uuid;
 
 use super::audit::{self, AuditEntry};
 use super::entities::{invitation, organization, user};
-use super::orgs::parse_role;
 use super::secrets::{random_urlsafe, sha256_hex};
 use super::validate::Email;
 use super::{RequestMeta, Services};
@@ -47,7 +46,7 @@ pub async fn create(
         id: Set(Uuid::now_v7()),
         org_id: Set(org.id),
         email: Set(email.as_str().to_string()),
-        role: Set(role.as_str().into()),
+        role: Set(role),
         token_hash: Set(sha256_hex(&token)),
         invited_by: Set(Some(actor_id)),
         created_at: Set(now),
@@ -94,7 +93,7 @@ pub async fn list_pending(
         out.push(InvitationView {
             id: inv.id,
             email: inv.email,
-            role: parse_role(&inv.role),
+            role: inv.role,
             invited_by,
             created_at: inv.created_at,
             expires_at: inv.expires_at,
@@ -190,7 +189,7 @@ pub async fn info(
         org_name: org.name,
         org_slug: org.slug,
         email: inv.email,
-        role: parse_role(&inv.role),
+        role: inv.role,
         invited_by,
         expires_at: inv.expires_at,
         signed_in_as: viewer.map(|u| u.email.clone()),
@@ -253,7 +252,7 @@ pub async fn accept(
     }
     if super::orgs::role_in(&txn, org.id, user.id).await?.is_none() {
         let actor = inv.invited_by.unwrap_or(user.id);
-        super::members::add_user(&txn, actor, &org, user, parse_role(&inv.role), meta).await?;
+        super::members::add_user(&txn, actor, &org, user, inv.role, meta).await?;
     }
     audit::record(
         &txn,

@@ -3,15 +3,17 @@
 
 use chrono::Utc;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    PaginatorTrait, QueryFilter, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Set,
+    TransactionTrait,
 };
 use serde_json::json;
 use uuid::Uuid;
 
+use super::access::Invalidation;
 use super::audit::{self, AuditEntry};
 use super::entities::{membership, organization, user};
-use super::orgs::{lock, parse_role};
+use super::oauth::tokens::revoke_member_grants;
+use super::orgs::lock;
 use super::validate::Email;
 use super::{RequestMeta, Services, invitations, is_unique_violation};
 use crate::error::{AppError, AppResult};
@@ -35,7 +37,7 @@ pub async fn list(
                 user_id: u.id,
                 email: u.email,
                 name: u.name,
-                role: parse_role(&m.role),
+                role: m.role,
                 joined_at: m.created_at,
                 is_self: m.user_id == viewer_id,
             })
@@ -48,7 +50,7 @@ pub async fn list(
 pub async fn admin_count(db: &impl ConnectionTrait, org_id: Uuid) -> AppResult<u64> {
     Ok(membership::Entity::find()
         .filter(membership::Column::OrgId.eq(org_id))
-        .filter(membership::Column::Role.eq(Role::Admin.as_str()))
+        .filter(membership::Column::Role.eq(Role::Admin))
         .count(db)
         .await?)
 }
@@ -100,7 +102,7 @@ pub async fn add_user(
         id: Set(Uuid::now_v7()),
         org_id: Set(org.id),
         user_id: Set(user.id),
-        role: Set(role.as_str().into()),
+        role: Set(role),
         created_at: Set(now),
         updated_at: Set(now),
     }
@@ -145,17 +147,17 @@ fn last_admin(org_name: &str, doing: &str) -> AppError {
 }
 
 pub async fn change_role(
-    db: &DatabaseConnection,
+    s: &Services,
     actor_id: Uuid,
     org: &organization::Model,
     membership_id: Uuid,
     role: Role,
     meta: &RequestMeta,
 ) -> AppResult<MemberView> {
-    let txn = db.begin().await?;
+    let txn = s.db.begin().await?;
     lock(&txn, org.id).await?;
     let m = find_in_org(&txn, org.id, membership_id).await?;
-    let old = parse_role(&m.role);
+    let old = m.role;
     if old == Role::Admin && role != Role::Admin && admin_count(&txn, org.id).await? <= 1 {
         return Err(last_admin(&org.name, "demote"));
     }
@@ -163,7 +165,7 @@ pub async fn change_role(
         .await?
         .ok_or(AppError::Internal)?;
     let mut active: membership::ActiveModel = m.into();
-    active.role = Set(role.as_str().into());
+    active.role = Set(role);
     active.updated_at = Set(Utc::now());
     let m = active.update(&txn).await?;
     if old != role {
@@ -180,7 +182,7 @@ pub async fn change_role(
     }
     txn.commit().await?;
     // Tokens act with the member's role as it is now: nothing cached may outlive the change.
-    crate::domain::oauth::cache::invalidate_all();
+    s.invalidate(Invalidation::All);
     Ok(MemberView {
         membership_id: m.id,
         user_id: user.id,
@@ -192,34 +194,37 @@ pub async fn change_role(
     })
 }
 
+/// Removes a member. Everything they hold in the org ends with it (connections, PATs,
+/// remembered consents), so nothing comes back if they are ever added again.
 pub async fn remove(
-    db: &DatabaseConnection,
+    s: &Services,
     actor_id: Uuid,
     org: &organization::Model,
     membership_id: Uuid,
     meta: &RequestMeta,
 ) -> AppResult<String> {
-    let txn = db.begin().await?;
+    let txn = s.db.begin().await?;
     lock(&txn, org.id).await?;
     let m = find_in_org(&txn, org.id, membership_id).await?;
-    if parse_role(&m.role) == Role::Admin && admin_count(&txn, org.id).await? <= 1 {
+    if m.role == Role::Admin && admin_count(&txn, org.id).await? <= 1 {
         return Err(last_admin(&org.name, "remove"));
     }
     let user = super::users::find(&txn, m.user_id)
         .await?
         .ok_or(AppError::Internal)?;
     membership::Entity::delete_by_id(m.id).exec(&txn).await?;
+    revoke_member_grants(&txn, user.id, org.id, Some(actor_id), "member_removed").await?;
     audit::record(
         &txn,
         AuditEntry::new("member.removed")
             .org(org.id)
             .actor(actor_id)
             .target("user", user.id)
-            .details(json!({ "email": user.email, "role": m.role })),
+            .details(json!({ "email": user.email, "role": m.role.as_str() })),
         meta,
     )
     .await?;
     txn.commit().await?;
-    crate::domain::oauth::cache::invalidate_all();
+    s.invalidate(Invalidation::All);
     Ok(user.email)
 }

@@ -1,7 +1,9 @@
 //! The domain: everything that knows what a user, an organization or a membership is.
 //! Server functions and the server's HTTP edge call into this; nothing here parses HTTP.
 
+pub mod access;
 pub mod audit;
+pub mod audit_log;
 pub mod connections;
 pub mod entities;
 pub mod invitations;

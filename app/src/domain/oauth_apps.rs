@@ -19,24 +19,21 @@ use sea_orm::{
 use serde_json::json;
 use uuid::Uuid;
 
+use super::access::{Denial, Invalidation};
 use super::audit::{self, AuditEntry};
 use super::entities::{
     authorization_code, authorization_request, connection, consent, oauth_client, org_client_block,
     organization, token,
 };
 use super::oauth::clients::{self, AUTH_BASIC, AUTH_NONE};
+use super::oauth::redirect_uri::{self, RedirectAllowList};
 use super::oauth::scope::{self, ScopeSet};
 use super::oauth::token_format::{self, SecretKind, random_base62};
-use super::oauth::{cache, redirect_uri};
 use super::secrets::sha256_hex;
-use super::{RequestMeta, Services, org_policy, validate};
+use super::{RequestMeta, Services, validate};
 use crate::error::{AppError, AppResult};
-use crate::model::{OAuthAppList, OAuthAppStatus, OAuthAppView};
+use crate::model::{ClientKind, OAuthAppList, OAuthAppStatus, OAuthAppView};
 
-/// A member's own app.
-pub const KIND_USER: &str = "user";
-/// An app an org admin created for the org.
-pub const KIND_ADMIN: &str = "admin";
 /// Rows per page of a list of apps.
 pub const PAGE_SIZE: u64 = 50;
 /// The longest description, in characters.
@@ -52,18 +49,20 @@ pub enum AppOwner {
 }
 
 impl AppOwner {
-    /// The client `kind` of the apps this owner has.
-    pub fn kind(&self) -> &'static str {
+    /// The client kind of the apps this owner has.
+    pub fn kind(&self) -> ClientKind {
         match self {
-            AppOwner::User(_) => KIND_USER,
-            AppOwner::Org { .. } => KIND_ADMIN,
+            AppOwner::User(_) => ClientKind::User,
+            AppOwner::Org { .. } => ClientKind::Admin,
         }
     }
 
     pub fn owns(&self, c: &oauth_client::Model) -> bool {
         match *self {
-            AppOwner::User(user_id) => c.kind == KIND_USER && c.owner_user_id == Some(user_id),
-            AppOwner::Org { org_id } => c.kind == KIND_ADMIN && c.org_id == Some(org_id),
+            AppOwner::User(user_id) => {
+                c.kind == ClientKind::User && c.owner_user_id == Some(user_id)
+            }
+            AppOwner::Org { org_id } => c.kind == ClientKind::Admin && c.org_id == Some(org_id),
         }
     }
 }
@@ -81,6 +80,45 @@ pub struct NewApp {
     /// For [`AppOwner::User`]: the org the member is working in, whose allowed redirect hosts
     /// apply and whose admins see the app. Ignored for [`AppOwner::Org`] (the owner's org).
     pub org_id: Option<Uuid>,
+    /// What only an org admin may grant an org's own confidential app: see [`Trust`].
+    pub trust: Trust,
+}
+
+/// What an org admin may let the org's own confidential app do beyond an ordinary client.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Trust {
+    /// Introspect the org's tokens (a resource server of the org).
+    pub resource_server: bool,
+    /// Leave PKCE out (a connector that can't send it; the client secret still protects the
+    /// code exchange).
+    pub pkce_optional: bool,
+}
+
+impl Trust {
+    /// Only an org's own confidential apps may be trusted more than any client.
+    fn check(self, owner: AppOwner, confidential: bool) -> AppResult<()> {
+        if self == Trust::default() {
+            return Ok(());
+        }
+        let field = if self.resource_server {
+            "resource_server"
+        } else {
+            "pkce_optional"
+        };
+        if !matches!(owner, AppOwner::Org { .. }) {
+            return Err(AppError::invalid(
+                field,
+                "Only an organization's admins can give an app this permission, on the organization's own apps.",
+            ));
+        }
+        if !confidential {
+            return Err(AppError::invalid(
+                field,
+                "Only a confidential app (one with a client secret) can be a resource server or skip PKCE.",
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// What may change after creation.
@@ -174,25 +212,26 @@ fn parse_redirect_uris(
         redirect_uri::validate(u).map_err(|why| AppError::invalid(field, why))?;
     }
     if let Some(org) = org {
-        let hosts = org_policy::redirect_hosts(org);
-        if !hosts.is_empty() {
-            for u in &uris {
-                let host = url::Url::parse(u)
-                    .ok()
-                    .and_then(|x| x.host_str().map(str::to_string))
-                    .unwrap_or_default();
-                if !hosts.iter().any(|h| h.eq_ignore_ascii_case(&host)) {
-                    return Err(AppError::invalid(
-                        field,
-                        format!(
-                            "{} only allows apps that return to {}. {u} returns to {}.",
-                            org.name,
-                            hosts.join(", "),
-                            if host.is_empty() { "no host" } else { &host }
-                        ),
-                    ));
+        // Scheme and host, as at consent; a list that can't be read allows nothing.
+        let allowed = RedirectAllowList::of(org).map_err(|_| {
+            AppError::invalid(
+                field,
+                Denial::RedirectPolicyUnreadable {
+                    org_name: org.name.clone(),
                 }
-            }
+                .to_string(),
+            )
+        })?;
+        if let Some(u) = uris.iter().find(|u| !allowed.allows(u)) {
+            return Err(AppError::invalid(
+                field,
+                format!(
+                    "{} only allows apps that return to {}. {u} returns to {}.",
+                    org.name,
+                    allowed.shown().join(", "),
+                    redirect_uri::display_origin(u)
+                ),
+            ));
         }
     }
     Ok(uris)
@@ -274,7 +313,7 @@ fn view_with(c: &oauth_client::Model, x: &Extras) -> OAuthAppView {
         client_id: c.client_id.clone(),
         name: c.name.clone(),
         description: c.description.clone(),
-        kind: c.kind.clone(),
+        kind: c.kind,
         confidential: c.token_endpoint_auth_method != AUTH_NONE,
         redirect_uris: clients::list(&c.redirect_uris),
         scopes: c
@@ -388,6 +427,7 @@ pub async fn create(
     let description = parse_description(&new.description)?;
     let uris = parse_redirect_uris(&new.redirect_uris, org.as_ref())?;
     let scopes = parse_scopes(&new.scopes)?;
+    new.trust.check(owner, new.confidential)?;
     let secret = new
         .confidential
         .then(|| token_format::generate(SecretKind::ClientSecret));
@@ -396,7 +436,7 @@ pub async fn create(
     let client = oauth_client::ActiveModel {
         id: Set(Uuid::now_v7()),
         client_id: Set(format!("gc_{}", random_base62(24))),
-        kind: Set(owner.kind().into()),
+        kind: Set(owner.kind()),
         name: Set(name),
         description: Set(description),
         owner_user_id: Set(owner_user_id),
@@ -431,6 +471,8 @@ pub async fn create(
         updated_at: Set(now),
         last_used_at: Set(None),
         first_authorized_at: Set(None),
+        resource_server: Set(new.trust.resource_server),
+        pkce_optional: Set(new.trust.pkce_optional),
     }
     .insert(&txn)
     .await?;
@@ -441,6 +483,8 @@ pub async fn create(
             "name": client.name,
             "kind": client.kind,
             "confidential": new.confidential,
+            "resource_server": new.trust.resource_server,
+            "pkce_optional": new.trust.pkce_optional,
             "redirect_uris": uris,
             "scope": client.allowed_scopes,
         }));
@@ -518,7 +562,7 @@ pub async fn update(
     audit::record(&txn, entry, meta).await?;
     txn.commit().await?;
     // Redirect URIs and scopes decide who may get in: no cached client row may outlive this.
-    cache::invalidate_all();
+    s.invalidate(Invalidation::All);
     view(&s.db, &updated).await
 }
 
@@ -571,7 +615,7 @@ pub async fn rotate_secret(
     }
     audit::record(&txn, entry, meta).await?;
     txn.commit().await?;
-    cache::invalidate_all();
+    s.invalidate(Invalidation::All);
     let c = find_owned(&s.db, owner, client_uuid).await?;
     Ok(RotatedSecret {
         app: view(&s.db, &c).await?,
@@ -658,7 +702,7 @@ pub async fn delete(
     }
     audit::record(&txn, entry, meta).await?;
     txn.commit().await?;
-    cache::invalidate_all();
+    s.invalidate(Invalidation::All);
     Ok(was)
 }
 

@@ -12,8 +12,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use uuid::Uuid;
 
+use super::access::Invalidation;
 use super::audit::{self, AuditEntry};
 use super::entities::organization;
+use super::oauth::redirect_uri::RedirectAllowList;
 use super::{RequestMeta, Services};
 use crate::error::{AppError, AppResult};
 use crate::model::OrgPolicyForm;
@@ -31,7 +33,8 @@ pub struct Policy {
     pub personal_tokens_enabled: bool,
     pub mcp_oauth_pats_enabled: bool,
     pub dynamic_registration_enabled: bool,
-    /// Hosts OAuth apps may redirect to in this org; empty means any.
+    /// Where OAuth apps may send members back in this org (`https://claude.ai`,
+    /// `cursor://anysphere.cursor-mcp`; a bare host means https); empty means anywhere.
     pub allowed_redirect_hosts: Vec<String>,
     pub access_token_ttl_secs: i64,
     pub refresh_token_ttl_secs: i64,
@@ -49,33 +52,6 @@ pub struct PolicyChange {
     pub access_token_ttl_secs: Option<i64>,
     pub refresh_token_ttl_secs: Option<i64>,
     pub pat_max_ttl_days: Option<i32>,
-}
-
-/// Seed 000's wording for each closed door, naming where the admin opens it.
-pub fn mcp_disabled_message(org_name: &str) -> String {
-    format!(
-        "MCP server access disabled: {org_name} has disabled MCP server access. Ask an admin to enable it in Settings > MCP server."
-    )
-}
-
-pub fn personal_tokens_disabled_message(org_name: &str) -> String {
-    format!(
-        "Personal Access Tokens aren't enabled: {org_name} doesn't allow personal access tokens. Ask an admin to enable them in Settings > API access > Personal tokens."
-    )
-}
-
-pub fn mcp_oauth_pats_disabled_message(org_name: &str) -> String {
-    format!(
-        "MCP OAuth PATs aren't enabled: {org_name} doesn't allow MCP clients to connect with OAuth. Ask an admin to enable them in Settings > API access > MCP OAuth PATs."
-    )
-}
-
-/// What a member sees on the consent screen when a self-registered client meets an org that
-/// doesn't allow dynamic registration (the consent screen's wording).
-pub fn dynamic_registration_disabled_message(org_name: &str) -> String {
-    format!(
-        "{org_name} doesn't allow self-registered apps. Ask an admin to allow dynamic registration in Settings, or to register this app for the organization."
-    )
 }
 
 pub fn of(org: &organization::Model) -> Policy {
@@ -99,34 +75,13 @@ pub fn split_hosts(text: &str) -> Vec<String> {
         .collect()
 }
 
+/// The org's allowed redirect targets as its admins see them (`https://claude.ai`). A stored
+/// list that can't be read shows as empty here; the access decision refuses every redirect
+/// until an admin saves it again.
 pub fn redirect_hosts(org: &organization::Model) -> Vec<String> {
-    serde_json::from_str(&org.allowed_redirect_hosts).unwrap_or_default()
-}
-
-/// A host name as an allow-list entry: lowercase, no scheme, port, path or wildcard.
-fn parse_host(raw: &str) -> AppResult<String> {
-    let host = raw.trim().trim_end_matches('.').to_ascii_lowercase();
-    let valid = !host.is_empty()
-        && host.len() <= 253
-        && host.split('.').all(|label| {
-            !label.is_empty()
-                && label.len() <= 63
-                && !label.starts_with('-')
-                && !label.ends_with('-')
-                && label
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
-        });
-    if !valid {
-        return Err(AppError::invalid(
-            "allowed_redirect_hosts",
-            format!(
-                "“{}” is not a host name (write it like app.example.com, without https:// or a path).",
-                raw.trim()
-            ),
-        ));
-    }
-    Ok(host)
+    RedirectAllowList::of(org)
+        .map(|l| l.entries().to_vec())
+        .unwrap_or_default()
 }
 
 /// Checks a change against the bounds; the first bad field is named in the error.
@@ -161,16 +116,9 @@ fn validate(change: &PolicyChange) -> AppResult<Option<Vec<String>>> {
             "allowed_redirect_hosts",
             format!("At most {MAX_REDIRECT_HOSTS} redirect hosts."),
         )),
-        Some(hosts) => {
-            let mut out: Vec<String> = Vec::new();
-            for h in hosts.iter().filter(|h| !h.trim().is_empty()) {
-                let h = parse_host(h)?;
-                if !out.contains(&h) {
-                    out.push(h);
-                }
-            }
-            Ok(Some(out))
-        }
+        Some(hosts) => RedirectAllowList::parse(hosts)
+            .map(|l| Some(l.entries().to_vec()))
+            .map_err(|why| AppError::invalid("allowed_redirect_hosts", why)),
     }
 }
 
@@ -234,8 +182,8 @@ pub async fn update(
     row.update(&txn).await?;
     record_change(&txn, org_id, actor_id, changed, meta).await?;
     txn.commit().await?;
-    // Policy decides who gets in: cached bearer and connection states must not outlive it.
-    super::oauth::cache::invalidate_all();
+    // Policy decides who gets in: cached decisions must not outlive it.
+    s.invalidate(Invalidation::All);
     Ok(after)
 }
 
@@ -246,7 +194,13 @@ pub fn form_of(p: &Policy) -> OrgPolicyForm {
         personal_tokens_enabled: p.personal_tokens_enabled,
         mcp_oauth_pats_enabled: p.mcp_oauth_pats_enabled,
         dynamic_registration_enabled: p.dynamic_registration_enabled,
-        allowed_redirect_hosts: p.allowed_redirect_hosts.join("\n"),
+        // As an admin writes them: a bare host for https, the scheme for anything else.
+        allowed_redirect_hosts: p
+            .allowed_redirect_hosts
+            .iter()
+            .map(|e| e.strip_prefix("https://").unwrap_or(e))
+            .collect::<Vec<_>>()
+            .join("\n"),
         access_token_ttl_minutes: in_units(p.access_token_ttl_secs, 60).to_string(),
         refresh_token_ttl_days: in_units(p.refresh_token_ttl_secs, 86_400).to_string(),
         pat_max_ttl_days: p.pat_max_ttl_days.to_string(),
@@ -391,9 +345,17 @@ mod tests {
         };
         assert_eq!(
             validate(&c).unwrap(),
-            Some(vec!["claude.ai".to_string(), "localhost".to_string()])
+            Some(vec![
+                "https://claude.ai".to_string(),
+                "https://localhost".to_string()
+            ])
         );
-        for bad in ["https://claude.ai", "claude.ai/cb", "*.claude.ai", "a..b"] {
+        for bad in [
+            "https://claude.ai/cb",
+            "claude.ai/cb",
+            "*.claude.ai",
+            "a..b",
+        ] {
             let c = PolicyChange {
                 allowed_redirect_hosts: Some(vec![bad.into()]),
                 ..Default::default()

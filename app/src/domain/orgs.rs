@@ -60,7 +60,7 @@ pub async fn create_org(
         id: Set(Uuid::now_v7()),
         org_id: Set(org.id),
         user_id: Set(owner_id),
-        role: Set(Role::Admin.as_str().into()),
+        role: Set(Role::Admin),
         created_at: Set(now),
         updated_at: Set(now),
     }
@@ -93,11 +93,6 @@ pub async fn find(db: &impl ConnectionTrait, id: Uuid) -> AppResult<Option<organ
     Ok(organization::Entity::find_by_id(id).one(db).await?)
 }
 
-pub fn parse_role(stored: &str) -> Role {
-    // Unknown stored roles degrade to the least privilege rather than failing a request.
-    Role::parse(stored).unwrap_or(Role::Viewer)
-}
-
 pub fn view(org: &organization::Model, role: Role) -> OrgView {
     OrgView {
         id: org.id,
@@ -118,7 +113,7 @@ pub async fn role_in(
         .filter(membership::Column::UserId.eq(user_id))
         .one(db)
         .await?
-        .map(|m| parse_role(&m.role)))
+        .map(|m| m.role))
 }
 
 /// Every org the user belongs to, by name.
@@ -130,7 +125,7 @@ pub async fn orgs_of(db: &impl ConnectionTrait, user_id: Uuid) -> AppResult<Vec<
         .await?;
     let mut orgs: Vec<OrgView> = rows
         .into_iter()
-        .filter_map(|(m, org)| org.map(|o| view(&o, parse_role(&m.role))))
+        .filter_map(|(m, org)| org.map(|o| view(&o, m.role)))
         .collect();
     orgs.sort_by(|a, b| {
         a.name

@@ -11,15 +11,16 @@ use sea_orm::{
 use serde_json::json;
 use uuid::Uuid;
 
+use super::access::{self, Invalidation};
 use super::audit::{self, AuditEntry};
+use super::entities::token::TokenKind;
 use super::entities::{organization, token};
 use super::oauth::scope;
 use super::oauth::token_format::SecretKind;
-use super::oauth::tokens::{self, KIND_PAT, TokenSpec};
-use super::{RequestMeta, Services, org_admin, org_policy, validate};
+use super::oauth::tokens::{self, TokenSpec};
+use super::{RequestMeta, Services, org_admin, validate};
 use crate::error::{AppError, AppResult};
-use crate::model::{CreatedPat, PatList, PatStatus, PatView, Role};
-use crate::policy::Capability;
+use crate::model::{CreatedPat, PatList, PatView, Role};
 
 /// Rows per page of a user's token list.
 pub const PAGE_SIZE: u64 = 50;
@@ -40,13 +41,7 @@ pub struct NewPat {
 /// Why this member can't create a token in this org, in plain words; `None` when they can.
 /// The role comes first: a viewer learns about their role, not about the org's policy.
 pub fn refusal(org: &organization::Model, role: Role) -> Option<String> {
-    if !role.can(Capability::CreatePersonalToken) {
-        Some(role.refusal(Capability::CreatePersonalToken))
-    } else if !org.personal_tokens_enabled {
-        Some(org_policy::personal_tokens_disabled_message(&org.name))
-    } else {
-        None
-    }
+    access::create_pat(org, role).err().map(|d| d.to_string())
 }
 
 /// The lifetimes (days) the form offers: the presets within the org's maximum, plus the
@@ -74,12 +69,7 @@ pub fn hint(t: &token::Model) -> String {
 }
 
 pub fn view(t: &token::Model) -> PatView {
-    let status = match org_admin::pat_status(t, Utc::now()) {
-        "revoked" => PatStatus::Revoked,
-        "disabled" => PatStatus::Disabled,
-        "expired" => PatStatus::Expired,
-        _ => PatStatus::Active,
-    };
+    let status = org_admin::pat_status(t, Utc::now());
     PatView {
         id: t.id,
         name: t.name.clone().unwrap_or_default(),
@@ -177,7 +167,7 @@ pub async fn list_for_user(
     let q = token::Entity::find()
         .filter(token::Column::UserId.eq(user_id))
         .filter(token::Column::OrgId.eq(org_id))
-        .filter(token::Column::Kind.eq(KIND_PAT));
+        .filter(token::Column::Kind.eq(TokenKind::Pat));
     let total = q.clone().count(db).await?;
     let pages = total.div_ceil(PAGE_SIZE).max(1);
     let page = page.clamp(1, pages);
@@ -210,7 +200,9 @@ pub async fn revoke_own(
         token::Entity::find_by_id(token_id)
             .one(&s.db)
             .await
-            .map(|t| t.filter(|t| t.kind == KIND_PAT && t.user_id == user_id && t.org_id == org_id))
+            .map(|t| {
+                t.filter(|t| t.kind == TokenKind::Pat && t.user_id == user_id && t.org_id == org_id)
+            })
     };
     let not_found = || AppError::not_found("There is no such token among yours.");
     let t = find().await?.ok_or_else(not_found)?;
@@ -239,8 +231,7 @@ pub async fn revoke_own(
         .await?;
     }
     txn.commit().await?;
-    super::oauth::cache::forget_token(&t.token_hash);
-    super::oauth::cache::invalidate_all();
+    s.invalidate(Invalidation::Token(t.token_hash.clone()));
     find().await?.map(|t| view(&t)).ok_or_else(not_found)
 }
 

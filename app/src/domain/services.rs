@@ -1,10 +1,15 @@
-//! The handle every domain operation receives: the database and instance-wide settings.
+//! The handle every domain operation receives: the database, instance-wide settings, and the
+//! state one process keeps (access caches, throttles, the password hasher, the rotation
+//! writer). Nothing of it lives in a static: two services are two independent processes' worth.
 
 use std::sync::Arc;
 
 use sea_orm::DatabaseConnection;
 
-use super::throttle::LoginThrottle;
+use super::access::{Access, AuthCaches, Invalidation, Invalidations};
+use super::oauth::rotation_writer::RotationWriter;
+use super::passwords::PasswordHasher;
+use super::throttle::{Throttle, ThrottleLimits};
 
 /// Instance settings the domain needs (parsed and validated by the server's config).
 #[derive(Debug, Clone)]
@@ -13,6 +18,8 @@ pub struct Settings {
     pub public_url: String,
     /// Whether anyone may create an account (invitations work either way).
     pub signup_enabled: bool,
+    /// Accounts one client address may create per hour from the sign-up page.
+    pub signups_per_hour: u32,
     pub oauth: OAuthSettings,
 }
 
@@ -21,6 +28,7 @@ impl Settings {
         Self {
             public_url: public_url.into(),
             signup_enabled,
+            signups_per_hour: ThrottleLimits::default().signups_per_ip,
             oauth: OAuthSettings::default(),
         }
     }
@@ -33,12 +41,12 @@ pub struct OAuthSettings {
     pub dynamic_registration: bool,
     /// Dynamically registered clients nobody authorized within this time are deleted.
     pub unused_client_ttl: chrono::Duration,
-    /// Redirect hosts allowed to omit PKCE (ChatGPT's connector did, seed 004). Empty by default.
-    pub pkce_exempt_redirect_hosts: Vec<String>,
     /// How long after a rotation the same refresh token still gets the same new pair.
     pub refresh_grace: chrono::Duration,
     /// How long a pending authorization request may wait for the user.
     pub request_ttl: chrono::Duration,
+    /// How many authorization requests may wait for their user per client address.
+    pub max_pending_requests_per_address: u64,
     /// How long an authorization code is valid.
     pub code_ttl: chrono::Duration,
 }
@@ -48,9 +56,9 @@ impl Default for OAuthSettings {
         Self {
             dynamic_registration: true,
             unused_client_ttl: chrono::Duration::hours(24),
-            pkce_exempt_redirect_hosts: Vec::new(),
             refresh_grace: chrono::Duration::seconds(10),
             request_ttl: chrono::Duration::minutes(10),
+            max_pending_requests_per_address: 50,
             code_ttl: chrono::Duration::minutes(2),
         }
     }
@@ -60,9 +68,12 @@ impl Default for OAuthSettings {
 pub struct Services {
     pub db: DatabaseConnection,
     pub settings: Arc<Settings>,
-    pub login_throttle: Arc<LoginThrottle>,
+    /// The access decision's caches, and the invalidation interface that empties them.
+    pub caches: Arc<AuthCaches>,
+    pub throttle: Arc<Throttle>,
+    pub passwords: Arc<PasswordHasher>,
     /// Refresh rotations are group-committed by one writer task (see `rotation_writer`).
-    rotations: Option<crate::domain::oauth::rotation_writer::RotationWriter>,
+    rotations: Option<RotationWriter>,
 }
 
 impl Services {
@@ -70,21 +81,43 @@ impl Services {
         // The writer runs on the current runtime (outside one, rotations commit one by one).
         let rotations = tokio::runtime::Handle::try_current()
             .is_ok()
-            .then(|| crate::domain::oauth::rotation_writer::RotationWriter::spawn(db.clone()));
+            .then(|| RotationWriter::spawn(db.clone()));
+        let throttle = Throttle::new(ThrottleLimits {
+            signups_per_ip: settings.signups_per_hour,
+            ..ThrottleLimits::default()
+        });
         Self {
             db,
             settings: Arc::new(settings),
-            login_throttle: Arc::new(LoginThrottle::default()),
+            caches: Arc::new(AuthCaches::default()),
+            throttle: Arc::new(throttle),
+            passwords: Arc::new(PasswordHasher::default()),
             rotations,
         }
     }
 
-    pub fn rotations(&self) -> Option<&crate::domain::oauth::rotation_writer::RotationWriter> {
+    /// The access decision, on this process's database and caches.
+    pub fn access(&self) -> Access<'_> {
+        Access {
+            db: &self.db,
+            caches: &self.caches,
+            public_url: &self.settings.public_url,
+        }
+    }
+
+    pub fn rotations(&self) -> Option<&RotationWriter> {
         self.rotations.as_ref()
     }
 
-    pub fn with_throttle(mut self, throttle: LoginThrottle) -> Self {
-        self.login_throttle = Arc::new(throttle);
+    pub fn with_throttle(mut self, throttle: Throttle) -> Self {
+        self.throttle = Arc::new(throttle);
         self
+    }
+
+    /// A change to who may get in has been committed: nothing cached may outlive it. Call
+    /// only *after* the commit (a reader between an early invalidation and the commit would
+    /// cache the old state again).
+    pub fn invalidate(&self, change: Invalidation) {
+        self.caches.publish(change);
     }
 }

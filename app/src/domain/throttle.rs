@@ -1,5 +1,10 @@
-//! Login throttling per account and per client IP. Kept in memory: it protects one process
-//! from online guessing, and losing counters on restart only resets a window.
+//! Throttles against online guessing and floods: sign-in per account and per client address,
+//! sign-up per client address. Kept in memory, per process: they protect one process, and
+//! losing counters on restart only resets a window (README: "What each door checks").
+//!
+//! A sign-in attempt is counted *before* its password is checked, under one lock with the
+//! limit check, so parallel wrong passwords are throttled exactly like sequential ones; a
+//! correct password then takes its attempt back.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -9,9 +14,14 @@ use crate::error::AppError;
 
 #[derive(Debug, Clone, Copy)]
 pub struct ThrottleLimits {
+    /// Failed sign-ins per account within the window.
     pub per_account: u32,
+    /// Failed sign-ins per client address within the window.
     pub per_ip: u32,
     pub window: Duration,
+    /// Accounts created per client address within `signup_window`.
+    pub signups_per_ip: u32,
+    pub signup_window: Duration,
 }
 
 impl Default for ThrottleLimits {
@@ -20,6 +30,8 @@ impl Default for ThrottleLimits {
             per_account: 5,
             per_ip: 30,
             window: Duration::from_secs(15 * 60),
+            signups_per_ip: 20,
+            signup_window: Duration::from_secs(60 * 60),
         }
     }
 }
@@ -27,96 +39,133 @@ impl Default for ThrottleLimits {
 #[derive(Debug, Clone, Copy)]
 struct Counter {
     started: Instant,
-    failures: u32,
-}
-
-pub struct LoginThrottle {
-    limits: ThrottleLimits,
-    accounts: Mutex<HashMap<String, Counter>>,
-    ips: Mutex<HashMap<String, Counter>>,
-}
-
-impl Default for LoginThrottle {
-    fn default() -> Self {
-        Self::new(ThrottleLimits::default())
-    }
+    count: u32,
 }
 
 /// Counters kept before stale ones are swept; bounds memory under a spray of addresses.
 const SWEEP_AT: usize = 10_000;
 
-impl LoginThrottle {
+/// Counts per key within a fixed window.
+#[derive(Debug, Default)]
+struct Windows(HashMap<String, Counter>);
+
+impl Windows {
+    /// How long until `key` may try again, if it is at `limit`.
+    fn blocked(&self, key: &str, limit: u32, window: Duration, now: Instant) -> Option<Duration> {
+        let c = self.0.get(key)?;
+        let ends = c.started + window;
+        (c.count >= limit && ends > now).then(|| ends - now)
+    }
+
+    fn bump(&mut self, key: &str, window: Duration, now: Instant) {
+        if self.0.len() >= SWEEP_AT {
+            self.0.retain(|_, c| c.started + window > now);
+        }
+        let c = self.0.entry(key.to_string()).or_insert(Counter {
+            started: now,
+            count: 0,
+        });
+        if c.started + window <= now {
+            *c = Counter {
+                started: now,
+                count: 0,
+            };
+        }
+        c.count += 1;
+    }
+
+    fn take_back(&mut self, key: &str) {
+        if let Some(c) = self.0.get_mut(key) {
+            c.count = c.count.saturating_sub(1);
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct Counters {
+    accounts: Windows,
+    ips: Windows,
+    signups: Windows,
+}
+
+pub struct Throttle {
+    limits: ThrottleLimits,
+    counters: Mutex<Counters>,
+}
+
+impl Default for Throttle {
+    fn default() -> Self {
+        Self::new(ThrottleLimits::default())
+    }
+}
+
+impl Throttle {
     pub fn new(limits: ThrottleLimits) -> Self {
         Self {
             limits,
-            accounts: Mutex::default(),
-            ips: Mutex::default(),
+            counters: Mutex::default(),
         }
     }
 
-    /// Refuses an attempt while the account or the address is over its limit.
-    pub fn check(&self, account: &str, ip: Option<&str>) -> Result<(), AppError> {
+    fn counters(&self) -> std::sync::MutexGuard<'_, Counters> {
+        // A panic while holding the lock leaves plain counters behind: still usable.
+        self.counters.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Counts a sign-in attempt against the account and the address, or refuses it while
+    /// either is at its limit. Call before checking the password.
+    pub fn sign_in_attempt(&self, account: &str, ip: Option<&str>) -> Result<(), AppError> {
         let now = Instant::now();
-        if let Some(wait) = self.blocked(&self.accounts, account, self.limits.per_account, now) {
+        let l = self.limits;
+        let mut c = self.counters();
+        if let Some(wait) = c.accounts.blocked(account, l.per_account, l.window, now) {
             return Err(AppError::TooManyRequests(format!(
                 "Too many failed sign-in attempts for this account. Try again in {}.",
                 minutes(wait)
             )));
         }
         if let Some(ip) = ip
-            && let Some(wait) = self.blocked(&self.ips, ip, self.limits.per_ip, now)
+            && let Some(wait) = c.ips.blocked(ip, l.per_ip, l.window, now)
         {
             return Err(AppError::TooManyRequests(format!(
                 "Too many failed sign-in attempts from your network. Try again in {}.",
                 minutes(wait)
             )));
         }
+        c.accounts.bump(account, l.window, now);
+        if let Some(ip) = ip {
+            c.ips.bump(ip, l.window, now);
+        }
         Ok(())
     }
 
-    pub fn record_failure(&self, account: &str, ip: Option<&str>) {
-        let now = Instant::now();
-        self.bump(&self.accounts, account, now);
+    /// The password was right: the account starts over, and the address's count no longer
+    /// holds this attempt.
+    pub fn sign_in_succeeded(&self, account: &str, ip: Option<&str>) {
+        let mut c = self.counters();
+        c.accounts.0.remove(account);
         if let Some(ip) = ip {
-            self.bump(&self.ips, ip, now);
+            c.ips.take_back(ip);
         }
     }
 
-    /// A successful sign-in clears the account's counter (not the address's).
-    pub fn record_success(&self, account: &str) {
-        self.accounts.lock().expect("throttle lock").remove(account);
-    }
-
-    fn blocked(
-        &self,
-        map: &Mutex<HashMap<String, Counter>>,
-        key: &str,
-        limit: u32,
-        now: Instant,
-    ) -> Option<Duration> {
-        let map = map.lock().expect("throttle lock");
-        let c = map.get(key)?;
-        let ends = c.started + self.limits.window;
-        (c.failures >= limit && ends > now).then(|| ends - now)
-    }
-
-    fn bump(&self, map: &Mutex<HashMap<String, Counter>>, key: &str, now: Instant) {
-        let mut map = map.lock().expect("throttle lock");
-        if map.len() >= SWEEP_AT {
-            let window = self.limits.window;
-            map.retain(|_, c| c.started + window > now);
+    /// Counts an account creation from `ip`, or refuses it while the address is at its limit.
+    pub fn sign_up_attempt(&self, ip: Option<&str>) -> Result<(), AppError> {
+        let Some(ip) = ip else { return Ok(()) };
+        let now = Instant::now();
+        let l = self.limits;
+        let mut c = self.counters();
+        if let Some(wait) = c
+            .signups
+            .blocked(ip, l.signups_per_ip, l.signup_window, now)
+        {
+            return Err(AppError::TooManyRequests(format!(
+                "Too many accounts were created from your network. Try again in {}.",
+                minutes(wait)
+            )));
         }
-        let c = map.entry(key.to_string()).or_insert(Counter {
-            started: now,
-            failures: 0,
-        });
-        if c.started + self.limits.window <= now {
-            *c = Counter {
-                started: now,
-                failures: 0,
-            };
-        }
-        c.failures += 1;
+        c.signups.bump(ip, l.signup_window, now);
+        Ok(())
     }
 }
 
@@ -133,11 +182,13 @@ fn minutes(d: Duration) -> String {
 mod tests {
     use super::*;
 
-    fn throttle(window_ms: u64) -> LoginThrottle {
-        LoginThrottle::new(ThrottleLimits {
+    fn throttle(window_ms: u64) -> Throttle {
+        Throttle::new(ThrottleLimits {
             per_account: 3,
             per_ip: 5,
             window: Duration::from_millis(window_ms),
+            signups_per_ip: 2,
+            signup_window: Duration::from_millis(window_ms),
         })
     }
 
@@ -145,37 +196,74 @@ mod tests {
     fn locks_an_account_after_its_limit_and_says_so() {
         let t = throttle(60_000);
         for _ in 0..3 {
-            t.check("a@x.io", Some("1.1.1.1")).unwrap();
-            t.record_failure("a@x.io", Some("1.1.1.1"));
+            t.sign_in_attempt("a@x.io", Some("1.1.1.1")).unwrap();
         }
-        let err = t.check("a@x.io", Some("2.2.2.2")).unwrap_err();
+        let err = t.sign_in_attempt("a@x.io", Some("2.2.2.2")).unwrap_err();
         assert!(err.to_string().contains("for this account"), "{err}");
         // Another account from another address is unaffected.
-        t.check("b@x.io", Some("3.3.3.3")).unwrap();
+        t.sign_in_attempt("b@x.io", Some("3.3.3.3")).unwrap();
     }
 
     #[test]
     fn locks_an_address_across_accounts() {
         let t = throttle(60_000);
         for i in 0..5 {
-            t.record_failure(&format!("u{i}@x.io"), Some("9.9.9.9"));
+            t.sign_in_attempt(&format!("u{i}@x.io"), Some("9.9.9.9"))
+                .unwrap();
         }
-        let err = t.check("new@x.io", Some("9.9.9.9")).unwrap_err();
+        let err = t.sign_in_attempt("new@x.io", Some("9.9.9.9")).unwrap_err();
         assert!(err.to_string().contains("from your network"), "{err}");
     }
 
     #[test]
-    fn success_clears_and_window_expires() {
+    fn parallel_attempts_are_counted_before_any_password_is_checked() {
+        let t = std::sync::Arc::new(throttle(60_000));
+        let admitted: usize = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..16)
+                .map(|_| {
+                    let t = t.clone();
+                    scope.spawn(move || t.sign_in_attempt("a@x.io", None).is_ok())
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| usize::from(h.join().unwrap()))
+                .sum()
+        });
+        assert_eq!(admitted, 3);
+    }
+
+    #[test]
+    fn success_clears_the_account_and_takes_the_attempt_back_from_the_address() {
         let t = throttle(50);
-        t.record_failure("a@x.io", None);
-        t.record_failure("a@x.io", None);
-        t.record_success("a@x.io");
-        t.record_failure("a@x.io", None);
-        t.record_failure("a@x.io", None);
-        t.check("a@x.io", None).unwrap();
-        t.record_failure("a@x.io", None);
-        assert!(t.check("a@x.io", None).is_err());
+        t.sign_in_attempt("a@x.io", Some("9.9.9.9")).unwrap();
+        t.sign_in_attempt("a@x.io", Some("9.9.9.9")).unwrap();
+        t.sign_in_succeeded("a@x.io", Some("9.9.9.9"));
+        t.sign_in_attempt("a@x.io", None).unwrap();
+        t.sign_in_attempt("a@x.io", None).unwrap();
+        t.sign_in_attempt("a@x.io", None).unwrap();
+        assert!(t.sign_in_attempt("a@x.io", None).is_err());
         std::thread::sleep(Duration::from_millis(60));
-        t.check("a@x.io", None).unwrap();
+        t.sign_in_attempt("a@x.io", None).unwrap();
+        // Successful sign-ins from one address never lock it.
+        let t = throttle(60_000);
+        for i in 0..20 {
+            let who = format!("u{i}@x.io");
+            t.sign_in_attempt(&who, Some("8.8.8.8")).unwrap();
+            t.sign_in_succeeded(&who, Some("8.8.8.8"));
+        }
+    }
+
+    #[test]
+    fn sign_ups_are_limited_per_address() {
+        let t = throttle(60_000);
+        t.sign_up_attempt(Some("7.7.7.7")).unwrap();
+        t.sign_up_attempt(Some("7.7.7.7")).unwrap();
+        let err = t.sign_up_attempt(Some("7.7.7.7")).unwrap_err();
+        assert!(
+            err.to_string().contains("created from your network"),
+            "{err}"
+        );
+        t.sign_up_attempt(Some("6.6.6.6")).unwrap();
     }
 }

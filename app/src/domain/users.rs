@@ -1,12 +1,17 @@
-//! Accounts: sign-up, sign-in (throttled, timing-safe), profile and password changes.
+//! Accounts: sign-up, sign-in (throttled, timing-safe), profile and password changes, and an
+//! operator disabling or re-enabling an account.
+
+use std::collections::HashMap;
 
 use chrono::Utc;
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, TransactionTrait,
+};
 use uuid::Uuid;
 
+use super::access::Invalidation;
 use super::audit::{self, AuditEntry};
-use super::entities::user;
-use super::passwords::{hash_password, verify_password};
+use super::entities::{session, user};
 use super::validate::{Email, Password};
 use super::{RequestMeta, Services, is_unique_violation};
 use crate::error::{AppError, AppResult};
@@ -34,18 +39,38 @@ pub async fn find(db: &impl ConnectionTrait, id: Uuid) -> AppResult<Option<user:
     Ok(user::Entity::find_by_id(id).one(db).await?)
 }
 
+/// Emails of the given users, by id.
+pub async fn emails_of(
+    db: &impl ConnectionTrait,
+    ids: impl IntoIterator<Item = Uuid>,
+) -> AppResult<HashMap<Uuid, String>> {
+    let mut ids: Vec<Uuid> = ids.into_iter().collect();
+    ids.sort();
+    ids.dedup();
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    Ok(user::Entity::find()
+        .filter(user::Column::Id.is_in(ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u.email))
+        .collect())
+}
+
 /// Creates an account. The email must be unused; the password must meet the policy.
 pub async fn create_user(
-    db: &impl ConnectionTrait,
+    s: &Services,
     email: &Email,
     password: &Password,
     name: Option<String>,
     meta: &RequestMeta,
 ) -> AppResult<user::Model> {
-    if find_by_email(db, email.as_str()).await?.is_some() {
+    if find_by_email(&s.db, email.as_str()).await?.is_some() {
         return Err(duplicate_email());
     }
-    let hash = hash_password(password.expose().to_string()).await?;
+    let hash = s.passwords.hash(password.expose().to_string()).await?;
     let now = Utc::now();
     let created = user::ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -56,8 +81,9 @@ pub async fn create_user(
         updated_at: Set(now),
         last_login_at: Set(None),
         disabled_at: Set(None),
+        sessions_ended_at: Set(None),
     }
-    .insert(db)
+    .insert(&s.db)
     .await
     .map_err(|e| {
         if is_unique_violation(&e) {
@@ -67,7 +93,7 @@ pub async fn create_user(
         }
     })?;
     audit::record(
-        db,
+        &s.db,
         AuditEntry::new("user.signup")
             .actor(created.id)
             .target("user", created.id),
@@ -75,6 +101,19 @@ pub async fn create_user(
     )
     .await?;
     Ok(created)
+}
+
+/// Someone creating their own account from the sign-up page: throttled per client address
+/// before any password is hashed.
+pub async fn sign_up(
+    s: &Services,
+    email: &Email,
+    password: &Password,
+    name: Option<String>,
+    meta: &RequestMeta,
+) -> AppResult<user::Model> {
+    s.throttle.sign_up_attempt(meta.ip.as_deref())?;
+    create_user(s, email, password, name, meta).await
 }
 
 fn duplicate_email() -> AppError {
@@ -85,7 +124,8 @@ fn duplicate_email() -> AppError {
 }
 
 /// Checks a sign-in attempt. Unknown emails, wrong passwords and disabled accounts all get
-/// the same message and take the same time; the throttle counts every failure.
+/// the same message and take the same time. The attempt is counted before the password is
+/// checked, so parallel guesses are throttled like sequential ones.
 pub async fn authenticate(
     s: &Services,
     email: &str,
@@ -99,16 +139,18 @@ pub async fn authenticate(
     if password.is_empty() {
         return Err(AppError::invalid("password", "Enter your password."));
     }
-    s.login_throttle.check(&email, meta.ip.as_deref())?;
+    s.throttle.sign_in_attempt(&email, meta.ip.as_deref())?;
     let found = find_by_email(&s.db, &email).await?;
-    let ok = verify_password(
-        password.to_string(),
-        found.as_ref().map(|u| u.password_hash.clone()),
-    )
-    .await;
+    let ok = s
+        .passwords
+        .verify(
+            password.to_string(),
+            found.as_ref().map(|u| u.password_hash.clone()),
+        )
+        .await?;
     match found {
         Some(user) if ok && user.disabled_at.is_none() => {
-            s.login_throttle.record_success(&email);
+            s.throttle.sign_in_succeeded(&email, meta.ip.as_deref());
             let mut active: user::ActiveModel = user.into();
             active.last_login_at = Set(Some(Utc::now()));
             let user = active.update(&s.db).await?;
@@ -122,13 +164,10 @@ pub async fn authenticate(
             .await?;
             Ok(user)
         }
-        _ => {
-            s.login_throttle.record_failure(&email, meta.ip.as_deref());
-            Err(AppError::Invalid {
-                field: None,
-                message: "Incorrect email or password.".into(),
-            })
-        }
+        _ => Err(AppError::Invalid {
+            field: None,
+            message: "Incorrect email or password.".into(),
+        }),
     }
 }
 
@@ -143,14 +182,20 @@ pub async fn update_name(
     Ok(active.update(db).await?)
 }
 
+/// Changes a password the user proved they know. Every session of the account ends (the
+/// caller signs the current one in again on a new id).
 pub async fn change_password(
-    db: &impl ConnectionTrait,
+    s: &Services,
     user: user::Model,
     current: &str,
     new: &str,
     meta: &RequestMeta,
 ) -> AppResult<user::Model> {
-    if !verify_password(current.to_string(), Some(user.password_hash.clone())).await {
+    if !s
+        .passwords
+        .verify(current.to_string(), Some(user.password_hash.clone()))
+        .await?
+    {
         return Err(AppError::invalid(
             "current_password",
             "Your current password is not correct.",
@@ -161,19 +206,101 @@ pub async fn change_password(
         AppError::Invalid { message, .. } => AppError::invalid("new_password", message),
         other => other,
     })?;
-    let hash = hash_password(new.expose().to_string()).await?;
+    set_password(s, user, &new, "user.password_changed", meta).await
+}
+
+/// Sets a new password (already checked against the policy), ends every session of the
+/// account, and records `action`. Used by a password change and by the operator's demo reset.
+pub async fn set_password(
+    s: &Services,
+    user: user::Model,
+    password: &Password,
+    action: &'static str,
+    meta: &RequestMeta,
+) -> AppResult<user::Model> {
+    let hash = s.passwords.hash(password.expose().to_string()).await?;
     let id = user.id;
+    let txn = s.db.begin().await?;
     let mut active: user::ActiveModel = user.into();
     active.password_hash = Set(hash);
     active.updated_at = Set(Utc::now());
-    let user = active.update(db).await?;
+    let user = active.update(&txn).await?;
+    end_sessions(&txn, id).await?;
     audit::record(
-        db,
-        AuditEntry::new("user.password_changed")
-            .actor(id)
-            .target("user", id),
+        &txn,
+        AuditEntry::new(action).actor(id).target("user", id),
         meta,
     )
     .await?;
+    txn.commit().await?;
     Ok(user)
+}
+
+/// Ends every browser session of an account: from now on the session authentication refuses
+/// any session signed in before this moment (also one a request in flight saves again), and
+/// the rows go at once.
+async fn end_sessions(db: &impl ConnectionTrait, user_id: Uuid) -> AppResult<u64> {
+    // Whole milliseconds, as sessions record their sign-in: a session signed in after this
+    // (the caller's own, signed in again) is never taken for an older one.
+    let now = chrono::SubsecRound::trunc_subsecs(Utc::now(), 3);
+    user::Entity::update_many()
+        .col_expr(
+            user::Column::SessionsEndedAt,
+            sea_orm::sea_query::Expr::value(now),
+        )
+        .filter(user::Column::Id.eq(user_id))
+        .exec(db)
+        .await?;
+    Ok(session::Entity::delete_many()
+        .filter(session::Column::UserId.eq(user_id))
+        .exec(db)
+        .await?
+        .rows_affected)
+}
+
+/// An operator turns an account off (`disabled: true`) or on again. A disabled account can't
+/// sign in, its sessions end at once, and its tokens are refused on their next request (they
+/// work again when it is re-enabled, unless revoked meanwhile). Returns whether it changed.
+pub async fn set_disabled(
+    s: &Services,
+    user: &user::Model,
+    disabled: bool,
+    meta: &RequestMeta,
+) -> AppResult<bool> {
+    if user.disabled_at.is_some() == disabled {
+        return Ok(false);
+    }
+    let txn = s.db.begin().await?;
+    user::Entity::update_many()
+        .col_expr(
+            user::Column::DisabledAt,
+            sea_orm::sea_query::Expr::value(disabled.then(Utc::now)),
+        )
+        .col_expr(
+            user::Column::UpdatedAt,
+            sea_orm::sea_query::Expr::value(Utc::now()),
+        )
+        .filter(user::Column::Id.eq(user.id))
+        .exec(&txn)
+        .await?;
+    let sessions = if disabled {
+        end_sessions(&txn, user.id).await?
+    } else {
+        0
+    };
+    audit::record(
+        &txn,
+        AuditEntry::new(if disabled {
+            "user.disabled"
+        } else {
+            "user.enabled"
+        })
+        .target("user", user.id)
+        .details(serde_json::json!({ "email": user.email, "sessions_ended": sessions })),
+        meta,
+    )
+    .await?;
+    txn.commit().await?;
+    s.invalidate(Invalidation::All);
+    Ok(true)
 }

@@ -7,8 +7,8 @@ use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::api::admin_clients::{
-    BlockOrgClient, CreateOrgClient, DeleteOrgClient, UnblockOrgClient, load_admin_client,
-    load_admin_clients, load_new_client_form,
+    BlockOrgClient, CreateOrgClient, DeleteOrgClient, SetOrgClientTrust, UnblockOrgClient,
+    load_admin_client, load_admin_clients, load_new_client_form,
 };
 use crate::components::forms::{
     CopyBox, CsrfField, FieldError, FormError, action_error, row_outcome,
@@ -18,11 +18,9 @@ use crate::components::pager::Pager;
 use crate::components::time::When;
 use crate::error::AppError;
 use crate::model::{
-    AdminClients, ClientConnection, CreatedOrgClient, NewClientForm, OrgClient, OrgClientDetail,
-    client_source_label,
+    AdminClients, ClientConnection, ClientKind, ConnectionStatus, CreatedOrgClient, NewClientForm,
+    OrgClient, OrgClientDetail,
 };
-
-const SOURCES: [&str; 4] = ["admin", "user", "dynamic", "metadata"];
 
 /// The outcome of the last of several actions, success or failure.
 fn last_result(
@@ -36,12 +34,12 @@ fn last_result(
 }
 
 fn owner_text(c: &OrgClient) -> String {
-    match (&c.owner_email, c.source.as_str()) {
+    match (&c.owner_email, c.source) {
         (Some(e), _) => e.clone(),
-        (None, "admin") => "This organization".into(),
-        (None, "dynamic") => "Self-registered".into(),
-        (None, "metadata") => "Its metadata document".into(),
-        _ => "—".into(),
+        (None, ClientKind::Admin) => "This organization".into(),
+        (None, ClientKind::Dynamic) => "Self-registered".into(),
+        (None, ClientKind::Metadata) => "Its metadata document".into(),
+        (None, ClientKind::User) => "—".into(),
     }
 }
 
@@ -125,8 +123,8 @@ fn ClientFilters(error: Option<AppError>) -> impl IntoView {
                     <label for="f-source">"Source"</label>
                     <select id="f-source" name="source">
                         <option value="" selected=source.is_empty()>"All sources"</option>
-                        {SOURCES.iter().map(|v| view! {
-                            <option value=*v selected=source == *v>{client_source_label(v)}</option>
+                        {ClientKind::ALL.iter().map(|k| view! {
+                            <option value=k.as_str() selected=source == k.as_str()>{k.label()}</option>
                         }).collect_view()}
                     </select>
                     <FieldError error field="source" />
@@ -218,14 +216,15 @@ fn ClientRow(
     let blocked = c.blocked_in_org;
     let actions = c.clone();
     view! {
-        <tr data-client-id=c.client_id.clone() data-name=c.name.clone() data-source=c.source.clone()
+        <tr data-client-id=c.client_id.clone() data-name=c.name.clone() data-source=c.source.as_str()
             data-blocked=blocked.to_string()>
             <td>
                 <a href=href><strong>{c.name.clone()}</strong></a>
                 {c.blocked_in_org.then(|| view! { " " <span class="badge danger" data-testid="blocked-badge">"Revoked here"</span> })}
+                {c.resource_server.then(|| view! { " " <span class="badge" data-testid="resource-server-badge">"Resource server"</span> })}
                 <br /><span class="mono small muted">{c.client_id.clone()}</span>
             </td>
-            <td><span class="badge subtle">{c.source_label()}</span></td>
+            <td><span class="badge subtle">{c.source.label()}</span></td>
             <td class="small">{owner}</td>
             <td class="small uris">
                 {c.redirect_uris.iter().map(|u| view! { <span class="mono">{u.clone()}</span><br /> }).collect_view()}
@@ -306,22 +305,25 @@ pub fn AdminClientPage() -> impl IntoView {
     let block = ServerAction::<BlockOrgClient>::new();
     let unblock = ServerAction::<UnblockOrgClient>::new();
     let delete = ServerAction::<DeleteOrgClient>::new();
+    let trust = ServerAction::<SetOrgClientTrust>::new();
     let params = use_params_map();
     let data = Resource::new(
         move || {
             (
                 block.version().get(),
                 unblock.version().get(),
+                trust.version().get(),
                 params.read().get("id").unwrap_or_default(),
             )
         },
-        |(_, _, id)| load_admin_client(id),
+        |(_, _, _, id)| load_admin_client(id),
     );
     let row_result = move || {
         last_result(vec![
             (block.version().get(), block.value().get()),
             (unblock.version().get(), unblock.value().get()),
             (delete.version().get(), delete.value().get()),
+            (trust.version().get(), trust.value().get()),
         ])
     };
     view! {
@@ -343,7 +345,7 @@ pub fn AdminClientPage() -> impl IntoView {
                             }
                         >
                             {move || row_result().map(row_outcome)}
-                            <ClientDetail d=d.clone() block unblock delete />
+                            <ClientDetail d=d.clone() block unblock delete trust />
                         </Show>
                     }.into_any(),
                 }
@@ -358,9 +360,13 @@ fn ClientDetail(
     block: ServerAction<BlockOrgClient>,
     unblock: ServerAction<UnblockOrgClient>,
     delete: ServerAction<DeleteOrgClient>,
+    trust: ServerAction<SetOrgClientTrust>,
 ) -> impl IntoView {
     let c = d.client.clone();
     let public = d.auth_method == "none";
+    let trust_panel = (c.owned_by_org && !public).then(|| {
+        view! { <TrustPanel id=c.id.to_string() resource_server=c.resource_server pkce_optional=d.pkce_optional trust /> }
+    });
     view! {
         <Title text=c.name.clone() />
         <div class="page-head">
@@ -371,7 +377,7 @@ fn ClientDetail(
         <section class="panel">
             <dl class="facts" data-testid="client-facts">
                 <dt>"Client ID"</dt><dd class="mono">{c.client_id.clone()}</dd>
-                <dt>"Source"</dt><dd>{c.source_label()}{d.verified.then(|| view! { " " <span class="badge">"Verified"</span> })}</dd>
+                <dt>"Source"</dt><dd>{c.source.label()}{d.verified.then(|| view! { " " <span class="badge">"Verified"</span> })}</dd>
                 <dt>"Owner"</dt><dd>{owner_text(&c)}</dd>
                 <dt>"Type"</dt><dd>{if public {
                     "Public (no client secret; PKCE only)".to_string()
@@ -405,6 +411,7 @@ fn ClientDetail(
                 <ClientActions c=c.clone() org_name="this organization".to_string() block unblock delete />
             </div>
         </section>
+        {trust_panel}
         <section class="panel">
             <h2>"Connections in this organization"</h2>
             {if d.connections.is_empty() {
@@ -424,20 +431,51 @@ fn ClientDetail(
     }
 }
 
+/// What the org lets its own confidential client do beyond any client.
+#[component]
+fn TrustPanel(
+    id: String,
+    resource_server: bool,
+    pkce_optional: bool,
+    trust: ServerAction<SetOrgClientTrust>,
+) -> impl IntoView {
+    let error = action_error(trust.value());
+    view! {
+        <section class="panel" data-testid="client-trust">
+            <h2>"Permissions"</h2>
+            <p class="muted small">"Only this organization's own confidential apps can have these. Every change is recorded in the audit log."</p>
+            <ActionForm action=trust>
+                <CsrfField />
+                <input type="hidden" name="client" value=id />
+                <label class="check">
+                    <input type="checkbox" name="resource_server" value="on" checked=resource_server />
+                    " Resource server: may ask "<span class="mono">"/oauth/introspect"</span>" about this organization's tokens (as they are now: role, policy, revocations)"
+                </label>
+                <label class="check">
+                    <input type="checkbox" name="pkce_optional" value="on" checked=pkce_optional />
+                    " May leave out PKCE (only for a connector that can't send it; its client secret still protects the code exchange)"
+                </label>
+                <FormError error />
+                <button type="submit" class="secondary small">"Save permissions"</button>
+            </ActionForm>
+        </section>
+    }
+}
+
 #[component]
 fn ConnectionRow(k: ClientConnection) -> impl IntoView {
-    let badge = if k.status == "active" {
+    let badge = if k.status == ConnectionStatus::Active {
         "badge"
     } else {
         "badge subtle"
     };
-    let label = match k.status.as_str() {
-        "active" => "Active",
-        "disabled" => "Disabled",
-        _ => "Revoked",
+    let label = match k.status {
+        ConnectionStatus::Active => "Active",
+        ConnectionStatus::Disabled => "Disabled",
+        ConnectionStatus::Revoked => "Revoked",
     };
     view! {
-        <tr data-status=k.status.clone()>
+        <tr data-status=k.status.as_str()>
             <td>{k.user_email.clone()}</td>
             <td>{k.scope.split_whitespace().map(|s| view! { <span class="badge subtle mono">{s.to_string()}</span> " " }).collect_view()}</td>
             <td><When at=k.created_at /></td>

@@ -114,8 +114,9 @@ fn SettingsForm(v: OrgSettingsView, update: ServerAction<UpdateOrgSettings>) -> 
                 </textarea>
                 <p class="hint" id="allowed_redirect_hosts-hint">
                     {format!(
-                        "One host per line, like claude.ai or localhost (no https:// or path), at most {}. \
-                         OAuth apps may send members back only to these hosts; leave it empty to allow any host. Now: ",
+                        "One per line, at most {}: a host like claude.ai means https://claude.ai; give the scheme for \
+                         anything else, like cursor://anysphere.cursor-mcp or http://localhost (no path or port). \
+                         OAuth apps may send members back only to these; leave it empty to allow any. Now: ",
                         v.max_redirect_hosts
                     )}
                     <span data-testid="hosts-now">{hosts_now}</span> "."

@@ -13,18 +13,7 @@ use crate::components::layout::ErrorPanel;
 use crate::components::pager::Pager;
 use crate::components::time::When;
 use crate::error::AppError;
-use crate::model::{AdminTokens, OrgToken};
-
-const KINDS: [(&str, &str); 2] = [
-    ("pat", "Standard PATs"),
-    ("mcp_oauth_pat", "MCP OAuth PATs"),
-];
-const STATUSES: [(&str, &str); 4] = [
-    ("active", "Active"),
-    ("disabled", "Disabled"),
-    ("expired", "Expired"),
-    ("revoked", "Revoked"),
-];
+use crate::model::{AdminTokens, OrgToken, OrgTokenKind, TokenStatus};
 
 #[component]
 pub fn AdminTokensPage() -> impl IntoView {
@@ -99,8 +88,8 @@ fn Filters(error: Option<AppError>) -> impl IntoView {
                     <label for="f-kind">"Kind"</label>
                     <select id="f-kind" name="kind">
                         <option value="" selected=kind.is_empty()>"All kinds"</option>
-                        {KINDS.iter().map(|(v, l)| view! {
-                            <option value=*v selected=kind == *v>{*l}</option>
+                        {OrgTokenKind::ALL.iter().map(|k| view! {
+                            <option value=k.as_str() selected=kind == k.as_str()>{k.label()}</option>
                         }).collect_view()}
                     </select>
                     <FieldError error field="kind" />
@@ -114,8 +103,8 @@ fn Filters(error: Option<AppError>) -> impl IntoView {
                     <label for="f-status">"Status"</label>
                     <select id="f-status" name="status">
                         <option value="" selected=status.is_empty()>"Any status"</option>
-                        {STATUSES.iter().map(|(v, l)| view! {
-                            <option value=*v selected=status == *v>{*l}</option>
+                        {TokenStatus::ALL.iter().map(|s| view! {
+                            <option value=s.as_str() selected=status == s.as_str()>{status_label(*s)}</option>
                         }).collect_view()}
                     </select>
                     <FieldError error field="status" />
@@ -183,13 +172,11 @@ fn Day(at: DateTime<Utc>) -> impl IntoView {
     view! { <time datetime=at.to_rfc3339() title=exact>{at.format("%Y-%m-%d").to_string()}</time> }
 }
 
-fn status_label(status: &str) -> &'static str {
+/// The admin's short word (the member's own list says who disabled it).
+fn status_label(status: TokenStatus) -> &'static str {
     match status {
-        "active" => "Active",
-        "disabled" => "Disabled",
-        "expired" => "Expired",
-        "revoked" => "Revoked",
-        _ => "Unknown",
+        TokenStatus::Disabled => "Disabled",
+        other => other.label(),
     }
 }
 
@@ -202,7 +189,7 @@ fn TokenRow(
     let id = t.id.to_string();
     let toggle_id = id.clone();
     let revoke_id = id.clone();
-    let mcp = t.kind == "mcp_oauth_pat";
+    let mcp = t.kind == OrgTokenKind::McpOauthPat;
     let label = match (&t.name, &t.client_name) {
         (Some(n), _) => n.clone(),
         (None, Some(c)) => c.clone(),
@@ -213,18 +200,16 @@ fn TokenRow(
     } else {
         format!("“{label}” of {}", t.owner_email)
     };
-    let status = t.status.clone();
-    let badge = if status == "active" {
-        "badge"
-    } else if status == "disabled" {
-        "badge warn"
-    } else {
-        "badge subtle"
+    let status = t.status;
+    let badge = match status {
+        TokenStatus::Active => "badge",
+        TokenStatus::Disabled => "badge warn",
+        _ => "badge subtle",
     };
-    let revoked = status == "revoked";
-    let disabled = status == "disabled";
+    let revoked = status == TokenStatus::Revoked;
+    let disabled = status == TokenStatus::Disabled;
     view! {
-        <tr data-token-id=id.clone() data-kind=t.kind.clone() data-status=status.clone()
+        <tr data-token-id=id.clone() data-kind=t.kind.as_str() data-status=status.as_str()
             data-owner=t.owner_email.clone() data-name=label.clone()>
             <td>
                 <a class="owner" href=format!("/admin/tokens?user={}", urlencode(&t.owner_email))
@@ -259,7 +244,7 @@ fn TokenRow(
                 None if mcp => view! { <span class="muted" title="Its access tokens last an hour and are refreshed until the connection is revoked">"While connected"</span> }.into_any(),
                 None => view! { <span class="muted">"Never"</span> }.into_any(),
             }}</td>
-            <td><span class=badge data-testid="token-status">{status_label(&status)}</span></td>
+            <td><span class=badge data-testid="token-status">{status_label(status)}</span></td>
             <td class="row-actions">
                 {(!revoked).then(|| view! {
                     <ActionForm action=toggle attr:class="inline">

@@ -11,16 +11,15 @@ use crate::components::forms::{CsrfField, row_outcome};
 use crate::components::layout::ErrorPanel;
 use crate::components::pager::Pager;
 use crate::components::time::When;
-use crate::model::{ConnectedAppList, ConnectedAppView};
+use crate::model::{ClientKind, ConnectedAppList, ConnectedAppView, ConnectionStatus};
 
 /// Where the app's registration came from, in words.
-fn source_label(kind: &str) -> &'static str {
+fn source_label(kind: ClientKind) -> &'static str {
     match kind {
-        "admin" => "Registered by an admin",
-        "user" => "Registered by a member",
-        "dynamic" => "Registered itself (dynamic registration)",
-        "metadata" => "Identified by its metadata document",
-        _ => "Deleted app",
+        ClientKind::Admin => "Registered by an admin",
+        ClientKind::User => "Registered by a member",
+        ClientKind::Dynamic => "Registered itself (dynamic registration)",
+        ClientKind::Metadata => "Identified by its metadata document",
     }
 }
 
@@ -111,17 +110,17 @@ fn ConnectionRow(c: ConnectedAppView, revoke: ServerAction<RevokeConnectedApp>) 
     let name = c.client_name.clone();
     let revoke_id = id.clone();
     let revoke_name = name.clone();
-    let (status_class, status_label) = match c.status.as_str() {
-        "active" => ("badge", "Active"),
-        "disabled" => ("badge subtle", "Disabled by an admin"),
-        _ => ("badge subtle", "Revoked"),
+    let status_class = match c.status {
+        ConnectionStatus::Active => "badge",
+        _ => "badge subtle",
     };
+    let status_label = c.status.label();
     view! {
         <tr data-connection-id=id.clone() data-name=name.clone() data-client-id=c.client_id.clone()>
             <td>
                 <strong>{name.clone()}</strong>
                 {c.verified.then(|| view! { " " <span class="badge">"Verified"</span> })}
-                <div class="muted small">{source_label(&c.client_kind)}</div>
+                <div class="muted small">{source_label(c.client_kind)}</div>
                 <div class="mono small muted">{c.client_id.clone()}</div>
             </td>
             <td>{c.scopes.iter().map(|s| view! { <span class="badge subtle mono">{s.clone()}</span> " " }).collect_view()}</td>

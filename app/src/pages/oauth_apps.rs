@@ -345,7 +345,7 @@ fn AppDetail(
                 <dt>"Client ID"</dt><dd class="mono" data-testid="app-client-id">{a.client_id.clone()}</dd>
                 <dt>"Type"</dt><dd data-testid="app-type">{type_label(a.confidential)}
                     <span class="muted small">{if a.confidential {
-                        " — authenticates at the token endpoint with its secret (client_secret_basic or client_secret_post)"
+                        " — authenticates at the token endpoint with HTTP Basic (client_secret_basic): its client ID and secret in the Authorization header, never in the body"
                     } else {
                         " — no secret; PKCE (S256) protects every authorization"
                     }}</span></dd>

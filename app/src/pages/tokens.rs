@@ -12,7 +12,7 @@ use crate::components::forms::{
 use crate::components::layout::ErrorPanel;
 use crate::components::pager::Pager;
 use crate::components::time::{Day, When};
-use crate::model::{PatList, PatSettings, PatStatus, PatView};
+use crate::model::{PatList, PatSettings, PatView, TokenStatus};
 
 #[component]
 pub fn TokensPage() -> impl IntoView {
@@ -205,7 +205,7 @@ fn TokenRow(t: PatView, revoke: ServerAction<RevokePat>) -> impl IntoView {
     let revoke_id = id.clone();
     let revoke_name = name.clone();
     let status_class = match t.status {
-        PatStatus::Active => "badge",
+        TokenStatus::Active => "badge",
         _ => "badge subtle",
     };
     view! {
@@ -224,7 +224,7 @@ fn TokenRow(t: PatView, revoke: ServerAction<RevokePat>) -> impl IntoView {
             }}</td>
             <td><span class=status_class data-testid="pat-status">{t.status.label()}</span></td>
             <td>
-                {(t.status != PatStatus::Revoked).then(|| view! {
+                {(t.status != TokenStatus::Revoked).then(|| view! {
                     <details class="confirm">
                         <summary class="danger-link">"Revoke…"</summary>
                         <ActionForm action=revoke>

@@ -2,8 +2,8 @@
 //! organizations most tests start from.
 #![allow(dead_code)] // each test binary uses its own part of this
 
+use app::domain::access::{Denial, Purpose};
 use app::domain::entities::{audit_event, oauth_client, organization, user};
-use app::domain::mcp::bearer::{self, Refusal};
 use app::domain::oauth::authorize::{self, AuthorizeRequest, Begin};
 use app::domain::oauth::consent;
 use app::domain::oauth::grants::{self, CodeGrant, TokenResponse};
@@ -60,7 +60,7 @@ pub fn meta() -> RequestMeta {
 pub async fn user(s: &Services, email: &str) -> user::Model {
     let email = Email::parse(email).unwrap();
     let password = Password::parse(PASSWORD, Some(&email)).unwrap();
-    users::create_user(&s.db, &email, &password, None, &meta())
+    users::create_user(s, &email, &password, None, &meta())
         .await
         .unwrap()
 }
@@ -110,6 +110,9 @@ pub async fn begin(s: &Services, client_id: &str, org: &organization::Model) -> 
             code_challenge_method: Some("S256".into()),
             resource: vec![McpResource::Org(org.slug.clone()).url(&s.settings.public_url)],
             prompt: None,
+            repeated: None,
+            signed_in: true,
+            client_ip: None,
         },
     )
     .await
@@ -157,12 +160,14 @@ pub async fn connect(
     (access.connection_id.unwrap(), tokens)
 }
 
+/// The access decision for `secret` at the org's MCP endpoint.
 pub async fn bearer_ok(
     s: &Services,
     secret: &str,
     org: &organization::Model,
-) -> Result<(), Refusal> {
-    bearer::authenticate(s, secret, &McpResource::Org(org.slug.clone()))
+) -> Result<(), Denial> {
+    s.access()
+        .check(secret, Purpose::Mcp(&McpResource::Org(org.slug.clone())))
         .await
         .unwrap()
         .map(|_| ())

@@ -1,7 +1,7 @@
 //! Who is calling the REST API: a standard personal access token (`Authorization: Bearer
-//! gate_pat_…`, checked by the same live bearer check as the MCP endpoint, org taken from the
-//! token) or the browser session (the org chosen in the session). The role is read as it is now
-//! on every request.
+//! gate_pat_…`, judged by the access decision like every other door, org taken from the
+//! token) or the browser session (the one session authentication of `app::web::session`, the
+//! org chosen in the session). The role is read as it is now on every request.
 //!
 //! CSRF: a browser session's cookie goes along with any request the browser makes, so a
 //! state-changing call authenticated by the session must also carry the session's CSRF token
@@ -10,23 +10,22 @@
 
 use std::sync::Arc;
 
+use app::domain::access::{self, Denial, DenialKind, Principal, Purpose};
 use app::domain::entities::organization;
-use app::domain::mcp::bearer::{self, Principal, Refusal};
 use app::domain::oauth::scope::MCP_WRITE;
-use app::domain::secrets::{constant_time_eq, random_urlsafe};
-
-use crate::mcp::auth::bearer_secret;
-use app::domain::{RequestMeta, orgs, users};
+use app::domain::{RequestMeta, Services};
+use app::error::AppError;
 use app::model::Role;
 use app::policy::Capability;
-use app::web::{SESSION_CSRF, SESSION_ORG, SESSION_USER};
+use app::web::session as web_session;
 use axum::extract::FromRequestParts;
 use http::request::Parts;
-use http::{HeaderMap, Method, header};
+use http::{Method, header};
 use tower_sessions::Session;
 use uuid::Uuid;
 
 use super::error::{ApiError, ApiResult};
+use crate::mcp::auth::bearer_secret;
 use crate::state::AppState;
 
 /// The request header that carries the session's CSRF token.
@@ -61,32 +60,35 @@ pub enum Access {
     Write,
 }
 
+/// A refusal of the access decision as the API says it.
+fn denied(d: Denial) -> ApiError {
+    let why = d.to_string();
+    match d.kind() {
+        DenialKind::Missing => ApiError::unauthorized(),
+        DenialKind::Credential => ApiError::invalid_token(why),
+        DenialKind::Scope => ApiError::insufficient_scope(
+            match &d {
+                Denial::ScopeTooNarrow { needed, .. } => needed.as_str(),
+                _ => MCP_WRITE,
+            },
+            why,
+        ),
+        DenialKind::Policy => ApiError::forbidden(why),
+    }
+}
+
 impl ApiCaller {
     /// The caller's org and role, refused unless the role has `capability` there and (for a
-    /// token) the token has the scope `access` needs.
+    /// token) the token has the scope `access` needs: the access decision's checks.
     pub fn require(
         &self,
         capability: Capability,
         access: Access,
     ) -> ApiResult<(&organization::Model, Role)> {
-        let Some((org, role)) = &self.org else {
-            return Err(ApiError::forbidden(
-                "You're not a member of any organization yet. Create one, or ask an admin to invite you.",
-            ));
-        };
-        if !role.can(capability) {
-            return Err(ApiError::forbidden(role.refusal(capability)));
-        }
-        if let (Access::Write, Via::Pat(p)) = (access, &self.via)
-            && !p.scopes.contains(MCP_WRITE)
-        {
-            return Err(ApiError::insufficient_scope(
-                MCP_WRITE,
-                format!(
-                    "This call changes data and needs a token with the {MCP_WRITE} permission; this token has {}. Create a token with {MCP_WRITE} at /settings/tokens.",
-                    p.scopes
-                ),
-            ));
+        let (org, role) = self.org.as_ref().ok_or(denied(Denial::NoOrganization))?;
+        match (&self.via, access) {
+            (Via::Pat(p), Access::Write) => p.require(capability, MCP_WRITE).map_err(denied)?,
+            _ => access::capability(*role, capability).map_err(denied)?,
         }
         Ok((org, *role))
     }
@@ -103,38 +105,36 @@ impl FromRequestParts<AppState> for ApiCaller {
             .unwrap_or_default();
         // A request that names a token is judged by the token alone, cookie or not.
         if parts.headers.contains_key(header::AUTHORIZATION) {
-            return from_token(parts, state, meta).await;
+            return from_token(parts, &state.services, meta).await;
         }
         let Some(session) = parts.extensions.get::<Session>().cloned() else {
             tracing::error!("no session layer on an API route");
             return Err(ApiError::unavailable());
         };
-        from_session(parts, state, session, meta).await
+        from_session(parts, &state.services, session, meta).await
     }
 }
 
-async fn from_token(parts: &Parts, state: &AppState, meta: RequestMeta) -> ApiResult<ApiCaller> {
+async fn from_token(parts: &Parts, s: &Services, meta: RequestMeta) -> ApiResult<ApiCaller> {
     let Some(secret) = bearer_secret(&parts.headers) else {
         return Err(ApiError::invalid_token(
             "Send the token as Authorization: Bearer gate_pat_… (other schemes are not accepted).",
         ));
     };
-    let principal = match bearer::authenticate_api_pat(&state.services, secret).await {
+    let principal = match s.access().check(secret, Purpose::Api).await {
         Ok(Ok(p)) => p,
-        Ok(Err(Refusal::Missing)) => return Err(ApiError::unauthorized()),
-        Ok(Err(Refusal::InvalidToken(why))) => return Err(ApiError::invalid_token(why)),
-        Ok(Err(Refusal::Forbidden(why))) => return Err(ApiError::forbidden(why)),
+        Ok(Err(d)) => return Err(denied(d)),
         Err(_) => return Err(ApiError::unavailable()),
     };
     match parts.extensions.get::<TouchAfter>() {
         Some(slot) => slot.set(principal.clone()),
-        None => bearer::touch(&state.services, &principal),
+        None => s.access().touch(&principal),
     }
     Ok(ApiCaller {
-        user_id: principal.user_id,
-        email: principal.email.clone(),
-        name: principal.name.clone(),
-        org: Some((principal.org.clone(), principal.role)),
+        user_id: principal.user_id(),
+        email: principal.email().to_string(),
+        name: principal.name().map(str::to_string),
+        org: Some((principal.org().clone(), principal.role())),
         via: Via::Pat(principal),
         meta,
     })
@@ -142,28 +142,28 @@ async fn from_token(parts: &Parts, state: &AppState, meta: RequestMeta) -> ApiRe
 
 async fn from_session(
     parts: &Parts,
-    state: &AppState,
+    s: &Services,
     session: Session,
     meta: RequestMeta,
 ) -> ApiResult<ApiCaller> {
-    let db = &state.services.db;
-    let user_id = session
-        .get::<Uuid>(SESSION_USER)
+    let user = web_session::signed_in(s, &session)
         .await
         .map_err(session_err)?
         .ok_or_else(ApiError::unauthorized)?;
-    let user = match users::find(db, user_id).await? {
-        Some(u) if u.disabled_at.is_none() => u,
-        // Deleted or disabled since sign-in: the session is worthless now.
-        _ => {
-            session.flush().await.map_err(session_err)?;
-            return Err(ApiError::unauthorized());
-        }
-    };
     if !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS) {
-        check_csrf(&session, &parts.headers).await?;
+        let provided = parts
+            .headers
+            .get(CSRF_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .trim();
+        web_session::check_csrf(&session, None, provided)
+            .await
+            .map_err(|e| csrf_refused(e, provided.is_empty()))?;
     }
-    let org = current_org(db, &session, user.id).await?;
+    let org = web_session::current_org(s, &session, user.id)
+        .await
+        .map_err(session_err)?;
     Ok(ApiCaller {
         user_id: user.id,
         email: user.email,
@@ -174,50 +174,19 @@ async fn from_session(
     })
 }
 
-/// The org chosen in this session if the user still belongs to it, else their first org (as
-/// the pages do).
-async fn current_org(
-    db: &sea_orm::DatabaseConnection,
-    session: &Session,
-    user_id: Uuid,
-) -> ApiResult<Option<(organization::Model, Role)>> {
-    if let Some(id) = session
-        .get::<Uuid>(SESSION_ORG)
-        .await
-        .map_err(session_err)?
-        && let Some(role) = orgs::role_in(db, id, user_id).await?
-        && let Some(org) = orgs::find(db, id).await?
-    {
-        return Ok(Some((org, role)));
+fn csrf_refused(e: AppError, missing: bool) -> ApiError {
+    if e != AppError::Csrf {
+        return session_err(e);
     }
-    let Some(first) = orgs::orgs_of(db, user_id).await?.into_iter().next() else {
-        return Ok(None);
-    };
-    Ok(orgs::find(db, first.id).await?.map(|org| (org, first.role)))
-}
-
-async fn check_csrf(session: &Session, headers: &HeaderMap) -> ApiResult<()> {
-    let provided = headers
-        .get(CSRF_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .trim();
-    let expected = session
-        .get::<String>(SESSION_CSRF)
-        .await
-        .map_err(session_err)?;
-    match expected {
-        Some(t) if !provided.is_empty() && constant_time_eq(&t, provided) => Ok(()),
-        _ => Err(ApiError::new(
-            http::StatusCode::FORBIDDEN,
-            "csrf_failed",
-            if provided.is_empty() {
-                "A change made with the browser session needs the session's CSRF token in the X-CSRF-Token header (GET /api/v1/me returns it as csrf_token), or authenticate with a personal access token instead."
-            } else {
-                "The X-CSRF-Token header doesn't match this session's CSRF token; fetch it again from GET /api/v1/me."
-            },
-        )),
-    }
+    ApiError::new(
+        http::StatusCode::FORBIDDEN,
+        "csrf_failed",
+        if missing {
+            "A change made with the browser session needs the session's CSRF token in the X-CSRF-Token header (GET /api/v1/me returns it as csrf_token), or authenticate with a personal access token instead."
+        } else {
+            "The X-CSRF-Token header doesn't match this session's CSRF token; fetch it again from GET /api/v1/me."
+        },
+    )
 }
 
 /// Records a token's use (its "last used" time) once the call is answered, so that write does
@@ -248,48 +217,21 @@ pub async fn touch_after(
     req.extensions_mut().insert(slot.clone());
     let res = next.run(req).await;
     if let Some(p) = slot.take() {
-        bearer::touch(&state.services, &p);
+        state.services.access().touch(&p);
     }
     res
 }
 
-/// The session's CSRF token, created on first use.
+/// The session's CSRF token (created on first use), for `GET /api/v1/me`.
 pub async fn csrf_token(session: &Session) -> ApiResult<String> {
-    if let Some(t) = session
-        .get::<String>(SESSION_CSRF)
+    web_session::csrf_token(session, None)
         .await
-        .map_err(session_err)?
-    {
-        return Ok(t);
-    }
-    let t = random_urlsafe(32);
-    session
-        .insert(SESSION_CSRF, &t)
-        .await
-        .map_err(session_err)?;
-    Ok(t)
+        .map_err(session_err)
 }
 
-fn session_err(e: tower_sessions::session::Error) -> ApiError {
-    tracing::error!(error = %e, "session store error");
-    ApiError::unavailable()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use http::HeaderValue;
-
-    #[test]
-    fn bearer_header_only_and_case_insensitive() {
-        let mut h = HeaderMap::new();
-        assert_eq!(bearer_secret(&h), None);
-        h.insert(
-            header::AUTHORIZATION,
-            HeaderValue::from_static("bearer abc"),
-        );
-        assert_eq!(bearer_secret(&h), Some("abc"));
-        h.insert(header::AUTHORIZATION, HeaderValue::from_static("Basic abc"));
-        assert_eq!(bearer_secret(&h), None);
+fn session_err(e: AppError) -> ApiError {
+    match e {
+        AppError::Internal => ApiError::unavailable(),
+        other => other.into(),
     }
 }

@@ -2,6 +2,7 @@
 //! details (redirect URIs, granted scopes, the org's connections to it).
 
 use app::domain::org_admin::{self, ClientFilter, OrgClient, OrgClientDetail};
+use app::model::{ClientKind, ConnectionStatus};
 use app::policy::Capability;
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
@@ -27,14 +28,43 @@ pub enum ClientSource {
     Metadata,
 }
 
+impl From<ClientKind> for ClientSource {
+    fn from(k: ClientKind) -> Self {
+        match k {
+            ClientKind::Admin => ClientSource::Admin,
+            ClientKind::User => ClientSource::User,
+            ClientKind::Dynamic => ClientSource::Dynamic,
+            ClientKind::Metadata => ClientSource::Metadata,
+        }
+    }
+}
+
+/// A member's connection: `active`, `disabled` (by an admin; can be re-enabled) or `revoked`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ConnectionState {
+    Active,
+    Disabled,
+    Revoked,
+}
+
+impl From<ConnectionStatus> for ConnectionState {
+    fn from(s: ConnectionStatus) -> Self {
+        match s {
+            ConnectionStatus::Active => ConnectionState::Active,
+            ConnectionStatus::Disabled => ConnectionState::Disabled,
+            ConnectionStatus::Revoked => ConnectionState::Revoked,
+        }
+    }
+}
+
 /// An OAuth client as the org's admins see it. Never its secret.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct OAuthClient {
     /// The public client id, as sent in OAuth requests.
     pub client_id: String,
     pub name: String,
-    #[schema(value_type = ClientSource)]
-    pub source: String,
+    pub source: ClientSource,
     /// The user who registered it (user-created clients).
     pub owner_email: Option<String>,
     /// Created by an admin of this org for it.
@@ -48,6 +78,9 @@ pub struct OAuthClient {
     pub last_used_at: Option<DateTime<Utc>>,
     /// An admin revoked it for this org: new authorizations and tokens are refused here.
     pub blocked_in_org: bool,
+    /// An admin of this org made this (org-owned, confidential) client a resource server: it
+    /// may introspect the org's tokens at `/oauth/introspect`.
+    pub resource_server: bool,
     pub created_at: DateTime<Utc>,
 }
 
@@ -56,7 +89,7 @@ impl From<OrgClient> for OAuthClient {
         Self {
             client_id: c.client_id,
             name: c.name,
-            source: c.source,
+            source: c.source.into(),
             owner_email: c.owner_email,
             owned_by_org: c.owned_by_org,
             redirect_uris: c.redirect_uris,
@@ -64,6 +97,7 @@ impl From<OrgClient> for OAuthClient {
             active_connections: c.active_connections,
             last_used_at: c.last_used_at,
             blocked_in_org: c.blocked_in_org,
+            resource_server: c.resource_server,
             created_at: c.created_at,
         }
     }
@@ -89,8 +123,7 @@ pub struct ClientConnection {
     pub scope: String,
     pub created_at: DateTime<Utc>,
     pub last_used_at: Option<DateTime<Utc>>,
-    /// `active`, `disabled` or `revoked`.
-    pub status: String,
+    pub status: ConnectionState,
 }
 
 /// Everything an org admin may see about one client.
@@ -106,6 +139,8 @@ pub struct OAuthClientDetail {
     pub allowed_scopes: Vec<String>,
     pub client_uri: Option<String>,
     pub verified: bool,
+    /// An admin of the org lets this client leave out PKCE.
+    pub pkce_optional: bool,
     /// The last four characters of a confidential client's secret.
     pub secret_last_four: Option<String>,
     /// This org's connections to the client, newest first.
@@ -122,6 +157,7 @@ impl From<OrgClientDetail> for OAuthClientDetail {
             allowed_scopes: d.allowed_scopes,
             client_uri: d.client_uri,
             verified: d.verified,
+            pkce_optional: d.pkce_optional,
             secret_last_four: d.secret_last_four,
             connections: d
                 .connections
@@ -132,7 +168,7 @@ impl From<OrgClientDetail> for OAuthClientDetail {
                     scope: c.scope,
                     created_at: c.created_at,
                     last_used_at: c.last_used_at,
-                    status: c.status,
+                    status: c.status.into(),
                 })
                 .collect(),
         }

@@ -81,13 +81,10 @@ pub async fn me(caller: ApiCaller) -> ApiResult<Json<Me>> {
         Via::Pat(p) => (
             AuthMethod::Pat,
             Some(MeToken {
-                id: p.token_id,
-                name: match &p.credential {
-                    app::domain::mcp::bearer::Credential::Pat { name } => name.clone(),
-                    _ => None,
-                },
-                scopes: p.scopes.iter().map(str::to_string).collect(),
-                expires_at: p.expires_at,
+                id: p.token_id(),
+                name: p.token.name.clone(),
+                scopes: p.scopes().iter().map(str::to_string).collect(),
+                expires_at: p.expires_at(),
             }),
             None,
         ),

@@ -56,6 +56,7 @@ Token, client and policy calls need the `admin` role; `GET /api/v1/members` is o
         tokens::TokenKind,
         tokens::TokenStatus,
         clients::ClientSource,
+        clients::ConnectionState,
         members::RoleName,
     )),
     modifiers(&Security),

@@ -26,7 +26,9 @@ pub struct OrgPolicy {
     pub mcp_oauth_pats_enabled: bool,
     /// Dynamically registered (RFC 7591) clients may be used in this org.
     pub dynamic_registration_enabled: bool,
-    /// Host names OAuth apps may redirect to in this org; empty means any.
+    /// Where OAuth apps may send members back in this org, as `scheme://host`
+    /// (`https://claude.ai`, `cursor://anysphere.cursor-mcp`): a redirect URI must match an
+    /// entry's scheme and host. Empty means any.
     pub allowed_redirect_hosts: Vec<String>,
     /// Lifetime of MCP OAuth access tokens, in seconds.
     #[schema(minimum = 60, maximum = 86400)]
@@ -63,8 +65,9 @@ pub struct OrgPolicyPatch {
     pub personal_tokens_enabled: Option<bool>,
     pub mcp_oauth_pats_enabled: Option<bool>,
     pub dynamic_registration_enabled: Option<bool>,
-    /// Host names only (`app.example.com`): no scheme, port, path or wildcard; at most 50.
-    /// An empty list allows any host.
+    /// `host` (meaning `https://host`) or `scheme://host` (`cursor://anysphere.cursor-mcp`,
+    /// `http://localhost`): no port, path or wildcard; http only for loopback; at most 50.
+    /// An empty list allows any redirect.
     pub allowed_redirect_hosts: Option<Vec<String>>,
     #[schema(minimum = 60, maximum = 86400)]
     pub access_token_ttl_secs: Option<i64>,

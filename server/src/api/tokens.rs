@@ -24,6 +24,15 @@ pub enum TokenKind {
     McpOauthPat,
 }
 
+impl From<app::model::OrgTokenKind> for TokenKind {
+    fn from(k: app::model::OrgTokenKind) -> Self {
+        match k {
+            app::model::OrgTokenKind::Pat => TokenKind::Pat,
+            app::model::OrgTokenKind::McpOauthPat => TokenKind::McpOauthPat,
+        }
+    }
+}
+
 /// `active`, `expired` (past its expiry), `disabled` (by an admin; can be re-enabled) or
 /// `revoked` (for good).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -35,13 +44,23 @@ pub enum TokenStatus {
     Revoked,
 }
 
+impl From<app::model::TokenStatus> for TokenStatus {
+    fn from(s: app::model::TokenStatus) -> Self {
+        match s {
+            app::model::TokenStatus::Active => TokenStatus::Active,
+            app::model::TokenStatus::Expired => TokenStatus::Expired,
+            app::model::TokenStatus::Disabled => TokenStatus::Disabled,
+            app::model::TokenStatus::Revoked => TokenStatus::Revoked,
+        }
+    }
+}
+
 /// One personal token of the org. Never the secret.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Token {
     /// The PAT's id, or the connection's id for an MCP OAuth PAT.
     pub id: Uuid,
-    #[schema(value_type = TokenKind)]
-    pub kind: String,
+    pub kind: TokenKind,
     /// The name its owner gave a standard PAT.
     pub name: Option<String>,
     /// The owner.
@@ -59,15 +78,14 @@ pub struct Token {
     pub created_at: DateTime<Utc>,
     pub last_used_at: Option<DateTime<Utc>>,
     pub expires_at: Option<DateTime<Utc>>,
-    #[schema(value_type = TokenStatus)]
-    pub status: String,
+    pub status: TokenStatus,
 }
 
 impl From<OrgToken> for Token {
     fn from(t: OrgToken) -> Self {
         Self {
             id: t.id,
-            kind: t.kind,
+            kind: t.kind.into(),
             name: t.name,
             user_id: t.user_id,
             owner_email: t.owner_email,
@@ -78,7 +96,7 @@ impl From<OrgToken> for Token {
             created_at: t.created_at,
             last_used_at: t.last_used_at,
             expires_at: t.expires_at,
-            status: t.status,
+            status: t.status.into(),
         }
     }
 }

@@ -10,6 +10,7 @@ mod workloads;
 use app::domain::oauth::authorize::{self, AuthorizeRequest, Begin};
 use app::domain::oauth::clients::{self, ClientMetadata};
 use app::domain::oauth::{consent, grants};
+use app::domain::oauth_apps::{self, AppOwner, NewApp, Trust};
 use app::domain::validate::{Email, Password, Slug};
 use app::domain::{RequestMeta, Services, orgs, users};
 use base64::Engine;
@@ -39,14 +40,14 @@ async fn seed(s: &Services, n: usize) -> Result<Seeded, CliError> {
     let meta = RequestMeta::default();
     let email = Email::parse("bench@example.com")?;
     let user = users::create_user(
-        &s.db,
+        s,
         &email,
         &Password::parse("bench bench bench bench", None)?,
         None,
         &meta,
     )
     .await?;
-    orgs::create_org(
+    let org = orgs::create_org(
         &s.db,
         user.id,
         &Slug::parse("bench")?,
@@ -62,9 +63,25 @@ async fn seed(s: &Services, n: usize) -> Result<Seeded, CliError> {
     let public = clients::register_dynamic(s, reg("none"), &meta)
         .await
         .map_err(|e| CliError(e.error_description))?;
-    let rs = clients::register_dynamic(s, reg("client_secret_post"), &meta)
-        .await
-        .map_err(|e| CliError(e.error_description))?;
+    // A resource server of the org: the org's own confidential app, trusted to introspect.
+    let rs = oauth_apps::create(
+        s,
+        user.id,
+        AppOwner::Org { org_id: org.id },
+        &NewApp {
+            name: "Bench resource server".into(),
+            redirect_uris: vec!["https://rs.bench.example/cb".into()],
+            scopes: vec!["mcp:read".into()],
+            confidential: true,
+            trust: Trust {
+                resource_server: true,
+                pkce_optional: false,
+            },
+            ..Default::default()
+        },
+        &meta,
+    )
+    .await?;
     let mut pairs = Vec::with_capacity(n);
     for _ in 0..n {
         let verifier = app::domain::secrets::random_urlsafe(32);
@@ -76,6 +93,7 @@ async fn seed(s: &Services, n: usize) -> Result<Seeded, CliError> {
             redirect_uri: Some("http://127.0.0.1:9/cb".into()),
             code_challenge: Some(challenge),
             code_challenge_method: Some("S256".into()),
+            signed_in: true,
             ..Default::default()
         };
         let Ok(Begin::Pending { request, .. }) = authorize::begin(s, req).await else {
@@ -92,7 +110,7 @@ async fn seed(s: &Services, n: usize) -> Result<Seeded, CliError> {
             .ok_or_else(|| CliError("seeding: no code".into()))?;
         let grant = grants::CodeGrant {
             code,
-            redirect_uri: None,
+            redirect_uri: Some("http://127.0.0.1:9/cb".into()),
             code_verifier: Some(verifier),
             resource: vec![],
         };

@@ -97,11 +97,8 @@ impl Work for Introspect {
         }
         let res = c
             .post(self.url.clone())
-            .form(&[
-                ("token", at.as_str()),
-                ("client_id", self.client_id.as_str()),
-                ("client_secret", self.client_secret.as_str()),
-            ])
+            .basic_auth(&self.client_id, Some(&self.client_secret))
+            .form(&[("token", at.as_str())])
             .send()
             .await;
         let good = parsed::<Answer>(res).await.is_some_and(|a| a.active);

@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use app::domain::mcp::bearer::{self, Principal, Refusal};
+use app::domain::access::{Denial, DenialKind, Principal, Purpose};
 use app::domain::mcp::tools;
 use app::domain::oauth::resource::McpResource;
 use app::domain::oauth::scope::ScopeSet;
@@ -44,16 +44,21 @@ pub async fn require_bearer(
         return not_found();
     };
     let Some(secret) = bearer_secret(req.headers()) else {
-        return refuse(&state, &endpoint, Refusal::Missing).await;
+        return refuse(&state, &endpoint, Denial::NoCredential).await;
     };
-    let principal = match bearer::authenticate(&state.services, secret, &endpoint).await {
+    let principal = match state
+        .services
+        .access()
+        .check(secret, Purpose::Mcp(&endpoint))
+        .await
+    {
         Ok(Ok(p)) => p,
-        Ok(Err(refusal)) => return refuse(&state, &endpoint, refusal).await,
+        Ok(Err(denial)) => return refuse(&state, &endpoint, denial).await,
         Err(_) => return unavailable(),
     };
     // A grant without every scope: look at the call so that a tool needing more gets the
     // standard step-up challenge (a new consent can fix it) instead of a tool error.
-    if !ScopeSet::all().is_subset(&principal.scopes) && req.method() == Method::POST {
+    if !ScopeSet::all().is_subset(principal.scopes()) && req.method() == Method::POST {
         let (parts, body) = req.into_parts();
         let Ok(bytes) = axum::body::to_bytes(body, MAX_PEEK_BYTES).await else {
             return (
@@ -68,7 +73,7 @@ pub async fn require_bearer(
         }
         req = Request::from_parts(parts, Body::from(bytes));
     }
-    bearer::touch(&state.services, &principal);
+    state.services.access().touch(&principal);
     req.extensions_mut().insert::<Arc<Principal>>(principal);
     next.run(req).await
 }
@@ -116,7 +121,7 @@ fn quoted(v: &str) -> String {
         .collect()
 }
 
-async fn refuse(state: &AppState, endpoint: &McpResource, refusal: Refusal) -> Response {
+async fn refuse(state: &AppState, endpoint: &McpResource, denial: Denial) -> Response {
     // A challenge must point at metadata that exists (RS-5): an unknown org has no endpoint.
     if let McpResource::Org(slug) = endpoint {
         match orgs::find_by_slug(&state.services.db, slug).await {
@@ -127,13 +132,14 @@ async fn refuse(state: &AppState, endpoint: &McpResource, refusal: Refusal) -> R
     }
     let metadata = metadata_url(state, endpoint);
     let scope = ScopeSet::all().to_string();
-    match refusal {
-        Refusal::Missing => challenge(
+    let why = denial.to_string();
+    match denial.kind() {
+        DenialKind::Missing => challenge(
             StatusCode::UNAUTHORIZED,
             format!(r#"Bearer resource_metadata="{metadata}", scope="{scope}""#),
-            json!({ "error": "unauthorized", "error_description": "Sign in: this endpoint needs an access token (Authorization: Bearer …)." }),
+            json!({ "error": "unauthorized", "error_description": why }),
         ),
-        Refusal::InvalidToken(why) => challenge(
+        DenialKind::Credential => challenge(
             StatusCode::UNAUTHORIZED,
             format!(
                 r#"Bearer resource_metadata="{metadata}", scope="{scope}", error="invalid_token", error_description="{}""#,
@@ -142,7 +148,7 @@ async fn refuse(state: &AppState, endpoint: &McpResource, refusal: Refusal) -> R
             json!({ "error": "invalid_token", "error_description": why }),
         ),
         // Policy, not credentials: no challenge a client would answer by signing in again.
-        Refusal::Forbidden(why) => (
+        DenialKind::Policy | DenialKind::Scope => (
             StatusCode::FORBIDDEN,
             axum::Json(json!({ "error": "access_denied", "error_description": why })),
         )

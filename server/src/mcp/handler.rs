@@ -4,7 +4,7 @@
 
 use std::sync::{Arc, LazyLock};
 
-use app::domain::mcp::bearer::Principal;
+use app::domain::access::Principal;
 use app::domain::mcp::tools::{self, ActivityQuery};
 use app::domain::org_policy::PolicyChange;
 use app::domain::{RequestMeta, Services};
@@ -113,7 +113,7 @@ pub struct PolicyArgs {
     pub mcp_oauth_pats_enabled: Option<bool>,
     /// Whether self-registered (dynamically registered) apps may connect.
     pub dynamic_registration_enabled: Option<bool>,
-    /// Hosts OAuth apps may return to; an empty list allows any.
+    /// Where OAuth apps may return members: `host` (https) or `scheme://host`; empty allows any.
     pub allowed_redirect_hosts: Option<Vec<String>>,
     /// Access token lifetime in seconds (60 to 86400).
     pub access_token_ttl_secs: Option<i64>,

@@ -3,15 +3,13 @@
 
 use app::domain::RequestMeta;
 use app::domain::oauth::authorize::{self, AuthorizeRequest, Begin};
-use app::domain::oauth::clients::KIND_DYNAMIC;
 use app::domain::oauth::consent;
-use app::web::SESSION_USER;
+use app::web::session::signed_in;
 use axum::body::Bytes;
 use axum::extract::{Extension, RawQuery, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use http::{HeaderMap, Method, StatusCode};
 use tower_sessions::Session;
-use uuid::Uuid;
 
 use super::params::Params;
 use crate::state::AppState;
@@ -39,18 +37,18 @@ pub async fn authorize(
     let params = if method == Method::POST {
         match Params::from_body(&headers, &body) {
             Ok(p) => p,
-            Err(e) => return error_page(&e.error_description),
+            Err(e) => return error_page(StatusCode::BAD_REQUEST, &e.error_description),
         }
     } else {
         Params::from_pairs(
             url::form_urlencoded::parse(query.unwrap_or_default().as_bytes()).into_owned(),
         )
     };
-    if let Some(dup) = params.first_duplicate(&["client_id", "redirect_uri"]) {
-        return error_page(&format!(
-            "The parameter {dup} was sent more than once, so the request can't be trusted."
-        ));
-    }
+    // The one session authentication: a disabled or deleted account is not signed in.
+    let user = match signed_in(&state.services, &session).await {
+        Ok(u) => u,
+        Err(_) => return unavailable(),
+    };
     let get = |n: &str| params.all(n).into_iter().next();
     let req = AuthorizeRequest {
         response_type: get("response_type"),
@@ -62,57 +60,26 @@ pub async fn authorize(
         code_challenge_method: get("code_challenge_method"),
         resource: params.all("resource"),
         prompt: get("prompt"),
+        repeated: params.first_duplicate(SINGULAR),
+        signed_in: user.is_some(),
+        client_ip: meta.ip.clone(),
     };
-    let user_id = session.get::<Uuid>(SESSION_USER).await.ok().flatten();
     let outcome = match authorize::begin(&state.services, req).await {
         Ok(o) => o,
         Err(e) => {
             tracing::error!(error = %e, "authorization request failed");
-            return error_page("Something went wrong on our side. Try again from your app.");
+            return unavailable();
         }
-    };
-    // A repeated singular parameter is a phase-2 error once the client and redirect are known.
-    let outcome = match (outcome, params.first_duplicate(SINGULAR)) {
-        (Begin::Pending { request, client }, Some(dup)) => Begin::RedirectError {
-            location: authorize::client_redirect(
-                &state.services,
-                &request.redirect_uri,
-                request.state.as_deref(),
-                &[
-                    ("error", "invalid_request"),
-                    (
-                        "error_description",
-                        &format!("The parameter {dup} was sent more than once."),
-                    ),
-                ],
-            ),
-            client,
-        },
-        (o, _) => o,
     };
     match outcome {
-        Begin::ErrorPage(msg) => error_page(&msg),
-        Begin::RedirectError { client, location } => {
-            // Errors go back to self-registered apps only after sign-in: otherwise anyone could
-            // register a client and use us to bounce visitors to their site.
-            if client.kind == KIND_DYNAMIC && user_id.is_none() {
-                let here = format!("/oauth/authorize?{}", serialize(&params));
-                return Redirect::to(&format!("/login?next={}", encode(&here))).into_response();
-            }
-            Redirect::to(&location).into_response()
-        }
+        Begin::ErrorPage(msg) => error_page(StatusCode::BAD_REQUEST, &msg),
+        Begin::TooMany(msg) => error_page(StatusCode::TOO_MANY_REQUESTS, &msg),
+        Begin::RedirectError { location, .. } => Redirect::to(&location).into_response(),
         Begin::Pending { request, .. } => {
             let consent_page = format!("/oauth/consent/{}", request.id);
-            let Some(user_id) = user_id else {
+            let Some(user) = user else {
                 return Redirect::to(&format!("/login?next={}", encode(&consent_page)))
                     .into_response();
-            };
-            let user = match app::domain::users::find(&state.services.db, user_id).await {
-                Ok(Some(u)) => u,
-                _ => {
-                    return Redirect::to(&format!("/login?next={}", encode(&consent_page)))
-                        .into_response();
-                }
             };
             match consent::try_remembered(&state.services, request.id, &user, &meta).await {
                 Ok(Some(location)) => Redirect::to(&location).into_response(),
@@ -122,14 +89,11 @@ pub async fn authorize(
     }
 }
 
-fn serialize(p: &Params) -> String {
-    let mut s = url::form_urlencoded::Serializer::new(String::new());
-    for name in SINGULAR.iter().chain(["resource"].iter()) {
-        for v in p.all(name) {
-            s.append_pair(name, &v);
-        }
-    }
-    s.finish()
+fn unavailable() -> Response {
+    error_page(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Something went wrong on our side. Try again from your app.",
+    )
 }
 
 fn encode(s: &str) -> String {
@@ -137,7 +101,7 @@ fn encode(s: &str) -> String {
 }
 
 /// A phase-1 error: shown to the person, never redirected.
-pub fn error_page(message: &str) -> Response {
+pub fn error_page(status: StatusCode, message: &str) -> Response {
     let body = format!(
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <title>Authorization failed · Gatehouse</title><link rel=\"stylesheet\" href=\"/pkg/gatehouse.css\"></head><body>\
@@ -146,7 +110,7 @@ pub fn error_page(message: &str) -> Response {
          Close this tab and try connecting again from the app.</p></section></main></body></html>",
         escape(message)
     );
-    let mut res = (StatusCode::BAD_REQUEST, Html(body)).into_response();
+    let mut res = (status, Html(body)).into_response();
     res.headers_mut().insert(
         http::header::CACHE_CONTROL,
         http::HeaderValue::from_static("no-store"),

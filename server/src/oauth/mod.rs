@@ -7,9 +7,11 @@ pub mod rate_limit;
 pub mod register;
 pub mod token;
 
+use app::domain::oauth::OAuthError;
 use axum::Router;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use http::{HeaderName, Method, header};
+use http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use tower_governor::GovernorLayer;
 use tower_governor::governor::GovernorConfigBuilder;
 use tower_http::cors::{Any, CorsLayer};
@@ -65,4 +67,21 @@ pub fn api_routes() -> Router<AppState> {
         .route("/oauth/revoke", post(token::revoke))
         .route("/oauth/introspect", post(token::introspect))
         .layer(cors)
+}
+
+/// An OAuth error as the protocol endpoints answer it: the RFC's JSON body, never cached, and
+/// a `Basic` challenge when client authentication by HTTP Basic failed (RFC 6749 §5.2).
+pub fn reply(e: OAuthError) -> Response {
+    let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST);
+    let mut res = (status, axum::Json(&e)).into_response();
+    let h = res.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    if e.basic_challenge && e.error == "invalid_client" {
+        h.insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Basic realm=\"gatehouse\", charset=\"UTF-8\""),
+        );
+    }
+    res
 }

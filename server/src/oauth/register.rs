@@ -1,46 +1,53 @@
 //! RFC 7591 dynamic client registration.
 
+use app::domain::RequestMeta;
 use app::domain::oauth::OAuthError;
-use app::domain::oauth::clients::{self, ClientMetadata};
+use app::domain::oauth::clients::{self, ClientMetadata, MAX_REGISTRATION_BYTES};
 use axum::Json;
-use axum::body::Bytes;
+use axum::body::Body;
 use axum::extract::{Extension, State};
 use axum::response::{IntoResponse, Response};
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 
+use super::reply;
 use crate::state::AppState;
-use app::domain::RequestMeta;
 
 pub async fn register(
     State(state): State<AppState>,
     Extension(meta): Extension<RequestMeta>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Response {
     if !state.config.dynamic_registration {
-        return (
-            StatusCode::FORBIDDEN,
-            OAuthError::new("access_denied", "Dynamic client registration is turned off on this server. Ask an administrator to register the app."),
-        )
-            .into_response();
+        let mut res = reply(OAuthError::new(
+            "access_denied",
+            "Dynamic client registration is turned off on this server. Ask an administrator to register the app.",
+        ));
+        *res.status_mut() = StatusCode::FORBIDDEN;
+        return res;
     }
     let ct = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     if !ct.starts_with("application/json") {
-        return OAuthError::invalid_client_metadata(
+        return reply(OAuthError::invalid_client_metadata(
             "Send the client metadata as application/json.",
-        )
-        .into_response();
+        ));
     }
+    // The whole document is bounded before it is parsed (each member is bounded again).
+    let Ok(body) = axum::body::to_bytes(body, MAX_REGISTRATION_BYTES).await else {
+        return reply(OAuthError::invalid_client_metadata(format!(
+            "The client metadata is larger than {} KiB.",
+            MAX_REGISTRATION_BYTES / 1024
+        )));
+    };
     let metadata: ClientMetadata = match serde_json::from_slice(&body) {
         Ok(m) => m,
         Err(e) => {
-            return OAuthError::invalid_client_metadata(format!(
+            return reply(OAuthError::invalid_client_metadata(format!(
                 "The client metadata could not be read: {e}"
-            ))
-            .into_response();
+            )));
         }
     };
     match clients::register_dynamic(&state.services, metadata, &meta).await {
@@ -51,6 +58,6 @@ pub async fn register(
                 .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
             res
         }
-        Err(e) => e.into_response(),
+        Err(e) => reply(e),
     }
 }

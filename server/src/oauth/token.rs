@@ -1,19 +1,21 @@
 //! The token endpoint (authorization_code and refresh_token grants), revocation (RFC 7009) and
 //! introspection (RFC 7662). Every failure is the RFC's JSON error with `Cache-Control: no-store`.
 
+use app::domain::RequestMeta;
+use app::domain::access::Principal;
 use app::domain::oauth::OAuthError;
 use app::domain::oauth::clients;
-use app::domain::oauth::grants::{self, CodeGrant, RefreshGrant};
+use app::domain::oauth::grants::{self, CodeGrant, GrantType, RefreshGrant};
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{Extension, State};
 use axum::response::{IntoResponse, Response};
 use http::{HeaderMap, HeaderValue, header};
+use serde_json::{Value, json};
 
 use super::params::{Params, client_credentials};
+use super::reply;
 use crate::state::AppState;
-use app::domain::RequestMeta;
-use axum::extract::Extension;
 
 fn no_store(mut res: Response) -> Response {
     res.headers_mut()
@@ -31,7 +33,7 @@ pub async fn token(
 ) -> Response {
     match token_inner(&state, &meta, &headers, &body).await {
         Ok(r) => no_store(Json(r).into_response()),
-        Err(e) => e.into_response(),
+        Err(e) => reply(e),
     }
 }
 
@@ -42,21 +44,12 @@ async fn token_inner(
     body: &Bytes,
 ) -> Result<grants::TokenResponse, OAuthError> {
     let p = Params::from_body(headers, body)?;
-    let grant_type = p.required("grant_type")?;
-    if !matches!(grant_type.as_str(), "authorization_code" | "refresh_token") {
-        return Err(OAuthError::unsupported_grant_type(format!(
-            "grant_type {grant_type:?} is not supported; use authorization_code or refresh_token."
-        )));
-    }
+    let grant_type = GrantType::parse(&p.required("grant_type")?)?;
     let creds = client_credentials(headers, &p)?;
-    let client = clients::authenticate(&state.services.db, &creds).await?;
-    if !clients::list(&client.grant_types).contains(&grant_type) {
-        return Err(OAuthError::unauthorized_client(format!(
-            "This client did not register the {grant_type} grant."
-        )));
-    }
-    match grant_type.as_str() {
-        "authorization_code" => {
+    let client = clients::authenticate(&state.services, &creds).await?;
+    grant_type.check_registered(&client)?;
+    match grant_type {
+        GrantType::AuthorizationCode => {
             let grant = CodeGrant {
                 code: p.required("code")?,
                 redirect_uri: p.one("redirect_uri")?,
@@ -65,7 +58,7 @@ async fn token_inner(
             };
             grants::exchange_code(&state.services, &client, grant, meta).await
         }
-        _ => {
+        GrantType::RefreshToken => {
             let grant = RefreshGrant {
                 refresh_token: p.required("refresh_token")?,
                 resource: p.all("resource"),
@@ -84,8 +77,7 @@ async fn token_and_client(
 ) -> Result<(Params, String, app::domain::entities::oauth_client::Model), OAuthError> {
     let p = Params::from_body(headers, body)?;
     let token = p.required("token")?;
-    let client =
-        clients::authenticate(&state.services.db, &client_credentials(headers, &p)?).await?;
+    let client = clients::authenticate(&state.services, &client_credentials(headers, &p)?).await?;
     Ok((p, token, client))
 }
 
@@ -110,7 +102,7 @@ pub async fn revoke(
     .await;
     match result {
         Ok(()) => no_store(http::StatusCode::OK.into_response()),
-        Err(e) => e.into_response(),
+        Err(e) => reply(e),
     }
 }
 
@@ -125,7 +117,45 @@ pub async fn introspect(
     }
     .await;
     match result {
-        Ok(v) => no_store(Json(v).into_response()),
-        Err(e) => e.into_response(),
+        Ok(found) => no_store(
+            Json(introspection(found.as_deref(), &state.config.public_url)).into_response(),
+        ),
+        Err(e) => reply(e),
     }
+}
+
+/// The RFC 7662 answer: the token's state as the access decision found it, with the member's
+/// role as it is now; an inactive token reveals nothing but `active: false`.
+fn introspection(p: Option<&Principal>, issuer: &str) -> Value {
+    let Some(p) = p else {
+        return json!({ "active": false });
+    };
+    let org = p.org();
+    let mut out = json!({
+        "active": true,
+        "scope": p.scopes().to_string(),
+        "sub": p.user_id().to_string(),
+        "username": p.email(),
+        "iss": issuer,
+        "iat": p.token.created_at.timestamp(),
+        "jti": p.token_id().to_string(),
+        "token_type": match p.token.kind {
+            app::domain::entities::token::TokenKind::Refresh => "refresh_token",
+            _ => "Bearer",
+        },
+        "org_id": org.id.to_string(),
+        "org": org.slug,
+        "role": p.role().as_str(),
+    });
+    let o = out.as_object_mut().expect("an object");
+    if let Some(g) = p.grant() {
+        o.insert("client_id".into(), json!(g.client.client_id));
+    }
+    if let Some(exp) = p.expires_at() {
+        o.insert("exp".into(), json!(exp.timestamp()));
+    }
+    if let Some(aud) = &p.token.resource {
+        o.insert("aud".into(), json!(aud));
+    }
+    out
 }

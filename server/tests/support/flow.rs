@@ -127,3 +127,64 @@ pub async fn connect(
     t["client_id"] = json!(client_id);
     t
 }
+
+/// A resource server of org `slug`: the org's own confidential app (created by its admin
+/// `admin_email`) that the admin allowed to introspect the org's tokens. (client_id, secret).
+pub async fn org_resource_server(app: &TestApp, admin_email: &str, slug: &str) -> (String, String) {
+    use app::domain::oauth_apps::{self, AppOwner, NewApp, Trust};
+    let s = &app.services;
+    let admin = app::domain::users::find_by_email(&s.db, admin_email)
+        .await
+        .unwrap()
+        .unwrap();
+    let org = app::domain::orgs::find_by_slug(&s.db, slug)
+        .await
+        .unwrap()
+        .unwrap();
+    let made = oauth_apps::create(
+        s,
+        admin.id,
+        AppOwner::Org { org_id: org.id },
+        &NewApp {
+            name: format!("{slug} resource server"),
+            redirect_uris: vec!["https://rs.example.com/cb".into()],
+            scopes: vec!["mcp:read".into()],
+            confidential: true,
+            trust: Trust {
+                resource_server: true,
+                pkce_optional: false,
+            },
+            ..Default::default()
+        },
+        &app::domain::RequestMeta::default(),
+    )
+    .await
+    .unwrap();
+    (made.client.client_id, made.secret.unwrap())
+}
+
+/// RFC 7662 introspection by a client that authenticates with HTTP Basic.
+pub async fn introspect_basic(
+    app: &TestApp,
+    id: &str,
+    secret: &str,
+    token: &str,
+) -> serde_json::Value {
+    use base64::Engine;
+    let basic = base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"));
+    let body = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("token", token)
+        .finish();
+    app.call(
+        http::Request::post("/oauth/introspect")
+            .header(
+                http::header::CONTENT_TYPE,
+                "application/x-www-form-urlencoded",
+            )
+            .header(http::header::AUTHORIZATION, format!("Basic {basic}"))
+            .body(axum::body::Body::from(body))
+            .unwrap(),
+    )
+    .await
+    .json()
+}

@@ -23,6 +23,9 @@ pub const ORIGIN: &str = "http://127.0.0.1:3000";
 pub struct TestApp {
     pub router: Router,
     pub db: DatabaseConnection,
+    /// The router's own services: a change made through them reaches its caches, as one made
+    /// through a request would.
+    pub services: Services,
 }
 
 impl TestApp {
@@ -41,14 +44,19 @@ impl TestApp {
             .collect();
         let config = Config::from_sources(&env, &BTreeMap::new()).expect("config");
         let services = Services::new(db.clone(), config.domain_settings());
-        let router = build_router(AppState::new(config, services));
-        Self { router, db }
+        let router = build_router(AppState::new(config, services.clone()));
+        Self {
+            router,
+            db,
+            services,
+        }
     }
 
     pub fn browser(&self) -> Browser {
         Browser {
             router: self.router.clone(),
             cookie: None,
+            csrf_cookie: None,
             js: false,
         }
     }
@@ -98,7 +106,10 @@ impl Response {
 /// A client that keeps the session cookie between requests.
 pub struct Browser {
     router: Router,
+    /// The session cookie's value.
     pub cookie: Option<String>,
+    /// The anonymous visitor's CSRF cookie's value (before a session exists).
+    pub csrf_cookie: Option<String>,
     /// Behave like the hydrated app (server functions answer with data, not redirects).
     pub js: bool,
 }
@@ -116,13 +127,23 @@ impl Browser {
                     Some(value)
                 };
             }
+            if let Some(rest) = v.strip_prefix(&format!("{}=", app::web::CSRF_COOKIE)) {
+                self.csrf_cookie = Some(rest.split(';').next().unwrap().to_string());
+            }
         }
         Response::read(res).await
     }
 
     pub fn with_cookie(&self, mut b: http::request::Builder) -> http::request::Builder {
+        let mut jar = Vec::new();
         if let Some(c) = &self.cookie {
-            b = b.header(header::COOKIE, format!("{SESSION_COOKIE}={c}"));
+            jar.push(format!("{SESSION_COOKIE}={c}"));
+        }
+        if let Some(c) = &self.csrf_cookie {
+            jar.push(format!("{}={c}", app::web::CSRF_COOKIE));
+        }
+        if !jar.is_empty() {
+            b = b.header(header::COOKIE, jar.join("; "));
         }
         b
     }
@@ -284,4 +305,41 @@ impl Browser {
             .unwrap();
         self.send(req).await
     }
+}
+
+/// A fresh, migrated database of the same kind as `db` (a test that needs one per case).
+pub async fn fresh_like(db: &DatabaseConnection) -> DatabaseConnection {
+    match db.get_database_backend() {
+        sea_orm::DatabaseBackend::Postgres => migration::test_db::postgres()
+            .await
+            .expect("postgres test database")
+            .expect("a PostgreSQL server, as for `db`"),
+        _ => migration::test_db::sqlite()
+            .await
+            .expect("sqlite test database"),
+    }
+}
+
+/// Runs each named `async fn(DatabaseConnection)` twice: on a fresh SQLite file, and on a fresh
+/// PostgreSQL database when `GATEHOUSE_TEST_POSTGRES_URL` names a server (skipped with the
+/// reason printed otherwise).
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                let db = migration::test_db::sqlite().await.expect("sqlite test database");
+                super::$name(db).await;
+            })*
+        }
+        mod postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                if let Some(db) = migration::test_db::postgres().await.expect("postgres test database") {
+                    super::$name(db).await;
+                }
+            })*
+        }
+    };
 }

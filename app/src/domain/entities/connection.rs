@@ -23,3 +23,17 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+impl Model {
+    /// The connection's state, from its row: revoked wins over disabled.
+    pub fn status(&self) -> crate::model::ConnectionStatus {
+        use crate::model::ConnectionStatus;
+        if self.revoked_at.is_some() {
+            ConnectionStatus::Revoked
+        } else if self.disabled_at.is_some() {
+            ConnectionStatus::Disabled
+        } else {
+            ConnectionStatus::Active
+        }
+    }
+}

@@ -11,6 +11,8 @@ pub struct Model {
     pub scope: String,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// The redirect URI the consent was given for: another one asks again.
+    pub redirect_uri: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

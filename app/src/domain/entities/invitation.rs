@@ -7,7 +7,7 @@ pub struct Model {
     pub id: Uuid,
     pub org_id: Uuid,
     pub email: String,
-    pub role: String,
+    pub role: crate::model::Role,
     #[sea_orm(unique)]
     pub token_hash: String,
     pub invited_by: Option<Uuid>,

@@ -7,7 +7,7 @@ pub struct Model {
     pub id: Uuid,
     pub org_id: Uuid,
     pub user_id: Uuid,
-    pub role: String,
+    pub role: crate::model::Role,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

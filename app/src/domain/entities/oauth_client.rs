@@ -7,7 +7,7 @@ pub struct Model {
     pub id: Uuid,
     #[sea_orm(unique)]
     pub client_id: String,
-    pub kind: String,
+    pub kind: crate::model::ClientKind,
     pub name: String,
     pub description: Option<String>,
     pub owner_user_id: Option<Uuid>,
@@ -34,6 +34,10 @@ pub struct Model {
     pub updated_at: DateTimeUtc,
     pub last_used_at: Option<DateTimeUtc>,
     pub first_authorized_at: Option<DateTimeUtc>,
+    /// An org admin lets this (admin-created, confidential) client introspect the org's tokens.
+    pub resource_server: bool,
+    /// This client may leave out PKCE (a connector that can't send it); never set by itself.
+    pub pkce_optional: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

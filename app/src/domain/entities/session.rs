@@ -7,6 +7,9 @@ pub struct Model {
     pub id: String,
     pub data: Vec<u8>,
     pub expiry_date: DateTimeUtc,
+    /// Whose session this is (copied from the data by the store), so an account's sessions
+    /// can be ended together.
+    pub user_id: Option<Uuid>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

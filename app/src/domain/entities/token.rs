@@ -6,7 +6,7 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
-    pub kind: String,
+    pub kind: TokenKind,
     #[sea_orm(unique)]
     pub token_hash: String,
     pub prefix: String,
@@ -28,6 +28,32 @@ pub struct Model {
     pub revoked_at: Option<DateTimeUtc>,
     pub revoke_reason: Option<String>,
     pub grace_response: Option<String>,
+}
+
+/// What a token row is. Stored in `tokens.kind`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "Text")]
+pub enum TokenKind {
+    /// An MCP OAuth access token (`gate_at_`).
+    #[sea_orm(string_value = "access")]
+    Access,
+    /// An MCP OAuth refresh token (`gate_rt_`).
+    #[sea_orm(string_value = "refresh")]
+    Refresh,
+    /// A standard personal access token (`gate_pat_`).
+    #[sea_orm(string_value = "pat")]
+    Pat,
+}
+
+impl TokenKind {
+    /// The stored value, for audit details.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenKind::Access => "access",
+            TokenKind::Refresh => "refresh",
+            TokenKind::Pat => "pat",
+        }
+    }
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

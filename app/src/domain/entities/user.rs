@@ -13,6 +13,9 @@ pub struct Model {
     pub updated_at: DateTimeUtc,
     pub last_login_at: Option<DateTimeUtc>,
     pub disabled_at: Option<DateTimeUtc>,
+    /// Every session signed in before this moment is over (password changed, account
+    /// disabled).
+    pub sessions_ended_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

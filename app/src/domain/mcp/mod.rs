@@ -1,5 +1,5 @@
-//! The MCP resource server's rules: who a bearer token speaks for (`bearer`) and what each tool
-//! needs and does (`tools`). The server's MCP endpoint parses the protocol and calls these.
+//! The MCP resource server's tools: what each needs (least role, scope) and what it does. Who
+//! is calling is the access decision's answer ([`crate::domain::access`]); the server's MCP
+//! endpoint parses the protocol and calls these.
 
-pub mod bearer;
 pub mod tools;

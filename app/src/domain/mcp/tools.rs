@@ -6,8 +6,8 @@ use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::bearer::{Credential, Principal};
-use crate::domain::audit::{self, AuditFilter};
+use crate::domain::access::Principal;
+use crate::domain::audit_log::{self, AuditFilter};
 use crate::domain::oauth::scope::{MCP_READ, MCP_WRITE, ScopeSet};
 use crate::domain::org_policy::{self, PolicyChange};
 use crate::domain::{RequestMeta, Services, connections, members, org_admin, users};
@@ -66,57 +66,49 @@ pub fn requirement(tool: &str) -> String {
 /// `None` when the grant suffices or the tool is unknown.
 pub fn missing_scope(p: &Principal, tool: &str) -> Option<ScopeSet> {
     let r = rule_for(tool)?;
-    if p.scopes.contains(r.scope) {
+    if p.scopes().contains(r.scope) {
         return None;
     }
-    Some(ScopeSet::parse_known(&format!("{} {}", p.scopes, r.scope)))
+    Some(ScopeSet::parse_known(&format!(
+        "{} {}",
+        p.scopes(),
+        r.scope
+    )))
 }
 
-/// Role and scope check for `tool`, as a refusal in plain words.
+/// Role and scope check for `tool` (the access decision's), as a refusal in plain words.
 fn allow(p: &Principal, tool: &str) -> AppResult<()> {
     let r = rule_for(tool).ok_or_else(|| AppError::not_found(format!("No tool named {tool}.")))?;
-    if !p.role.can(r.capability) {
-        return Err(AppError::forbidden(p.role.refusal(r.capability)));
-    }
-    if !p.scopes.contains(r.scope) {
-        return Err(AppError::forbidden(format!(
-            "This connection was granted {} only; {tool} needs {}. Reconnect and approve it.",
-            p.scopes, r.scope
-        )));
-    }
-    Ok(())
+    p.require(r.capability, r.scope)
+        .map_err(|d| AppError::forbidden(d.to_string()))
 }
 
 pub async fn whoami(_s: &Services, p: &Principal) -> AppResult<Value> {
     allow(p, "whoami")?;
-    let credential = match &p.credential {
-        Credential::OAuth {
-            connection_id,
-            client_id,
-            client_name,
-            resource,
-        } => json!({
-            "kind": "mcp_oauth_pat",
-            "connection_id": connection_id,
-            "client_id": client_id,
-            "client_name": client_name,
-            "resource": resource,
+    let credential = match p.grant() {
+        Some(g) => json!({
+            "kind": p.kind(),
+            "connection_id": g.connection_id,
+            "client_id": g.client.client_id,
+            "client_name": g.client.name,
+            "resource": p.token.resource,
         }),
-        Credential::Pat { name } => json!({ "kind": "pat", "name": name }),
+        None => json!({ "kind": p.kind(), "name": p.token.name }),
     };
+    let org = p.org();
     Ok(json!({
-        "user": { "id": p.user_id, "email": p.email, "name": p.name },
-        "organization": { "id": p.org.id, "slug": p.org.slug, "name": p.org.name },
-        "role": p.role.as_str(),
-        "scopes": p.scopes.iter().collect::<Vec<_>>(),
+        "user": { "id": p.user_id(), "email": p.email(), "name": p.name() },
+        "organization": { "id": org.id, "slug": org.slug, "name": org.name },
+        "role": p.role().as_str(),
+        "scopes": p.scopes().iter().collect::<Vec<_>>(),
         "credential": credential,
-        "token_expires_at": p.expires_at,
+        "token_expires_at": p.expires_at(),
     }))
 }
 
 pub async fn list_my_connections(s: &Services, p: &Principal) -> AppResult<Value> {
     allow(p, "list_my_connections")?;
-    let list = connections::list(&s.db, p.org.id, Some(p.user_id)).await?;
+    let list = connections::list(&s.db, p.org().id, Some(p.user_id())).await?;
     Ok(json!({ "connections": list }))
 }
 
@@ -128,13 +120,13 @@ pub async fn revoke_my_connection(
 ) -> AppResult<Value> {
     allow(p, "revoke_my_connection")?;
     let id = parse_id("connection_id", connection_id)?;
-    let c = connections::revoke(s, p.user_id, p.org.id, Some(p.user_id), id, meta).await?;
+    let c = connections::revoke(s, p.user_id(), p.org().id, Some(p.user_id()), id, meta).await?;
     Ok(json!({ "revoked": c }))
 }
 
 pub async fn list_members(s: &Services, p: &Principal) -> AppResult<Value> {
     allow(p, "list_members")?;
-    let list: Vec<Value> = members::list(&s.db, p.org.id, p.user_id)
+    let list: Vec<Value> = members::list(&s.db, p.org().id, p.user_id())
         .await?
         .into_iter()
         .map(|m| {
@@ -161,16 +153,16 @@ pub struct ActivityQuery {
 
 pub async fn query_activity(s: &Services, p: &Principal, q: &ActivityQuery) -> AppResult<Value> {
     allow(p, "query_activity")?;
-    let whole_org = p.role.can(Capability::QueryOrgData);
+    let whole_org = p.role().can(Capability::QueryOrgData);
     let actor_email = q.actor.as_deref().map(str::trim).filter(|a| !a.is_empty());
     let actor_user_id = match actor_email {
         None if whole_org => None,
-        None => Some(p.user_id),
-        Some(email) if email.eq_ignore_ascii_case(&p.email) => Some(p.user_id),
+        None => Some(p.user_id()),
+        Some(email) if email.eq_ignore_ascii_case(p.email()) => Some(p.user_id()),
         Some(_) if !whole_org => {
             return Err(AppError::forbidden(format!(
                 "Your role {} can see only your own activity; ask an admin of the organization for access to others'.",
-                p.role.as_str()
+                p.role().as_str()
             )));
         }
         Some(email) => match users::find_by_email(&s.db, &email.to_lowercase()).await? {
@@ -201,9 +193,9 @@ pub async fn query_activity(s: &Services, p: &Principal, q: &ActivityQuery) -> A
         until: parse_time("until", q.until.as_deref())?,
     };
     let limit = q.limit.unwrap_or(50).clamp(1, 200);
-    let events = audit::query(&s.db, p.org.id, &filter, 0, limit).await?;
+    let events = audit_log::query(&s.db, p.org().id, &filter, 0, limit).await?;
     Ok(json!({
-        "scope": if actor_user_id == Some(p.user_id) && !whole_org { "your own activity" } else { "organization" },
+        "scope": if actor_user_id == Some(p.user_id()) && !whole_org { "your own activity" } else { "organization" },
         "count": events.len(),
         "events": events,
     }))
@@ -211,12 +203,12 @@ pub async fn query_activity(s: &Services, p: &Principal, q: &ActivityQuery) -> A
 
 pub async fn list_oauth_clients(s: &Services, p: &Principal) -> AppResult<Value> {
     allow(p, "list_oauth_clients")?;
-    Ok(json!({ "clients": org_admin::clients(&s.db, p.org.id).await? }))
+    Ok(json!({ "clients": org_admin::clients(&s.db, p.org().id).await? }))
 }
 
 pub async fn list_tokens(s: &Services, p: &Principal) -> AppResult<Value> {
     allow(p, "list_tokens")?;
-    Ok(json!({ "tokens": org_admin::tokens(&s.db, p.org.id).await? }))
+    Ok(json!({ "tokens": org_admin::tokens(&s.db, p.org().id).await? }))
 }
 
 pub async fn revoke_token(
@@ -227,13 +219,13 @@ pub async fn revoke_token(
 ) -> AppResult<Value> {
     allow(p, "revoke_token")?;
     let id = parse_id("id", id)?;
-    let t = org_admin::revoke_token(s, p.user_id, p.org.id, id, meta).await?;
+    let t = org_admin::revoke_token(s, p.user_id(), p.org().id, id, meta).await?;
     Ok(json!({ "revoked": t }))
 }
 
 pub async fn get_org_policy(_s: &Services, p: &Principal) -> AppResult<Value> {
     allow(p, "get_org_policy")?;
-    Ok(json!({ "organization": p.org.slug, "policy": org_policy::of(&p.org) }))
+    Ok(json!({ "organization": p.org().slug, "policy": org_policy::of(p.org()) }))
 }
 
 pub async fn set_org_policy(
@@ -249,8 +241,8 @@ pub async fn set_org_policy(
             "Name at least one setting to change, e.g. {\"mcp_enabled\": false}.",
         ));
     }
-    let policy = org_policy::update(s, p.user_id, p.org.id, change, meta).await?;
-    Ok(json!({ "organization": p.org.slug, "policy": policy }))
+    let policy = org_policy::update(s, p.user_id(), p.org().id, change, meta).await?;
+    Ok(json!({ "organization": p.org().slug, "policy": policy }))
 }
 
 fn parse_id(field: &str, raw: &str) -> AppResult<Uuid> {

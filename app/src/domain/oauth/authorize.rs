@@ -4,15 +4,17 @@
 //! only its id travels through sign-in and consent.
 
 use chrono::Utc;
-use sea_orm::{ActiveModelTrait, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
 use uuid::Uuid;
 
 use super::clients::{self, list};
 use super::redirect_uri;
 use super::resource::McpResource;
 use super::scope::ScopeSet;
-use crate::domain::entities::{authorization_request, oauth_client};
+use crate::domain::entities::authorization_request::{self, RequestStatus};
+use crate::domain::entities::oauth_client;
 use crate::domain::{Services, orgs};
+use crate::model::ClientKind;
 
 #[derive(Debug, Clone, Default)]
 pub struct AuthorizeRequest {
@@ -25,6 +27,12 @@ pub struct AuthorizeRequest {
     pub code_challenge_method: Option<String>,
     pub resource: Vec<String>,
     pub prompt: Option<String>,
+    /// A singular parameter the request repeated (the edge sees the raw parameters).
+    pub repeated: Option<String>,
+    /// Whether the person is signed in: error redirects to apps nobody vouches for wait for it.
+    pub signed_in: bool,
+    /// The client address, to bound pending requests per address.
+    pub client_ip: Option<String>,
 }
 
 #[derive(Debug)]
@@ -36,6 +44,8 @@ pub enum Begin {
         client: Box<oauth_client::Model>,
         location: String,
     },
+    /// Too many requests from this address are waiting: shown to the person (429).
+    TooMany(String),
     /// Stored: continue with sign-in and consent.
     Pending {
         request: Box<authorization_request::Model>,
@@ -43,9 +53,17 @@ pub enum Begin {
     },
 }
 
-pub const STATUS_PENDING: &str = "pending";
-pub const STATUS_APPROVED: &str = "approved";
-pub const STATUS_DENIED: &str = "denied";
+/// Whether Gatehouse may send an error straight back to this client's redirect URI before
+/// the person has signed in. Only for apps someone vouches for: an instance-verified client,
+/// or one an admin created for the org the request is for (or, at `/mcp`, any org). Anyone
+/// can register a client or make an app of their own, so for those an early redirect would
+/// make Gatehouse an open redirector to any address they chose.
+pub fn trusted_redirect(client: &oauth_client::Model, org_id: Option<Uuid>) -> bool {
+    client.verified
+        || (client.kind == ClientKind::Admin
+            && client.org_id.is_some()
+            && org_id.is_none_or(|o| client.org_id == Some(o)))
+}
 
 /// The redirect back to the client: our issuer (RFC 9207) and the client's state, always.
 pub fn client_redirect(
@@ -74,6 +92,15 @@ pub async fn begin(s: &Services, req: AuthorizeRequest) -> Result<Begin, sea_orm
             "The request does not say which app is asking (client_id is missing).".into(),
         ));
     };
+    if let Some(dup) = req
+        .repeated
+        .as_deref()
+        .filter(|d| matches!(*d, "client_id" | "redirect_uri"))
+    {
+        return Ok(Begin::ErrorPage(format!(
+            "The parameter {dup} was sent more than once, so the request can't be trusted."
+        )));
+    }
     let client = match clients::find(&s.db, client_id).await {
         Ok(Some(c)) => c,
         Ok(None) => {
@@ -100,10 +127,36 @@ pub async fn begin(s: &Services, req: AuthorizeRequest) -> Result<Begin, sea_orm
             )));
         }
     };
+    let mut resources: Vec<&str> = req
+        .resource
+        .iter()
+        .map(|r| r.trim())
+        .filter(|r| !r.is_empty())
+        .collect();
+    resources.dedup();
+    let resource = match resources.as_slice() {
+        [] => Some(McpResource::Instance),
+        [one] => McpResource::parse(one, &s.settings.public_url),
+        _ => None,
+    };
+    let org = match resource.as_ref().and_then(McpResource::org_slug) {
+        Some(slug) => orgs::find_by_slug(&s.db, slug)
+            .await
+            .map_err(|_| sea_orm::DbErr::Custom("org lookup".into()))?,
+        None => None,
+    };
 
-    // Phase 2: the redirect URI is the client's own; errors go back to it.
+    // Phase 2: the redirect URI is the client's own; errors go back to it, but to an app
+    // nobody vouches for only once the person has signed in.
+    let vouched = req.signed_in || trusted_redirect(&client, org.as_ref().map(|o| o.id));
     let state = req.state.as_deref().filter(|s| !s.is_empty());
     let fail = |error: &str, description: &str| {
+        if !vouched {
+            return Ok(Begin::ErrorPage(format!(
+                "{description} ({error}; Gatehouse sends errors back to {} only after you sign in.)",
+                client.name
+            )));
+        }
         Ok(Begin::RedirectError {
             location: client_redirect(
                 s,
@@ -114,24 +167,24 @@ pub async fn begin(s: &Services, req: AuthorizeRequest) -> Result<Begin, sea_orm
             client: Box::new(client.clone()),
         })
     };
+    if let Some(dup) = &req.repeated {
+        return fail(
+            "invalid_request",
+            &format!("The parameter {dup} was sent more than once."),
+        );
+    }
     if req.response_type.as_deref() != Some("code") {
         return fail(
             "unsupported_response_type",
             "Only response_type=code is supported.",
         );
     }
-    let exempt = redirect_uri::display_host(&redirect);
-    let pkce_exempt = s
-        .settings
-        .oauth
-        .pkce_exempt_redirect_hosts
-        .iter()
-        .any(|h| h.eq_ignore_ascii_case(&exempt));
     match (
         req.code_challenge.as_deref().filter(|c| !c.is_empty()),
         req.code_challenge_method.as_deref(),
     ) {
-        (None, _) if pkce_exempt => {}
+        // Granted per client by an admin (a connector that can't send PKCE), never by itself.
+        (None, _) if client.pkce_optional => {}
         (None, _) => {
             return fail(
                 "invalid_request",
@@ -155,40 +208,18 @@ pub async fn begin(s: &Services, req: AuthorizeRequest) -> Result<Begin, sea_orm
             "code_challenge must be 43 to 128 characters of A-Z a-z 0-9 - . _ ~.",
         );
     }
-    let mut resources: Vec<&str> = req
-        .resource
-        .iter()
-        .map(|r| r.trim())
-        .filter(|r| !r.is_empty())
-        .collect();
-    resources.dedup();
-    let resource = match resources.as_slice() {
-        [] => McpResource::Instance,
-        [one] => match McpResource::parse(one, &s.settings.public_url) {
-            Some(r) => r,
-            None => {
-                return fail(
-                    "invalid_target",
-                    "The resource is not an MCP endpoint of this server.",
-                );
-            }
-        },
-        _ => return fail("invalid_target", "Ask for one resource per authorization."),
-    };
-    let org_id = match resource.org_slug() {
-        Some(slug) => match orgs::find_by_slug(&s.db, slug)
-            .await
-            .map_err(|_| sea_orm::DbErr::Custom("org lookup".into()))?
-        {
-            Some(org) => Some(org.id),
-            None => {
-                return fail(
-                    "invalid_target",
-                    "The resource is not an MCP endpoint of this server.",
-                );
-            }
-        },
-        None => None,
+    if resources.len() > 1 {
+        return fail("invalid_target", "Ask for one resource per authorization.");
+    }
+    let resource = match (resource, &org) {
+        (Some(McpResource::Instance), _) => McpResource::Instance,
+        (Some(r @ McpResource::Org(_)), Some(_)) => r,
+        _ => {
+            return fail(
+                "invalid_target",
+                "The resource is not an MCP endpoint of this server.",
+            );
+        }
     };
     let allowed = ScopeSet::parse_known(&client.allowed_scopes);
     let scope = match req
@@ -207,6 +238,22 @@ pub async fn begin(s: &Services, req: AuthorizeRequest) -> Result<Begin, sea_orm
         );
     }
     let now = Utc::now();
+    // Requests wait on the server for their person: bounded per address, so anonymous
+    // traffic can't fill the table (they also expire, and housekeeping deletes them).
+    let pending = authorization_request::Entity::find()
+        .filter(match &req.client_ip {
+            Some(ip) => authorization_request::Column::ClientIp.eq(ip.as_str()),
+            None => authorization_request::Column::ClientIp.is_null(),
+        })
+        .filter(authorization_request::Column::Status.eq(RequestStatus::Pending))
+        .filter(authorization_request::Column::ExpiresAt.gt(now))
+        .count(&s.db)
+        .await?;
+    if pending >= s.settings.oauth.max_pending_requests_per_address {
+        return Ok(Begin::TooMany(
+            "Too many sign-in requests from your network are waiting to be answered. Finish or close the ones that are open, or try again in a few minutes.".into(),
+        ));
+    }
     let request = authorization_request::ActiveModel {
         id: Set(Uuid::new_v4()),
         client_id: Set(client.id),
@@ -216,12 +263,14 @@ pub async fn begin(s: &Services, req: AuthorizeRequest) -> Result<Begin, sea_orm
         code_challenge: Set(req.code_challenge.filter(|c| !c.is_empty())),
         code_challenge_method: Set(req.code_challenge_method.filter(|c| !c.is_empty())),
         resource: Set(resource.url(&s.settings.public_url)),
-        org_id: Set(org_id),
+        org_id: Set(org.map(|o| o.id)),
         prompt: Set(req.prompt.filter(|p| !p.is_empty())),
         user_id: Set(None),
-        status: Set(STATUS_PENDING.into()),
+        status: Set(RequestStatus::Pending),
         created_at: Set(now),
         expires_at: Set(now + s.settings.oauth.request_ttl),
+        client_ip: Set(req.client_ip),
+        redirect_uri_sent: Set(req.redirect_uri.is_some_and(|r| !r.is_empty())),
     }
     .insert(&s.db)
     .await?;

@@ -11,12 +11,13 @@ use super::error::OAuthError;
 use super::redirect_uri;
 use super::scope::ScopeSet;
 use super::token_format::{SecretKind, generate, random_base62};
+use crate::domain::access::Invalidation;
 use crate::domain::audit::{self, AuditEntry};
 use crate::domain::entities::oauth_client;
 use crate::domain::secrets::{constant_time_eq, sha256_hex};
 use crate::domain::{RequestMeta, Services};
+use crate::model::ClientKind;
 
-pub const KIND_DYNAMIC: &str = "dynamic";
 pub const AUTH_NONE: &str = "none";
 pub const AUTH_BASIC: &str = "client_secret_basic";
 pub const AUTH_POST: &str = "client_secret_post";
@@ -65,6 +66,40 @@ fn optional_url(field: &str, v: &Option<String>) -> Result<Option<String>, OAuth
     }
 }
 
+/// The largest registration document read (RFC 7591 metadata is a few hundred bytes).
+pub const MAX_REGISTRATION_BYTES: usize = 16 * 1024;
+/// Bounds on the stored members: every one of them is echoed back and shown to admins.
+const MAX_CONTACTS: usize = 10;
+const MAX_SHORT_TEXT: usize = 200;
+const MAX_CONTACT_LEN: usize = 320;
+const MAX_SCOPE_LEN: usize = 1000;
+const MAX_EXTRA_MEMBERS: usize = 32;
+const MAX_EXTRA_BYTES: usize = 4096;
+
+/// A short printable text member (`software_id`, `software_version`), at most 200 characters.
+fn short_text(field: &str, v: &Option<String>) -> Result<Option<String>, OAuthError> {
+    match v.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(s) if s.chars().count() > MAX_SHORT_TEXT || s.chars().any(char::is_control) => {
+            Err(OAuthError::invalid_client_metadata(format!(
+                "{field} must be at most {MAX_SHORT_TEXT} printable characters"
+            )))
+        }
+        Some(s) => Ok(Some(s.to_string())),
+    }
+}
+
+/// `list` without repeats, in order.
+fn dedup(list: Vec<String>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for v in list {
+        if !out.contains(&v) {
+            out.push(v);
+        }
+    }
+    out
+}
+
 /// A validated registration, ready to store.
 struct Validated {
     redirect_uris: Vec<String>,
@@ -77,6 +112,10 @@ struct Validated {
     logo_uri: Option<String>,
     tos_uri: Option<String>,
     policy_uri: Option<String>,
+    contacts: Option<Vec<String>>,
+    software_id: Option<String>,
+    software_version: Option<String>,
+    extra: Map<String, Value>,
 }
 
 fn validate(m: &ClientMetadata) -> Result<Validated, OAuthError> {
@@ -106,10 +145,11 @@ fn validate(m: &ClientMetadata) -> Result<Validated, OAuthError> {
             )));
         }
     };
-    let grant_types = m
-        .grant_types
-        .clone()
-        .unwrap_or_else(|| vec!["authorization_code".into(), "refresh_token".into()]);
+    let grant_types = dedup(
+        m.grant_types
+            .clone()
+            .unwrap_or_else(|| vec!["authorization_code".into(), "refresh_token".into()]),
+    );
     if let Some(g) = grant_types
         .iter()
         .find(|g| !matches!(g.as_str(), "authorization_code" | "refresh_token"))
@@ -123,10 +163,11 @@ fn validate(m: &ClientMetadata) -> Result<Validated, OAuthError> {
             "grant_types must include authorization_code",
         ));
     }
-    let response_types = m
-        .response_types
-        .clone()
-        .unwrap_or_else(|| vec!["code".into()]);
+    let response_types = dedup(
+        m.response_types
+            .clone()
+            .unwrap_or_else(|| vec!["code".into()]),
+    );
     if response_types.iter().any(|r| r != "code") {
         return Err(OAuthError::invalid_client_metadata(
             "only the response type \"code\" is supported",
@@ -144,14 +185,40 @@ fn validate(m: &ClientMetadata) -> Result<Validated, OAuthError> {
         ));
     }
     // The registered scope is advisory (checklist DCR-7): clients register what they ask for
-    // now and may ask for more later. Unknown scopes are simply not granted.
-    let scope = m
-        .scope
-        .as_deref()
-        .map(ScopeSet::parse_known)
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(ScopeSet::all);
-    let _ = scope;
+    // now and may ask for more later, so every client may be granted every scope.
+    if m.scope.as_deref().is_some_and(|s| s.len() > MAX_SCOPE_LEN) {
+        return Err(OAuthError::invalid_client_metadata(format!(
+            "scope must be at most {MAX_SCOPE_LEN} characters"
+        )));
+    }
+    let contacts = match &m.contacts {
+        Some(c) if c.len() > MAX_CONTACTS => {
+            return Err(OAuthError::invalid_client_metadata(format!(
+                "contacts may list at most {MAX_CONTACTS} addresses"
+            )));
+        }
+        Some(c)
+            if c.iter().any(|a| {
+                a.chars().count() > MAX_CONTACT_LEN || a.chars().any(char::is_control)
+            }) =>
+        {
+            return Err(OAuthError::invalid_client_metadata(format!(
+                "each contact must be at most {MAX_CONTACT_LEN} printable characters"
+            )));
+        }
+        other => other.clone(),
+    };
+    // Registration metadata we don't model is echoed back as received (no nulls), within
+    // bounds: it is stored with the client.
+    let mut extra = m.extra.clone();
+    extra.retain(|_, v| !v.is_null());
+    if extra.len() > MAX_EXTRA_MEMBERS
+        || Value::Object(extra.clone()).to_string().len() > MAX_EXTRA_BYTES
+    {
+        return Err(OAuthError::invalid_client_metadata(format!(
+            "the registration carries too much other metadata (at most {MAX_EXTRA_MEMBERS} members and {MAX_EXTRA_BYTES} bytes besides the RFC 7591 fields)"
+        )));
+    }
     Ok(Validated {
         redirect_uris: uris,
         auth_method,
@@ -163,6 +230,10 @@ fn validate(m: &ClientMetadata) -> Result<Validated, OAuthError> {
         logo_uri: optional_url("logo_uri", &m.logo_uri)?,
         tos_uri: optional_url("tos_uri", &m.tos_uri)?,
         policy_uri: optional_url("policy_uri", &m.policy_uri)?,
+        contacts,
+        software_id: short_text("software_id", &m.software_id)?,
+        software_version: short_text("software_version", &m.software_version)?,
+        extra,
     })
 }
 
@@ -181,13 +252,10 @@ pub async fn register_dynamic(
     let v = validate(&m)?;
     let secret = (v.auth_method != AUTH_NONE).then(|| generate(SecretKind::ClientSecret));
     let now = Utc::now();
-    let mut extra = m.extra.clone();
-    // Registration metadata we don't model is echoed back as received (no nulls).
-    extra.retain(|_, v| !v.is_null());
     let client = oauth_client::ActiveModel {
         id: Set(Uuid::now_v7()),
         client_id: Set(format!("gc_{}", random_base62(24))),
-        kind: Set(KIND_DYNAMIC.into()),
+        kind: Set(ClientKind::Dynamic),
         name: Set(v.name),
         description: Set(None),
         owner_user_id: Set(None),
@@ -208,15 +276,17 @@ pub async fn register_dynamic(
         logo_uri: Set(v.logo_uri),
         tos_uri: Set(v.tos_uri),
         policy_uri: Set(v.policy_uri),
-        contacts: Set(m.contacts.as_ref().map(|c| json_list(c))),
-        software_id: Set(m.software_id.clone()),
-        software_version: Set(m.software_version.clone()),
-        extra_metadata: Set((!extra.is_empty()).then(|| Value::Object(extra).to_string())),
+        contacts: Set(v.contacts.as_ref().map(|c| json_list(c))),
+        software_id: Set(v.software_id),
+        software_version: Set(v.software_version),
+        extra_metadata: Set((!v.extra.is_empty()).then(|| Value::Object(v.extra).to_string())),
         verified: Set(false),
         created_at: Set(now),
         updated_at: Set(now),
         last_used_at: Set(None),
         first_authorized_at: Set(None),
+        resource_server: Set(false),
+        pkce_optional: Set(false),
     }
     .insert(&s.db)
     .await?;
@@ -301,9 +371,11 @@ pub struct ClientCredentials {
     pub basic: bool,
 }
 
-/// Authenticates a client by the method it registered. Any failure is `invalid_client`.
+/// Authenticates a client by the method it registered, and only that one: a
+/// `client_secret_basic` client must use the Authorization header, a `client_secret_post`
+/// client the body, a public client neither. Any failure is `invalid_client`.
 pub async fn authenticate(
-    db: &impl ConnectionTrait,
+    s: &Services,
     creds: &ClientCredentials,
 ) -> Result<oauth_client::Model, OAuthError> {
     let fail = |d: &str| OAuthError {
@@ -311,51 +383,58 @@ pub async fn authenticate(
         ..OAuthError::invalid_client(d)
     };
     // Client rows change rarely; a few seconds of cache spares the hot paths a query.
-    let client = match super::cache::CLIENTS.get(&creds.client_id) {
-        Some(cached) => (*cached).clone(),
+    let client = match s.caches.client(&creds.client_id) {
+        Some(cached) => cached,
         None => {
-            let tag = super::cache::generation();
-            let found = find(db, &creds.client_id)
-                .await?
-                .ok_or_else(|| fail("Unknown client. Register again."))?;
-            super::cache::CLIENTS.put(
-                creds.client_id.clone(),
-                tag,
-                std::sync::Arc::new(found.clone()),
+            let tag = s.caches.generation();
+            let found = std::sync::Arc::new(
+                find(&s.db, &creds.client_id)
+                    .await?
+                    .ok_or_else(|| fail("Unknown client. Register again."))?,
             );
+            s.caches.put_client(tag, found.clone());
             found
         }
     };
-    match (
-        client.token_endpoint_auth_method.as_str(),
-        &creds.secret,
-        &client.secret_hash,
-    ) {
-        (AUTH_NONE, None, _) => Ok(client),
-        (AUTH_NONE, Some(_), _) => Err(fail(
-            "This is a public client; it must not send a client secret.",
-        )),
-        (_, Some(secret), Some(hash)) if constant_time_eq(&sha256_hex(secret), hash) => Ok(client),
-        (_, None, _) => Err(fail("Client authentication is required for this client.")),
+    let method = client.token_endpoint_auth_method.as_str();
+    let secret = match (method, &creds.secret, creds.basic) {
+        (AUTH_NONE, None, _) => return Ok((*client).clone()),
+        (AUTH_NONE, Some(_), _) => {
+            return Err(fail(
+                "This is a public client; it must not send a client secret.",
+            ));
+        }
+        (_, None, _) => return Err(fail("Client authentication is required for this client.")),
+        (AUTH_BASIC, Some(_), false) => {
+            return Err(fail(
+                "This client registered client_secret_basic: send its credentials in the Authorization header (HTTP Basic), not in the body.",
+            ));
+        }
+        (AUTH_POST, Some(_), true) => {
+            return Err(fail(
+                "This client registered client_secret_post: send client_id and client_secret in the body, not in an Authorization header.",
+            ));
+        }
+        (_, Some(secret), _) => secret,
+    };
+    match &client.secret_hash {
+        Some(hash) if constant_time_eq(&sha256_hex(secret), hash) => Ok((*client).clone()),
         _ => Err(fail("Client authentication failed.")),
     }
 }
 
 /// Deletes dynamically registered clients that nobody authorized within `unused_for`
 /// (MCP clients register anew on every connection; most registrations are never used).
-pub async fn reap_unused_dynamic(
-    db: &impl ConnectionTrait,
-    unused_for: Duration,
-) -> Result<u64, OAuthError> {
+pub async fn reap_unused_dynamic(s: &Services, unused_for: Duration) -> Result<u64, OAuthError> {
     let cutoff: DateTime<Utc> = Utc::now() - unused_for;
     let res = oauth_client::Entity::delete_many()
-        .filter(oauth_client::Column::Kind.eq(KIND_DYNAMIC))
+        .filter(oauth_client::Column::Kind.eq(ClientKind::Dynamic))
         .filter(oauth_client::Column::FirstAuthorizedAt.is_null())
         .filter(oauth_client::Column::CreatedAt.lt(cutoff))
-        .exec(db)
+        .exec(&s.db)
         .await?;
     if res.rows_affected > 0 {
-        super::cache::invalidate_all();
+        s.invalidate(Invalidation::All);
     }
     Ok(res.rows_affected)
 }

@@ -9,72 +9,34 @@ use sea_orm::{
 use serde_json::json;
 use uuid::Uuid;
 
-use super::authorize::{STATUS_APPROVED, STATUS_DENIED, STATUS_PENDING, client_redirect};
-use super::clients::KIND_DYNAMIC;
+use super::authorize::client_redirect;
 use super::redirect_uri;
 use super::scope::{ScopeSet, describe};
 use crate::domain::audit::{self, AuditEntry};
+use crate::domain::entities::authorization_request::RequestStatus;
 use crate::domain::entities::{
-    authorization_code, authorization_request, connection, consent, oauth_client, org_client_block,
-    organization, user,
+    authorization_code, authorization_request, connection, consent, oauth_client, organization,
+    user,
 };
 use crate::domain::secrets::{random_urlsafe, sha256_hex};
 use crate::domain::{RequestMeta, Services, orgs};
 use crate::error::{AppError, AppResult};
-use crate::model::{ConsentOrg, ConsentView};
+use crate::model::{ClientKind, ConsentOrg, ConsentView, Role};
 
-/// Why org policy refuses this client here, in words for the user (seed 000's wording).
-pub async fn org_block_reason(
-    db: &impl ConnectionTrait,
+/// Why this member can't connect the request's client to `org`, in words for the consent
+/// screen (the access decision's).
+async fn refusal(
+    s: &Services,
     org: &organization::Model,
+    role: Role,
     client: &oauth_client::Model,
     redirect_uri: &str,
 ) -> AppResult<Option<String>> {
-    if !org.mcp_enabled {
-        return Ok(Some(crate::domain::org_policy::mcp_disabled_message(
-            &org.name,
-        )));
-    }
-    if !org.mcp_oauth_pats_enabled {
-        return Ok(Some(
-            crate::domain::org_policy::mcp_oauth_pats_disabled_message(&org.name),
-        ));
-    }
-    let blocked = org_client_block::Entity::find()
-        .filter(org_client_block::Column::OrgId.eq(org.id))
-        .filter(org_client_block::Column::ClientId.eq(client.id))
-        .one(db)
-        .await?;
-    if blocked.is_some() {
-        return Ok(Some(format!(
-            "An admin of {} has blocked {}. Ask them to allow it again.",
-            org.name, client.name
-        )));
-    }
-    if client.kind == KIND_DYNAMIC && !org.dynamic_registration_enabled {
-        return Ok(Some(format!(
-            "{} doesn't allow self-registered apps. Ask an admin to allow dynamic registration in Settings, or to register this app for the organization.",
-            org.name
-        )));
-    }
-    let hosts: Vec<String> = serde_json::from_str(&org.allowed_redirect_hosts).unwrap_or_default();
-    let host = url::Url::parse(redirect_uri)
-        .ok()
-        .and_then(|u| u.host_str().map(str::to_string))
-        .unwrap_or_default();
-    if !hosts.is_empty() && !hosts.iter().any(|h| h.eq_ignore_ascii_case(&host)) {
-        return Ok(Some(format!(
-            "{} only allows apps that return to {}. This app returns to {}.",
-            org.name,
-            hosts.join(", "),
-            if host.is_empty() {
-                redirect_uri.to_string()
-            } else {
-                host
-            }
-        )));
-    }
-    Ok(None)
+    Ok(s.access()
+        .consent(org, role, client, redirect_uri)
+        .await?
+        .err()
+        .map(|d| d.to_string()))
 }
 
 /// The pending request, claimed by `user` (the first person to open it owns it).
@@ -92,7 +54,7 @@ async fn load_pending(
         .one(db)
         .await?
         .ok_or_else(gone)?;
-    if req.status != STATUS_PENDING {
+    if req.status != RequestStatus::Pending {
         return Err(gone());
     }
     if req.expires_at <= Utc::now() {
@@ -135,7 +97,7 @@ pub async fn view(s: &Services, request_id: Uuid, user: &user::Model) -> AppResu
         let Some(org) = orgs::find(&s.db, o.id).await? else {
             continue;
         };
-        let blocked = org_block_reason(&s.db, &org, &client, &req.redirect_uri).await?;
+        let blocked = refusal(s, &org, o.role, &client, &req.redirect_uri).await?;
         choices.push(ConsentOrg {
             slug: o.slug,
             name: o.name,
@@ -177,8 +139,8 @@ pub async fn view(s: &Services, request_id: Uuid, user: &user::Model) -> AppResu
         client_name: client.name.clone(),
         client_id: client.client_id.clone(),
         verified: client.verified,
-        dynamic: client.kind == KIND_DYNAMIC,
-        redirect_host: redirect_uri::display_host(&req.redirect_uri),
+        dynamic: client.kind == ClientKind::Dynamic,
+        redirect_host: redirect_uri::display_origin(&req.redirect_uri),
         localhost_redirect: redirect_url.as_ref().is_some_and(redirect_uri::is_loopback),
         user_email: user.email.clone(),
         scopes: ScopeSet::parse_known(&req.scope)
@@ -219,10 +181,13 @@ pub async fn try_remembered(
             }
         }
     };
+    // Remembered for this client, this org and this redirect URI; it ends with the
+    // connection it was given for.
     let Some(previous) = consent::Entity::find()
         .filter(consent::Column::UserId.eq(user.id))
         .filter(consent::Column::OrgId.eq(org_id))
         .filter(consent::Column::ClientId.eq(client.id))
+        .filter(consent::Column::RedirectUri.eq(req.redirect_uri.as_str()))
         .one(&s.db)
         .await?
     else {
@@ -258,8 +223,12 @@ pub async fn approve(
             "This MCP address belongs to another organization.",
         ));
     }
-    if let Some(reason) = org_block_reason(&s.db, &org, &client, &req.redirect_uri).await? {
-        return Err(AppError::Forbidden(reason));
+    if let Err(denial) = s
+        .access()
+        .consent(&org, role, &client, &req.redirect_uri)
+        .await?
+    {
+        return Err(AppError::Forbidden(denial.to_string()));
     }
     let now = Utc::now();
     let code = random_urlsafe(32);
@@ -268,10 +237,10 @@ pub async fn approve(
     let claimed = authorization_request::Entity::update_many()
         .col_expr(
             authorization_request::Column::Status,
-            sea_orm::sea_query::Expr::value(STATUS_APPROVED),
+            sea_orm::sea_query::Expr::value(RequestStatus::Approved),
         )
         .filter(authorization_request::Column::Id.eq(req.id))
-        .filter(authorization_request::Column::Status.eq(STATUS_PENDING))
+        .filter(authorization_request::Column::Status.eq(RequestStatus::Pending))
         .exec(&txn)
         .await?;
     if claimed.rows_affected != 1 {
@@ -311,10 +280,19 @@ pub async fn approve(
         created_at: Set(now),
         expires_at: Set(now + s.settings.oauth.code_ttl),
         used_at: Set(None),
+        redirect_uri_required: Set(req.redirect_uri_sent),
     }
     .insert(&txn)
     .await?;
-    remember(&txn, user.id, org.id, client.id, &req.scope).await?;
+    remember(
+        &txn,
+        user.id,
+        org.id,
+        client.id,
+        &req.scope,
+        &req.redirect_uri,
+    )
+    .await?;
     if client.first_authorized_at.is_none() {
         oauth_client::Entity::update_many()
             .col_expr(
@@ -350,6 +328,7 @@ async fn remember(
     org_id: Uuid,
     client_id: Uuid,
     scope: &str,
+    redirect_uri: &str,
 ) -> AppResult<()> {
     let now = Utc::now();
     let existing = consent::Entity::find()
@@ -360,14 +339,18 @@ async fn remember(
         .await?;
     match existing {
         Some(c) => {
-            let mut union: Vec<&str> = ScopeSet::parse_known(&c.scope)
-                .iter()
-                .chain(ScopeSet::parse_known(scope).iter())
-                .collect();
+            // Another redirect URI starts over: what was approved for the old one doesn't
+            // carry to the new one.
+            let same_redirect = c.redirect_uri.as_deref() == Some(redirect_uri);
+            let mut union: Vec<&str> = ScopeSet::parse_known(scope).iter().collect();
+            if same_redirect {
+                union.extend(ScopeSet::parse_known(&c.scope).iter());
+            }
             union.sort();
             union.dedup();
             let mut active: consent::ActiveModel = c.into();
             active.scope = Set(union.join(" "));
+            active.redirect_uri = Set(Some(redirect_uri.to_string()));
             active.updated_at = Set(now);
             active.update(db).await?;
         }
@@ -380,6 +363,7 @@ async fn remember(
                 scope: Set(scope.to_string()),
                 created_at: Set(now),
                 updated_at: Set(now),
+                redirect_uri: Set(Some(redirect_uri.to_string())),
             }
             .insert(db)
             .await?;
@@ -399,10 +383,10 @@ pub async fn deny(
     authorization_request::Entity::update_many()
         .col_expr(
             authorization_request::Column::Status,
-            sea_orm::sea_query::Expr::value(STATUS_DENIED),
+            sea_orm::sea_query::Expr::value(RequestStatus::Denied),
         )
         .filter(authorization_request::Column::Id.eq(req.id))
-        .filter(authorization_request::Column::Status.eq(STATUS_PENDING))
+        .filter(authorization_request::Column::Status.eq(RequestStatus::Pending))
         .exec(&s.db)
         .await?;
     audit::record(

@@ -1,5 +1,6 @@
-//! Protocol errors, as RFC 6749 §5.2 / RFC 7591 §3.2.2 / RFC 8707 name them. They become the
-//! JSON error body at the endpoints, or the `error` parameter of an authorization redirect.
+//! Protocol errors, as RFC 6749 §5.2 / RFC 7591 §3.2.2 / RFC 8707 name them. The server's
+//! OAuth endpoints turn them into the JSON error body (`server::oauth::reply`), or the `error`
+//! parameter of an authorization redirect.
 
 use serde::Serialize;
 
@@ -82,23 +83,5 @@ impl From<crate::error::AppError> for OAuthError {
             crate::error::AppError::Internal => OAuthError::server_error(),
             other => OAuthError::invalid_request(other.to_string()),
         }
-    }
-}
-
-impl axum::response::IntoResponse for OAuthError {
-    fn into_response(self) -> axum::response::Response {
-        use http::{HeaderValue, StatusCode, header};
-        let status = StatusCode::from_u16(self.status()).unwrap_or(StatusCode::BAD_REQUEST);
-        let mut res = (status, axum::Json(&self)).into_response();
-        let h = res.headers_mut();
-        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
-        if self.basic_challenge && self.error == "invalid_client" {
-            h.insert(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static("Basic realm=\"gatehouse\", charset=\"UTF-8\""),
-            );
-        }
-        res
     }
 }

@@ -2,17 +2,17 @@
 //! introspection (RFC 7662). Every check reads the user's membership and the org's policy as
 //! they are now.
 
+use std::sync::Arc;
+
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use chacha20poly1305::aead::{Aead, KeyInit};
 use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
 use chrono::{Duration, Utc};
 use rand::RngCore;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, TransactionTrait,
-};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::json;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
@@ -22,14 +22,57 @@ use super::resource::McpResource;
 use super::rotation_writer::{self, Rotation};
 use super::scope::ScopeSet;
 use super::token_format::SecretKind;
-use super::tokens::{self, KIND_ACCESS, KIND_REFRESH, TokenSpec};
+use super::tokens::{self, TokenSpec};
+use crate::domain::access::{self, Denial, Holder, Invalidation, Principal, Purpose};
 use crate::domain::audit::{self, AuditEntry};
-use crate::domain::entities::{
-    authorization_code, connection, oauth_client, org_client_block, organization, token,
-};
+use crate::domain::entities::token::TokenKind;
+use crate::domain::entities::{authorization_code, connection, oauth_client, token};
 use crate::domain::secrets::sha256_hex;
-use crate::domain::{RequestMeta, Services, orgs};
-use crate::model::Role;
+use crate::domain::{RequestMeta, Services};
+
+/// The grant types the token endpoint takes (RFC 6749 §4.1.3, §6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GrantType {
+    AuthorizationCode,
+    RefreshToken,
+}
+
+impl GrantType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GrantType::AuthorizationCode => "authorization_code",
+            GrantType::RefreshToken => "refresh_token",
+        }
+    }
+
+    /// `grant_type` as sent; anything else is `unsupported_grant_type`.
+    pub fn parse(raw: &str) -> Result<Self, OAuthError> {
+        match raw {
+            "authorization_code" => Ok(GrantType::AuthorizationCode),
+            "refresh_token" => Ok(GrantType::RefreshToken),
+            other => Err(OAuthError::unsupported_grant_type(format!(
+                "grant_type {other:?} is not supported; use authorization_code or refresh_token."
+            ))),
+        }
+    }
+
+    /// Whether `client` registered this grant type.
+    pub fn check_registered(self, client: &oauth_client::Model) -> Result<(), OAuthError> {
+        if list(&client.grant_types).iter().any(|g| g == self.as_str()) {
+            Ok(())
+        } else {
+            Err(OAuthError::unauthorized_client(format!(
+                "This client did not register the {} grant.",
+                self.as_str()
+            )))
+        }
+    }
+}
+
+/// A refusal of the access decision at the token endpoint: the grant is no longer good.
+fn refused(d: Denial) -> OAuthError {
+    OAuthError::invalid_grant(d.to_string())
+}
 
 /// RFC 6749 §5.1 success body. Optional members are omitted, never null.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -67,92 +110,48 @@ fn check_resource(s: &Services, requested: &[String], bound: &str) -> Result<(),
     Ok(())
 }
 
-/// The connection behind a grant, if it is still usable: not revoked or disabled, the user
-/// still a member, the org still allowing MCP OAuth PATs and this client.
-async fn live_connection(
-    db: &impl ConnectionTrait,
-    connection_id: Uuid,
-) -> Result<(connection::Model, organization::Model, Role), OAuthError> {
-    let key = connection_id.to_string();
-    if let Some(live) = super::cache::LIVE_CONNECTIONS.get(&key) {
-        return Ok((*live).clone());
-    }
-    let tag = super::cache::generation();
-    let live = read_live_connection(db, connection_id).await?;
-    super::cache::LIVE_CONNECTIONS.put(key, tag, std::sync::Arc::new(live.clone()));
-    Ok(live)
-}
-
-async fn read_live_connection(
-    db: &impl ConnectionTrait,
-    connection_id: Uuid,
-) -> Result<(connection::Model, organization::Model, Role), OAuthError> {
-    let ended = |d: &str| OAuthError::invalid_grant(d.to_string());
-    let conn = connection::Entity::find_by_id(connection_id)
-        .one(db)
-        .await?
-        .ok_or_else(|| ended("This connection no longer exists."))?;
-    if conn.revoked_at.is_some() {
-        return Err(ended("This connection was revoked. Connect again."));
-    }
-    if conn.disabled_at.is_some() {
-        return Err(ended("An admin disabled this connection."));
-    }
-    let org = orgs::find(db, conn.org_id)
-        .await?
-        .ok_or_else(|| ended("The organization no longer exists."))?;
-    let role = orgs::role_in(db, org.id, conn.user_id)
-        .await?
-        .ok_or_else(|| ended("You are no longer a member of this organization."))?;
-    if !org.mcp_oauth_pats_enabled {
-        return Err(ended(
-            "MCP OAuth PATs aren't enabled in this organization. Ask an admin to enable them.",
-        ));
-    }
-    // An admin's "revoke for this org" blocks the client here (its connections were revoked
-    // too; this also covers one made while the block was being written).
-    let blocked = org_client_block::Entity::find()
-        .filter(org_client_block::Column::OrgId.eq(org.id))
-        .filter(org_client_block::Column::ClientId.eq(conn.client_id))
-        .one(db)
-        .await?;
-    if blocked.is_some() {
-        return Err(ended(
-            "An admin of this organization has blocked this app. Ask them to allow it again.",
-        ));
-    }
-    Ok((conn, org, role))
-}
-
 /// A new access token and, when the client may refresh, a refresh token of `family`: the
-/// response and the rows to store (one multi-row insert).
-fn prepare_pair(
-    client: &oauth_client::Model,
-    conn: &connection::Model,
-    org: &organization::Model,
+/// response and the rows to store (one multi-row insert). The access token carries
+/// `access_scope` (a refresh may narrow it); a refresh token always carries the grant's whole
+/// `refresh_scope` (RFC 6749 §6).
+struct Pair<'a> {
+    client: &'a oauth_client::Model,
+    holder: &'a Holder,
+    connection_id: Uuid,
     family: Uuid,
     parent: Option<Uuid>,
-) -> (TokenResponse, Vec<token::ActiveModel>) {
-    let spec = TokenSpec {
-        user_id: conn.user_id,
+    access_scope: &'a str,
+    refresh_scope: &'a str,
+    resource: &'a str,
+}
+
+fn prepare_pair(p: Pair<'_>) -> (TokenResponse, Vec<token::ActiveModel>) {
+    let org = &p.holder.org;
+    let spec = |scope| TokenSpec {
+        user_id: p.holder.user.id,
         org_id: org.id,
-        client_id: Some(client.id),
-        connection_id: Some(conn.id),
-        family_id: Some(family),
-        parent_id: parent,
-        scope: &conn.scope,
-        resource: Some(&conn.resource),
+        client_id: Some(p.client.id),
+        connection_id: Some(p.connection_id),
+        family_id: Some(p.family),
+        parent_id: p.parent,
+        scope,
+        resource: Some(p.resource),
         name: None,
     };
     let access_ttl = Duration::seconds(org.access_token_ttl_secs.max(60));
-    let (access, access_row) = tokens::prepare(SecretKind::AccessToken, Some(access_ttl), &spec);
+    let (access, access_row) = tokens::prepare(
+        SecretKind::AccessToken,
+        Some(access_ttl),
+        &spec(p.access_scope),
+    );
     let mut rows = vec![access_row];
-    let refresh = list(&client.grant_types)
-        .iter()
-        .any(|g| g == "refresh_token")
+    let refresh = GrantType::RefreshToken
+        .check_registered(p.client)
+        .is_ok()
         .then(|| {
             let ttl = Duration::seconds(org.refresh_token_ttl_secs.max(300));
-            let (secret, row) = tokens::prepare(SecretKind::RefreshToken, Some(ttl), &spec);
+            let (secret, row) =
+                tokens::prepare(SecretKind::RefreshToken, Some(ttl), &spec(p.refresh_scope));
             rows.push(row);
             secret
         });
@@ -161,41 +160,41 @@ fn prepare_pair(
         token_type: "Bearer".into(),
         expires_in: access_ttl.num_seconds(),
         refresh_token: refresh,
-        scope: conn.scope.clone(),
+        scope: p.access_scope.to_string(),
     };
     (response, rows)
 }
 
-/// Records use without turning every grant into a write of the same hot rows: `last_used_at`
-/// moves at most once a minute (after the grant's transaction, not inside it).
-async fn note_use(
-    db: &impl ConnectionTrait,
-    client: &oauth_client::Model,
-    conn: &connection::Model,
-) -> Result<(), sea_orm::DbErr> {
-    let stale =
-        |t: Option<chrono::DateTime<Utc>>| t.is_none_or(|t| Utc::now() - t > Duration::seconds(60));
-    if stale(conn.last_used_at) {
-        connection::Entity::update_many()
-            .col_expr(
-                connection::Column::LastUsedAt,
-                sea_orm::sea_query::Expr::value(Utc::now()),
-            )
-            .filter(connection::Column::Id.eq(conn.id))
-            .exec(db)
-            .await?;
+/// Records use without turning every grant into a write of the same hot rows: a connection's
+/// and its client's `last_used_at` move at most once a minute, off the request path.
+fn note_use(s: &Services, client_row: Uuid, connection_id: Uuid) {
+    if !s.caches.first_touch(connection_id) {
+        return;
     }
-    if stale(client.last_used_at) {
-        oauth_client::Entity::update_many()
-            .col_expr(
-                oauth_client::Column::LastUsedAt,
-                sea_orm::sea_query::Expr::value(Utc::now()),
-            )
-            .filter(oauth_client::Column::Id.eq(client.id))
-            .exec(db)
-            .await?;
-    }
-    Ok(())
+    let Ok(rt) = tokio::runtime::Handle::try_current() else {
+        return;
+    };
+    let db = s.db.clone();
+    rt.spawn(async move {
+        let now = sea_orm::sea_query::Expr::value(Utc::now());
+        let res = connection::Entity::update_many()
+            .col_expr(connection::Column::LastUsedAt, now.clone())
+            .filter(connection::Column::Id.eq(connection_id))
+            .exec(&db)
+            .await;
+        let res = match res {
+            Ok(_) => oauth_client::Entity::update_many()
+                .col_expr(oauth_client::Column::LastUsedAt, now)
+                .filter(oauth_client::Column::Id.eq(client_row))
+                .exec(&db)
+                .await
+                .map(|_| ()),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = res {
+            tracing::warn!(error = %e, "could not record a grant's use");
+        }
+    });
 }
 
 pub struct CodeGrant {
@@ -221,12 +220,18 @@ pub async fn exchange_code(
     if code.client_id != client.id {
         return Err(bad("The authorization code was issued to another client."));
     }
-    if let Some(r) = g.redirect_uri.as_deref().filter(|r| !r.is_empty())
-        && r != code.redirect_uri
-    {
-        return Err(bad(
-            "redirect_uri differs from the one in the authorization request.",
-        ));
+    match g.redirect_uri.as_deref().filter(|r| !r.is_empty()) {
+        Some(r) if r != code.redirect_uri => {
+            return Err(bad(
+                "redirect_uri differs from the one in the authorization request.",
+            ));
+        }
+        None if code.redirect_uri_required => {
+            return Err(OAuthError::invalid_request(
+                "redirect_uri is required: the authorization request named one, so the token request must repeat it.",
+            ));
+        }
+        _ => {}
     }
     match (
         &code.code_challenge,
@@ -273,6 +278,7 @@ pub async fn exchange_code(
         txn.rollback().await?;
         // A valid code presented twice: someone else may hold it. End everything it gave.
         tokens::revoke_connection(&s.db, connection_id, None, "authorization_code_replay").await?;
+        s.invalidate(Invalidation::All);
         audit::record(
             &s.db,
             AuditEntry::new("oauth.code.replayed")
@@ -287,21 +293,36 @@ pub async fn exchange_code(
             "The authorization code was already used; everything issued from it is now revoked.",
         ));
     }
-    let (conn, org, _) = live_connection(&txn, connection_id).await?;
-    let (response, rows) = prepare_pair(client, &conn, &org, Uuid::now_v7(), None);
+    // The grant as it is now: the consent may have been given two minutes ago.
+    let holder = s
+        .access()
+        .grant_holder(connection_id, code.user_id, code.org_id)
+        .await?
+        .map_err(refused)?;
+    access::decide_grant(&holder, client).map_err(refused)?;
+    let (response, rows) = prepare_pair(Pair {
+        client,
+        holder: &holder,
+        connection_id,
+        family: Uuid::now_v7(),
+        parent: None,
+        access_scope: &code.scope,
+        refresh_scope: &code.scope,
+        resource: &code.resource,
+    });
     token::Entity::insert_many(rows).exec(&txn).await?;
     audit::record(
         &txn,
         AuditEntry::new("oauth.token.issued")
-            .org(org.id)
-            .actor(conn.user_id)
-            .target("connection", conn.id)
-            .details(json!({ "client_id": client.client_id, "grant_type": "authorization_code", "scope": conn.scope })),
+            .org(code.org_id)
+            .actor(code.user_id)
+            .target("connection", connection_id)
+            .details(json!({ "client_id": client.client_id, "grant_type": "authorization_code", "scope": code.scope })),
         meta,
     )
     .await?;
     txn.commit().await?;
-    note_use(&s.db, client, &conn).await?;
+    note_use(s, client.id, connection_id);
     Ok(response)
 }
 
@@ -347,83 +368,100 @@ pub async fn refresh(
     g: RefreshGrant,
     meta: &RequestMeta,
 ) -> Result<TokenResponse, OAuthError> {
-    let bad = |d: &str| OAuthError::invalid_grant(d.to_string());
     let presented = g.refresh_token.trim();
     let old = tokens::find_by_secret(&s.db, presented)
         .await?
-        .filter(|t| t.kind == KIND_REFRESH)
-        .ok_or_else(|| bad("The refresh token is not valid."))?;
-    if old.client_id != Some(client.id) {
-        return Err(bad("The refresh token was issued to another client."));
-    }
-    if old.revoked_at.is_some() {
-        return Err(bad("The refresh token was revoked. Authorize again."));
-    }
-    if tokens::is_expired(&old, Utc::now()) {
-        return Err(bad("The refresh token expired. Authorize again."));
+        .ok_or_else(|| refused(Denial::UnknownToken))?;
+    let p = s.access().principal_of(&old).await?.map_err(refused)?;
+    let decision = s.access().decide(&p, Purpose::Refresh { client });
+    match decision {
+        // Exchanged before: a retry within the grace period, or reuse.
+        Err(Denial::TokenRotated) => {
+            let at = old.rotated_at.unwrap_or_else(Utc::now);
+            return replay_or_reuse(s, client, &old, at, presented, meta).await;
+        }
+        Err(d) => return Err(refused(d)),
+        Ok(()) => {}
     }
     let bound = old.resource.clone().unwrap_or_default();
     check_resource(s, &g.resource, &bound)?;
-    if let Some(requested) = g.scope.as_deref().filter(|sc| !sc.trim().is_empty())
-        && !ScopeSet::parse_known(requested).is_subset(&ScopeSet::parse_known(&old.scope))
-    {
-        return Err(OAuthError::invalid_scope(
-            "A refresh can't add scopes; authorize again to get more.",
-        ));
-    }
-    if let Some(rotated) = old.rotated_at {
-        return replay_or_reuse(s, client, &old, rotated, presented, meta).await;
-    }
-    let connection_id = old
-        .connection_id
-        .ok_or_else(|| bad("The refresh token is not valid."))?;
+    let access_scope = narrowed_scope(&p, g.scope.as_deref())?;
+    let grant = p.grant().ok_or_else(|| refused(Denial::ConnectionGone))?;
     let family = old.family_id.unwrap_or_else(Uuid::now_v7);
-
-    // Read the grant's state before the transaction: it stays short (on SQLite it holds the
-    // database's write lock), and every later use of the new tokens re-reads the connection,
-    // so a revocation landing in between still takes effect.
-    let (conn, org, _) = live_connection(&s.db, connection_id).await?;
-    let (response, rows) = prepare_pair(client, &conn, &org, family, Some(old.id));
-
+    let (response, rows) = prepare_pair(Pair {
+        client,
+        holder: &p.holder,
+        connection_id: grant.connection_id,
+        family,
+        parent: Some(old.id),
+        access_scope: &access_scope.to_string(),
+        refresh_scope: &old.scope,
+        resource: &bound,
+    });
     let audit_row = audit::row(
         AuditEntry::new("oauth.token.refreshed")
-            .org(org.id)
-            .actor(conn.user_id)
-            .target("connection", conn.id)
-            .details(json!({ "client_id": client.client_id })),
+            .org(p.org().id)
+            .actor(p.user_id())
+            .target("connection", grant.connection_id)
+            .details(json!({ "client_id": client.client_id, "scope": response.scope })),
         meta,
     );
-    let grace = seal(presented, &response);
-    super::cache::forget_token(&old.token_hash);
     let rotation = Rotation {
         old_id: old.id,
-        grace_response: grace,
+        grace_response: seal(presented, &response),
         new_tokens: rows,
         audit: audit_row,
     };
+    // The claim itself checks that the token is neither rotated nor revoked: a revocation
+    // committed since the read above wins.
     let claimed = match s.rotations() {
         // Committed together with the other waiting rotations (group commit).
         Some(writer) => writer.rotate(rotation).await?,
         None => rotation_writer::rotate_alone(&s.db, &rotation).await?,
     };
+    // After the commit: nothing may keep the old token's cached state.
+    s.invalidate(Invalidation::Token(old.token_hash.clone()));
     if !claimed {
-        // Another request rotated it first: the grace replay or reuse path.
+        // Another request rotated it first, or it was revoked meanwhile.
         let current = token::Entity::find_by_id(old.id)
             .one(&s.db)
             .await?
-            .ok_or_else(|| bad("The refresh token is not valid."))?;
+            .ok_or_else(|| refused(Denial::UnknownToken))?;
+        if current.revoked_at.is_some() {
+            return Err(refused(Denial::TokenRevoked));
+        }
         let at = current.rotated_at.unwrap_or_else(Utc::now);
         return replay_or_reuse(s, client, &current, at, presented, meta).await;
     }
-    // Also after the commit: an introspection racing the rotation may have cached the old state.
-    super::cache::forget_token(&old.token_hash);
-    note_use(&s.db, client, &conn).await?;
+    note_use(s, client.id, grant.connection_id);
     Ok(response)
+}
+
+/// The scope a refresh asks for: none means the grant's; otherwise it may only narrow it, and
+/// must leave something.
+fn narrowed_scope(p: &Principal, requested: Option<&str>) -> Result<ScopeSet, OAuthError> {
+    let granted = p.scopes();
+    let Some(raw) = requested.map(str::trim).filter(|r| !r.is_empty()) else {
+        return Ok(granted.clone());
+    };
+    let asked = ScopeSet::parse_known(raw);
+    if asked.is_empty() {
+        return Err(OAuthError::invalid_scope(format!(
+            "None of the requested scopes was granted; this grant has {granted}."
+        )));
+    }
+    if !asked.is_subset(granted) {
+        return Err(OAuthError::invalid_scope(
+            "A refresh can't add scopes; authorize again to get more.",
+        ));
+    }
+    Ok(asked)
 }
 
 /// An already-rotated refresh token came back. Within the grace period that is a client
 /// retrying a refresh whose answer it lost (MCP clients race their refreshes): it gets the same
-/// pair again. After it, it is reuse, a sign of theft: the whole family is revoked.
+/// pair again. After it, it is reuse, a sign of theft: the connection and everything it gave
+/// are revoked.
 async fn replay_or_reuse(
     s: &Services,
     client: &oauth_client::Model,
@@ -455,6 +493,7 @@ async fn replay_or_reuse(
     if let Some(conn) = old.connection_id {
         tokens::revoke_connection(&s.db, conn, None, "refresh_token_reuse").await?;
     }
+    s.invalidate(Invalidation::All);
     audit::record(
         &s.db,
         AuditEntry::new("oauth.refresh_token.reused")
@@ -471,7 +510,8 @@ async fn replay_or_reuse(
 }
 
 /// RFC 7009: revokes a token of this client. Unknown tokens and other clients' tokens are
-/// answered the same (success), so nothing is revealed.
+/// answered the same (success), so nothing is revealed. A refresh token takes its whole grant
+/// with it (RFC 7009 §2.1): the connection and every token it gave.
 pub async fn revoke(
     s: &Services,
     client: &oauth_client::Model,
@@ -484,17 +524,15 @@ pub async fn revoke(
     if t.client_id != Some(client.id) || t.revoked_at.is_some() {
         return Ok(());
     }
-    if t.kind == KIND_REFRESH
-        && let Some(family) = t.family_id
-    {
-        // A refresh token's grant goes with it: its access tokens too (RFC 7009 §2.1).
-        tokens::revoke_family(&s.db, family, "revoked_by_client").await?;
-    } else {
-        let mut active: token::ActiveModel = t.clone().into();
-        active.revoked_at = Set(Some(Utc::now()));
-        active.revoke_reason = Set(Some("revoked_by_client".into()));
-        active.update(&s.db).await?;
-        super::cache::forget_token(&t.token_hash);
+    match (t.kind, t.connection_id) {
+        (TokenKind::Refresh, Some(connection_id)) => {
+            tokens::revoke_connection(&s.db, connection_id, None, "revoked_by_client").await?;
+            s.invalidate(Invalidation::All);
+        }
+        _ => {
+            tokens::revoke_one(&s.db, t.id, "revoked_by_client").await?;
+            s.invalidate(Invalidation::Token(t.token_hash.clone()));
+        }
     }
     audit::record(
         &s.db,
@@ -502,108 +540,30 @@ pub async fn revoke(
             .org(t.org_id)
             .actor(t.user_id)
             .target("token", t.id)
-            .details(json!({ "client_id": client.client_id, "kind": t.kind })),
+            .details(json!({ "client_id": client.client_id, "kind": t.kind.as_str() })),
         meta,
     )
     .await?;
     Ok(())
 }
 
-/// RFC 7662 for confidential clients (resource servers): the token's state as it is now,
-/// including the member's current role. Inactive tokens reveal nothing but `active: false`.
+/// RFC 7662 for confidential clients: the token's state as it is now, through the access
+/// decision (its own client, or a resource server of its org; a token its org's policy, an
+/// admin or its holder has stopped is inactive). `None`: answer only `active: false`.
 pub async fn introspect(
     s: &Services,
     caller: &oauth_client::Model,
     secret: &str,
-) -> Result<Value, OAuthError> {
+) -> Result<Option<Arc<Principal>>, OAuthError> {
     if caller.token_endpoint_auth_method == super::clients::AUTH_NONE {
         return Err(OAuthError::invalid_client(
             "Introspection is for confidential clients (resource servers).",
         ));
     }
-    let secret = secret.trim();
-    if super::token_format::parse(secret).is_none() {
-        return Ok(json!({ "active": false }));
-    }
-    let key = sha256_hex(secret);
-    if let Some(cached) = super::cache::TOKEN_STATES.get(&key) {
-        // A cached answer still expires with its token.
-        let expired = cached
-            .get("exp")
-            .and_then(Value::as_i64)
-            .is_some_and(|exp| exp <= Utc::now().timestamp());
-        return Ok(if expired {
-            json!({ "active": false })
-        } else {
-            (*cached).clone()
-        });
-    }
-    let tag = super::cache::generation();
-    let state = introspect_now(s, secret).await?;
-    super::cache::TOKEN_STATES.put(key, tag, std::sync::Arc::new(state.clone()));
-    Ok(state)
-}
-
-/// The token's state read from the database.
-async fn introspect_now(s: &Services, secret: &str) -> Result<Value, OAuthError> {
-    let inactive = json!({ "active": false });
-    let Some(t) = tokens::find_by_secret(&s.db, secret.trim()).await? else {
-        return Ok(inactive);
-    };
-    let now = Utc::now();
-    if t.revoked_at.is_some()
-        || t.disabled_at.is_some()
-        || tokens::is_expired(&t, now)
-        || t.rotated_at.is_some()
-    {
-        return Ok(inactive);
-    }
-    if let Some(conn_id) = t.connection_id {
-        match connection::Entity::find_by_id(conn_id).one(&s.db).await? {
-            Some(c) if c.revoked_at.is_none() && c.disabled_at.is_none() => {}
-            _ => return Ok(inactive),
-        }
-    }
-    let Some(org) = orgs::find(&s.db, t.org_id).await? else {
-        return Ok(inactive);
-    };
-    let Some(role) = orgs::role_in(&s.db, org.id, t.user_id).await? else {
-        return Ok(inactive);
-    };
-    let client_id = match t.client_id {
-        Some(id) => oauth_client::Entity::find_by_id(id)
-            .one(&s.db)
-            .await?
-            .map(|c| c.client_id),
-        None => None,
-    };
-    let user = crate::domain::users::find(&s.db, t.user_id).await?;
-    let mut out = json!({
-        "active": true,
-        "scope": t.scope,
-        "sub": t.user_id.to_string(),
-        "iss": s.settings.public_url,
-        "iat": t.created_at.timestamp(),
-        "jti": t.id.to_string(),
-        "token_type": if t.kind == KIND_ACCESS { "Bearer" } else { "refresh_token" },
-        "org_id": org.id.to_string(),
-        "org": org.slug,
-        "role": role.as_str(),
-    });
-    let o = out.as_object_mut().expect("object");
-    if let Some(cid) = client_id {
-        o.insert("client_id".into(), json!(cid));
-    }
-    if let Some(exp) = t.expires_at {
-        o.insert("exp".into(), json!(exp.timestamp()));
-    }
-    if let Some(aud) = &t.resource {
-        o.insert("aud".into(), json!(aud));
-    }
-    if let Some(u) = user {
-        o.insert("username".into(), json!(u.email));
-    }
-    Ok(out)
+    Ok(s.access()
+        .check(secret.trim(), Purpose::Introspection { caller })
+        .await?
+        .ok())
 }
 
 #[cfg(test)]

@@ -16,16 +16,18 @@ pub struct Swept {
 }
 
 pub async fn sweep(s: &Services) -> Result<Swept, sea_orm::DbErr> {
-    let clients = reap_unused_dynamic(&s.db, s.settings.oauth.unused_client_ttl)
+    let clients = reap_unused_dynamic(s, s.settings.oauth.unused_client_ttl)
         .await
         .map_err(|e| sea_orm::DbErr::Custom(e.error_description))?;
-    // Kept a day past expiry so a late "this request expired" still has something to say.
-    let day_ago = Utc::now() - Duration::days(1);
+    // Requests are kept an hour past expiry, so a late "this request expired" still has
+    // something to say; anonymous traffic can't pile them up for longer.
+    let hour_ago = Utc::now() - Duration::hours(1);
     let requests = authorization_request::Entity::delete_many()
-        .filter(authorization_request::Column::ExpiresAt.lt(day_ago))
+        .filter(authorization_request::Column::ExpiresAt.lt(hour_ago))
         .exec(&s.db)
         .await?
         .rows_affected;
+    let day_ago = Utc::now() - Duration::days(1);
     let codes = authorization_code::Entity::delete_many()
         .filter(authorization_code::Column::ExpiresAt.lt(day_ago))
         .exec(&s.db)

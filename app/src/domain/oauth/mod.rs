@@ -2,7 +2,6 @@
 //! revocation and introspection. Protocol parsing lives in the server; the rules live here.
 
 pub mod authorize;
-pub mod cache;
 pub mod clients;
 pub mod consent;
 pub mod error;

@@ -90,18 +90,147 @@ pub fn matches(registered: &[String], requested: &str) -> bool {
         })
 }
 
-/// The host shown on the consent screen ("you will be sent back to …").
-pub fn display_host(uri: &str) -> String {
-    match Url::parse(uri) {
-        Ok(u) => match u.host_str() {
-            Some(h) => match u.port() {
-                Some(p) => format!("{h}:{p}"),
-                None => h.to_string(),
-            },
-            None => format!("{}:", u.scheme()),
-        },
-        Err(_) => uri.to_string(),
+/// Where the consent screen says the app sends the person back: the host for https, and the
+/// scheme too for anything else (`http://127.0.0.1:33418`, `cursor://anysphere.cursor-mcp`,
+/// `com.example.app:`), so a look-alike scheme can't pass for a web site.
+pub fn display_origin(uri: &str) -> String {
+    let Ok(u) = Url::parse(uri) else {
+        return uri.to_string();
+    };
+    let host = match (u.host_str(), u.port()) {
+        (Some(h), Some(p)) => format!("{h}:{p}"),
+        (Some(h), None) => h.to_string(),
+        (None, _) => String::new(),
+    };
+    match (u.scheme(), host.is_empty()) {
+        ("https", false) => host,
+        (scheme, false) => format!("{scheme}://{host}"),
+        (scheme, true) => format!("{scheme}:"),
     }
+}
+
+/// An org's allowed redirect targets: `scheme://host` pairs (a bare host means https). Empty
+/// means any redirect URI the registration rules accept. A redirect URI matches an entry when
+/// both its scheme and its host are the entry's (any port: loopback tools pick one at random).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RedirectAllowList(Vec<String>);
+
+/// The stored list could not be read (corrupt JSON or a bad entry): callers refuse every
+/// redirect rather than read it as "empty = any".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnreadablePolicy;
+
+impl RedirectAllowList {
+    /// The org's list as stored (a JSON array of entries).
+    pub fn of(
+        org: &crate::domain::entities::organization::Model,
+    ) -> Result<Self, UnreadablePolicy> {
+        Self::from_json(&org.allowed_redirect_hosts)
+    }
+
+    pub fn from_json(stored: &str) -> Result<Self, UnreadablePolicy> {
+        let raw: Vec<String> = serde_json::from_str(stored).map_err(|_| UnreadablePolicy)?;
+        raw.iter()
+            .map(|e| parse_entry(e).map_err(|_| UnreadablePolicy))
+            .collect::<Result<Vec<_>, _>>()
+            .map(Self)
+    }
+
+    /// Entries as an admin typed them (one per line, or separated by commas or spaces), each
+    /// checked; the first bad one is the error. Duplicates are dropped.
+    pub fn parse(entries: &[String]) -> Result<Self, String> {
+        let mut out: Vec<String> = Vec::new();
+        for raw in entries.iter().filter(|e| !e.trim().is_empty()) {
+            let e = parse_entry(raw)?;
+            if !out.contains(&e) {
+                out.push(e);
+            }
+        }
+        Ok(Self(out))
+    }
+
+    /// The normalized entries: `https://claude.ai`, `cursor://anysphere.cursor-mcp`.
+    pub fn entries(&self) -> &[String] {
+        &self.0
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The entries as people write them: a bare host for https, `scheme://host` otherwise.
+    pub fn shown(&self) -> Vec<String> {
+        self.0
+            .iter()
+            .map(|e| e.strip_prefix("https://").unwrap_or(e).to_string())
+            .collect()
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(&self.0).unwrap_or_else(|_| "[]".into())
+    }
+
+    /// Whether `redirect_uri` may be used: always when the list is empty, else when its scheme
+    /// and host are those of an entry.
+    pub fn allows(&self, redirect_uri: &str) -> bool {
+        if self.0.is_empty() {
+            return true;
+        }
+        let Ok(u) = Url::parse(redirect_uri) else {
+            return false;
+        };
+        let Some(host) = u.host_str() else {
+            return false;
+        };
+        let here = format!("{}://{}", u.scheme(), host.to_ascii_lowercase());
+        self.0.contains(&here)
+    }
+}
+
+/// One allow-list entry: `host` (https) or `scheme://host`, no port, path or wildcard; http
+/// only for loopback hosts, as at registration. Normalized to lowercase `scheme://host`.
+pub fn parse_entry(raw: &str) -> Result<String, String> {
+    let raw = raw.trim();
+    let bad = || {
+        format!(
+            "“{raw}” is not a redirect host (write it like app.example.com, or with its scheme like cursor://anysphere.cursor-mcp; no path or port)."
+        )
+    };
+    let (scheme, host) = match raw.split_once("://") {
+        Some((scheme, host)) => (scheme.to_ascii_lowercase(), host),
+        None => ("https".to_string(), raw),
+    };
+    let scheme_ok = scheme
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic())
+        && scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+    if !scheme_ok || FORBIDDEN_SCHEMES.contains(&scheme.as_str()) {
+        return Err(bad());
+    }
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    let valid_host = !host.is_empty()
+        && host.len() <= 253
+        && host.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        });
+    if !valid_host {
+        return Err(bad());
+    }
+    if scheme == "http" && !matches!(host.as_str(), "localhost" | "127.0.0.1") {
+        return Err(format!(
+            "“{raw}”: http is allowed only for loopback addresses (localhost, 127.0.0.1); use https."
+        ));
+    }
+    Ok(format!("{scheme}://{host}"))
 }
 
 #[cfg(test)]
@@ -131,6 +260,91 @@ mod tests {
             "https://user:pw@example.com/cb",
         ] {
             assert!(validate(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_consent_screen_shows_the_scheme_unless_https() {
+        assert_eq!(
+            display_origin("https://claude.ai/api/mcp/auth_callback"),
+            "claude.ai"
+        );
+        assert_eq!(
+            display_origin("https://app.example.com:8443/cb"),
+            "app.example.com:8443"
+        );
+        assert_eq!(
+            display_origin("http://127.0.0.1:33418/callback"),
+            "http://127.0.0.1:33418"
+        );
+        assert_eq!(
+            display_origin("cursor://anysphere.cursor-mcp/oauth/callback"),
+            "cursor://anysphere.cursor-mcp"
+        );
+        assert_eq!(
+            display_origin("com.example.app:/oauth2redirect"),
+            "com.example.app:"
+        );
+    }
+
+    #[test]
+    fn allow_lists_compare_scheme_and_host() {
+        let list = RedirectAllowList::parse(&[
+            "Claude.AI".into(),
+            "cursor://anysphere.cursor-mcp".into(),
+            "http://localhost".into(),
+        ])
+        .unwrap();
+        assert_eq!(
+            list.entries(),
+            [
+                "https://claude.ai",
+                "cursor://anysphere.cursor-mcp",
+                "http://localhost"
+            ]
+        );
+        assert!(list.allows("https://claude.ai/api/mcp/auth_callback"));
+        assert!(list.allows("https://CLAUDE.ai:443/cb"));
+        assert!(list.allows("cursor://anysphere.cursor-mcp/oauth/callback"));
+        assert!(list.allows("http://localhost:51234/callback"));
+        // Same host, another scheme: a native app posing as the web site.
+        assert!(!list.allows("evil://claude.ai/cb"));
+        assert!(!list.allows("http://claude.ai/cb"));
+        assert!(!list.allows("https://anysphere.cursor-mcp/cb"));
+        assert!(!list.allows("https://claude.ai.evil.example/cb"));
+        assert!(!list.allows("com.example.app:/cb"));
+        assert!(RedirectAllowList::default().allows("evil://anything/cb"));
+        for bad in [
+            "https://claude.ai/cb",
+            "claude.ai:443",
+            "*.claude.ai",
+            "a..b",
+            "javascript://x",
+            "http://claude.ai",
+            "://claude.ai",
+        ] {
+            assert!(parse_entry(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_corrupt_stored_list_is_unreadable_not_empty() {
+        assert_eq!(
+            RedirectAllowList::from_json("[]"),
+            Ok(RedirectAllowList::default())
+        );
+        assert_eq!(
+            RedirectAllowList::from_json(r#"["claude.ai"]"#)
+                .unwrap()
+                .entries(),
+            ["https://claude.ai"]
+        );
+        for corrupt in ["", "not json", "{}", r#"["https://x/y"]"#, "[1]"] {
+            assert_eq!(
+                RedirectAllowList::from_json(corrupt),
+                Err(UnreadablePolicy),
+                "{corrupt:?}"
+            );
         }
     }
 

@@ -30,7 +30,8 @@ pub struct Rotation {
     pub audit: audit_event::ActiveModel,
 }
 
-/// `Ok(true)`: stored; `Ok(false)`: another request rotated this token first.
+/// `Ok(true)`: stored; `Ok(false)`: another request rotated this token first, or it was
+/// revoked meanwhile.
 type Answer = oneshot::Sender<Result<bool, DbErr>>;
 
 #[derive(Clone)]
@@ -129,6 +130,9 @@ async fn commit(db: &DatabaseConnection, batch: &[Rotation]) -> Result<Vec<bool>
         .col_expr(token::Column::GraceResponse, grace.into())
         .filter(token::Column::Id.is_in(seen))
         .filter(token::Column::RotatedAt.is_null())
+        // A token revoked since it was read (its connection ended, its family was revoked for
+        // reuse) can't be rotated: the revocation wins.
+        .filter(token::Column::RevokedAt.is_null())
         .exec_with_returning(&txn)
         .await?
         .into_iter()

@@ -1,16 +1,17 @@
 //! Issuing, finding and revoking tokens. Secrets are shown once; rows keep their SHA-256.
+//!
+//! The revocations here are plain statements, so they can run inside a caller's transaction;
+//! the caller publishes the invalidation once its transaction has committed.
 
 use chrono::{DateTime, Duration, Utc};
+use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use uuid::Uuid;
 
 use super::token_format::{self, SecretKind};
-use crate::domain::entities::{connection, token};
+use crate::domain::entities::token::TokenKind;
+use crate::domain::entities::{connection, consent, token};
 use crate::domain::secrets::sha256_hex;
-
-pub const KIND_ACCESS: &str = "access";
-pub const KIND_REFRESH: &str = "refresh";
-pub const KIND_PAT: &str = "pat";
 
 /// What a new token row belongs to.
 pub struct TokenSpec<'a> {
@@ -47,11 +48,10 @@ pub fn prepare(
     let row = token::ActiveModel {
         id: Set(Uuid::now_v7()),
         kind: Set(match kind {
-            SecretKind::AccessToken => KIND_ACCESS,
-            SecretKind::RefreshToken => KIND_REFRESH,
-            _ => KIND_PAT,
-        }
-        .into()),
+            SecretKind::AccessToken => TokenKind::Access,
+            SecretKind::RefreshToken => TokenKind::Refresh,
+            _ => TokenKind::Pat,
+        }),
         token_hash: Set(sha256_hex(&secret)),
         prefix: Set(kind.prefix().into()),
         last_four: Set(token_format::last_four(&secret)),
@@ -94,22 +94,31 @@ pub fn is_expired(t: &token::Model, now: DateTime<Utc>) -> bool {
     t.expires_at.is_some_and(|e| e <= now)
 }
 
+/// Revokes one token (if it isn't already); whether it changed.
+pub async fn revoke_one(
+    db: &impl ConnectionTrait,
+    token_id: Uuid,
+    reason: &str,
+) -> Result<bool, sea_orm::DbErr> {
+    let res = token::Entity::update_many()
+        .col_expr(token::Column::RevokedAt, Expr::value(Utc::now()))
+        .col_expr(token::Column::RevokeReason, Expr::value(reason))
+        .filter(token::Column::Id.eq(token_id))
+        .filter(token::Column::RevokedAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected > 0)
+}
+
 /// Revokes every live token of a refresh family (one authorization's chain of rotations).
 pub async fn revoke_family(
     db: &impl ConnectionTrait,
     family_id: Uuid,
     reason: &str,
 ) -> Result<u64, sea_orm::DbErr> {
-    super::cache::invalidate_all();
     let res = token::Entity::update_many()
-        .col_expr(
-            token::Column::RevokedAt,
-            sea_orm::sea_query::Expr::value(Utc::now()),
-        )
-        .col_expr(
-            token::Column::RevokeReason,
-            sea_orm::sea_query::Expr::value(reason),
-        )
+        .col_expr(token::Column::RevokedAt, Expr::value(Utc::now()))
+        .col_expr(token::Column::RevokeReason, Expr::value(reason))
         .filter(token::Column::FamilyId.eq(family_id))
         .filter(token::Column::RevokedAt.is_null())
         .exec(db)
@@ -117,42 +126,69 @@ pub async fn revoke_family(
     Ok(res.rows_affected)
 }
 
-/// Ends a connection (an MCP OAuth PAT) and every token issued for it.
+/// Ends a connection (an MCP OAuth PAT) and every token issued for it. The consent it was
+/// given under ends with it: the next authorization of that app in that org asks again.
 pub async fn revoke_connection(
     db: &impl ConnectionTrait,
     connection_id: Uuid,
     by: Option<Uuid>,
     reason: &str,
 ) -> Result<(), sea_orm::DbErr> {
-    super::cache::invalidate_all();
+    let Some(conn) = connection::Entity::find_by_id(connection_id)
+        .one(db)
+        .await?
+    else {
+        return Ok(());
+    };
     let now = Utc::now();
     connection::Entity::update_many()
-        .col_expr(
-            connection::Column::RevokedAt,
-            sea_orm::sea_query::Expr::value(now),
-        )
-        .col_expr(
-            connection::Column::RevokedBy,
-            sea_orm::sea_query::Expr::value(by),
-        )
-        .col_expr(
-            connection::Column::RevokeReason,
-            sea_orm::sea_query::Expr::value(reason),
-        )
+        .col_expr(connection::Column::RevokedAt, Expr::value(now))
+        .col_expr(connection::Column::RevokedBy, Expr::value(by))
+        .col_expr(connection::Column::RevokeReason, Expr::value(reason))
         .filter(connection::Column::Id.eq(connection_id))
         .filter(connection::Column::RevokedAt.is_null())
         .exec(db)
         .await?;
     token::Entity::update_many()
-        .col_expr(
-            token::Column::RevokedAt,
-            sea_orm::sea_query::Expr::value(now),
-        )
-        .col_expr(
-            token::Column::RevokeReason,
-            sea_orm::sea_query::Expr::value(reason),
-        )
+        .col_expr(token::Column::RevokedAt, Expr::value(now))
+        .col_expr(token::Column::RevokeReason, Expr::value(reason))
         .filter(token::Column::ConnectionId.eq(connection_id))
+        .filter(token::Column::RevokedAt.is_null())
+        .exec(db)
+        .await?;
+    consent::Entity::delete_many()
+        .filter(consent::Column::UserId.eq(conn.user_id))
+        .filter(consent::Column::OrgId.eq(conn.org_id))
+        .filter(consent::Column::ClientId.eq(conn.client_id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Ends everything a member holds in an org: their connections (with their tokens and
+/// consents) and their standard PATs. Used when they leave it: a token must not come back to
+/// life if they are ever added again.
+pub async fn revoke_member_grants(
+    db: &impl ConnectionTrait,
+    user_id: Uuid,
+    org_id: Uuid,
+    by: Option<Uuid>,
+    reason: &str,
+) -> Result<(), sea_orm::DbErr> {
+    let live = connection::Entity::find()
+        .filter(connection::Column::UserId.eq(user_id))
+        .filter(connection::Column::OrgId.eq(org_id))
+        .filter(connection::Column::RevokedAt.is_null())
+        .all(db)
+        .await?;
+    for c in live {
+        revoke_connection(db, c.id, by, reason).await?;
+    }
+    token::Entity::update_many()
+        .col_expr(token::Column::RevokedAt, Expr::value(Utc::now()))
+        .col_expr(token::Column::RevokeReason, Expr::value(reason))
+        .filter(token::Column::UserId.eq(user_id))
+        .filter(token::Column::OrgId.eq(org_id))
         .filter(token::Column::RevokedAt.is_null())
         .exec(db)
         .await?;

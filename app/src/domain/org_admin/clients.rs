@@ -16,14 +16,15 @@ use super::{
     ClientConnection, ClientFilter, ClientPage, OrgClient, OrgClientDetail, PAGE_SIZE, contains_ci,
     given, pages_for,
 };
+use crate::domain::access::Invalidation;
 use crate::domain::audit::{self, AuditEntry};
-use crate::domain::connections::{self, MAX_ROWS, emails_of};
+use crate::domain::connections::{self, MAX_ROWS};
 use crate::domain::entities::{connection, oauth_client, org_client_block, token, user};
 use crate::domain::oauth::clients::list;
+use crate::domain::users::emails_of;
 use crate::domain::{RequestMeta, Services, is_unique_violation};
 use crate::error::{AppError, AppResult};
-
-pub const SOURCES: [&str; 4] = ["admin", "user", "dynamic", "metadata"];
+use crate::model::{ClientKind, ConnectionStatus};
 
 fn no_such_client() -> AppError {
     AppError::not_found("There is no such OAuth client in this organization.")
@@ -78,7 +79,7 @@ pub async fn find_client(
 
 /// Created by an admin for this org: the org may delete it.
 pub fn owned_by(c: &oauth_client::Model, org_id: Uuid) -> bool {
-    c.org_id == Some(org_id) && c.kind == "admin"
+    c.org_id == Some(org_id) && c.kind == ClientKind::Admin
 }
 
 /// How the org uses each of `rows`: connections, scopes, last use, block.
@@ -121,7 +122,7 @@ async fn describe(
                 id: c.id,
                 active_connections: mine
                     .iter()
-                    .filter(|k| connections::status(k) == "active")
+                    .filter(|k| connections::status(k) == ConnectionStatus::Active)
                     .count() as u64,
                 last_used_at: mine.iter().filter_map(|k| k.last_used_at).max(),
                 granted_scopes: scopes,
@@ -129,6 +130,7 @@ async fn describe(
                 owned_by_org: owned_by(&c, org_id),
                 redirect_uris: list(&c.redirect_uris),
                 blocked_in_org: blocked.contains(&c.id),
+                resource_server: owned_by(&c, org_id) && c.resource_server,
                 created_at: c.created_at,
                 client_id: c.client_id,
                 name: c.name,
@@ -179,13 +181,13 @@ pub async fn clients_page(
         );
     }
     if let Some(source) = given(&filter.source) {
-        if !SOURCES.contains(&source) {
+        let Some(kind) = ClientKind::parse(source) else {
             return Err(AppError::invalid(
                 "source",
                 "Choose admin-created, user-created, dynamically registered or metadata document.",
             ));
-        }
-        q = q.filter(oauth_client::Column::Kind.eq(source));
+        };
+        q = q.filter(oauth_client::Column::Kind.eq(kind));
     }
     match given(&filter.blocked) {
         None => {}
@@ -240,7 +242,7 @@ pub async fn client_detail(
             scope: k.scope.clone(),
             created_at: k.created_at,
             last_used_at: k.last_used_at,
-            status: connections::status(k).into(),
+            status: connections::status(k),
         })
         .collect();
     let detail = OrgClientDetail {
@@ -254,6 +256,7 @@ pub async fn client_detail(
             .collect(),
         client_uri: c.client_uri.clone(),
         verified: c.verified,
+        pkce_optional: c.pkce_optional,
         secret_last_four: c.secret_last_four.clone(),
         connections,
         client: describe(db, org_id, vec![c]).await?.remove(0),
@@ -342,7 +345,7 @@ pub async fn block_client(
         .await?;
     }
     txn.commit().await?;
-    crate::domain::oauth::cache::invalidate_all();
+    s.invalidate(Invalidation::All);
     Ok(describe(&s.db, org_id, vec![c]).await?.remove(0))
 }
 
@@ -362,7 +365,7 @@ pub async fn unblock_client(
         .exec(&s.db)
         .await?;
     if gone.rows_affected > 0 {
-        crate::domain::oauth::cache::invalidate_all();
+        s.invalidate(Invalidation::All);
         audit::record(
             &s.db,
             AuditEntry::new("client.unblocked")
@@ -375,4 +378,64 @@ pub async fn unblock_client(
         .await?;
     }
     Ok(describe(&s.db, org_id, vec![c]).await?.remove(0))
+}
+
+/// What an org admin lets one of the org's own confidential apps do beyond any client:
+/// introspect the org's tokens (a resource server of the org), and leave PKCE out.
+pub async fn set_client_trust(
+    s: &Services,
+    actor_id: Uuid,
+    org_id: Uuid,
+    client_uuid_or_client_id: &str,
+    trust: crate::domain::oauth_apps::Trust,
+    meta: &RequestMeta,
+) -> AppResult<OrgClientDetail> {
+    let c = find_client(&s.db, org_id, client_uuid_or_client_id).await?;
+    if !owned_by(&c, org_id) {
+        return Err(AppError::Forbidden(
+            "Only the organization's own apps (created on this page) can be trusted this way."
+                .into(),
+        ));
+    }
+    if trust != crate::domain::oauth_apps::Trust::default()
+        && c.token_endpoint_auth_method == crate::domain::oauth::clients::AUTH_NONE
+    {
+        return Err(AppError::invalid(
+            "resource_server",
+            "Only a confidential app (one with a client secret) can be a resource server or skip PKCE.",
+        ));
+    }
+    if c.resource_server != trust.resource_server || c.pkce_optional != trust.pkce_optional {
+        let txn = s.db.begin().await?;
+        oauth_client::Entity::update_many()
+            .col_expr(
+                oauth_client::Column::ResourceServer,
+                sea_orm::sea_query::Expr::value(trust.resource_server),
+            )
+            .col_expr(
+                oauth_client::Column::PkceOptional,
+                sea_orm::sea_query::Expr::value(trust.pkce_optional),
+            )
+            .filter(oauth_client::Column::Id.eq(c.id))
+            .exec(&txn)
+            .await?;
+        audit::record(
+            &txn,
+            AuditEntry::new("client.trust_changed")
+                .org(org_id)
+                .actor(actor_id)
+                .target("client", c.id)
+                .details(json!({
+                    "client_id": c.client_id,
+                    "name": c.name,
+                    "resource_server": { "from": c.resource_server, "to": trust.resource_server },
+                    "pkce_optional": { "from": c.pkce_optional, "to": trust.pkce_optional },
+                })),
+            meta,
+        )
+        .await?;
+        txn.commit().await?;
+        s.invalidate(Invalidation::All);
+    }
+    client_detail(&s.db, org_id, &c.id.to_string()).await
 }

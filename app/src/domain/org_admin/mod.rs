@@ -6,7 +6,8 @@ mod clients;
 mod tokens;
 
 pub use clients::{
-    block_client, client_detail, clients, clients_page, find_client, unblock_client,
+    block_client, client_detail, clients, clients_page, find_client, set_client_trust,
+    unblock_client,
 };
 pub use tokens::{pat_status, revoke_token, set_token_disabled, token, tokens, tokens_page};
 

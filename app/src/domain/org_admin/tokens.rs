@@ -12,36 +12,46 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::{OrgToken, PAGE_SIZE, TokenFilter, TokenPage, contains_ci, given, pages_for};
+use crate::domain::access::Invalidation;
 use crate::domain::audit::{self, AuditEntry};
-use crate::domain::connections::{self, MAX_ROWS, emails_of};
+use crate::domain::connections::{self, MAX_ROWS};
+use crate::domain::entities::token::TokenKind;
 use crate::domain::entities::{connection, oauth_client, token, user};
-use crate::domain::oauth::tokens::{self as oauth_tokens, KIND_PAT};
+use crate::domain::oauth::tokens as oauth_tokens;
+use crate::domain::users::emails_of;
 use crate::domain::{RequestMeta, Services};
 use crate::error::{AppError, AppResult};
-
-pub const KIND_STANDARD: &str = "pat";
-pub const KIND_MCP: &str = "mcp_oauth_pat";
+use crate::model::{ConnectionStatus, OrgTokenKind, TokenStatus};
 
 fn no_such_token() -> AppError {
     AppError::not_found("There is no such token in this organization.")
 }
 
-pub fn pat_status(t: &token::Model, now: DateTime<Utc>) -> &'static str {
+pub fn pat_status(t: &token::Model, now: DateTime<Utc>) -> TokenStatus {
     if t.revoked_at.is_some() {
-        "revoked"
+        TokenStatus::Revoked
     } else if t.disabled_at.is_some() {
-        "disabled"
+        TokenStatus::Disabled
     } else if oauth_tokens::is_expired(t, now) {
-        "expired"
+        TokenStatus::Expired
     } else {
-        "active"
+        TokenStatus::Active
+    }
+}
+
+/// A connection as a token: it never expires (its access tokens do, and are refreshed).
+fn connection_status(c: &connection::Model) -> TokenStatus {
+    match connections::status(c) {
+        ConnectionStatus::Active => TokenStatus::Active,
+        ConnectionStatus::Disabled => TokenStatus::Disabled,
+        ConnectionStatus::Revoked => TokenStatus::Revoked,
     }
 }
 
 fn pat_view(t: &token::Model, owners: &HashMap<Uuid, String>, now: DateTime<Utc>) -> OrgToken {
     OrgToken {
         id: t.id,
-        kind: KIND_STANDARD.into(),
+        kind: OrgTokenKind::Pat,
         name: t.name.clone(),
         user_id: t.user_id,
         owner_email: owners.get(&t.user_id).cloned().unwrap_or_default(),
@@ -52,7 +62,7 @@ fn pat_view(t: &token::Model, owners: &HashMap<Uuid, String>, now: DateTime<Utc>
         created_at: t.created_at,
         last_used_at: t.last_used_at,
         expires_at: t.expires_at,
-        status: pat_status(t, now).into(),
+        status: pat_status(t, now),
     }
 }
 
@@ -64,7 +74,7 @@ fn connection_view(
     let client = clients.get(&c.client_id);
     OrgToken {
         id: c.id,
-        kind: KIND_MCP.into(),
+        kind: OrgTokenKind::McpOauthPat,
         name: None,
         user_id: c.user_id,
         owner_email: owners.get(&c.user_id).cloned().unwrap_or_default(),
@@ -79,7 +89,7 @@ fn connection_view(
         created_at: c.created_at,
         last_used_at: c.last_used_at,
         expires_at: None,
-        status: connections::status(c).into(),
+        status: connection_status(c),
     }
 }
 
@@ -118,7 +128,7 @@ async fn views(
 pub async fn tokens(db: &impl ConnectionTrait, org_id: Uuid) -> AppResult<Vec<OrgToken>> {
     let pats = token::Entity::find()
         .filter(token::Column::OrgId.eq(org_id))
-        .filter(token::Column::Kind.eq(KIND_PAT))
+        .filter(token::Column::Kind.eq(TokenKind::Pat))
         .order_by_desc(token::Column::CreatedAt)
         .limit(MAX_ROWS)
         .all(db)
@@ -137,7 +147,7 @@ pub async fn token(db: &impl ConnectionTrait, org_id: Uuid, id: Uuid) -> AppResu
     if let Some(t) = token::Entity::find_by_id(id)
         .one(db)
         .await?
-        .filter(|t| t.org_id == org_id && t.kind == KIND_PAT)
+        .filter(|t| t.org_id == org_id && t.kind == TokenKind::Pat)
     {
         return Ok(views(db, &[t], &[]).await?.remove(0));
     }
@@ -162,10 +172,15 @@ fn user_condition(filter: &TokenFilter) -> Option<sea_orm::sea_query::SelectStat
     Some(q.to_owned())
 }
 
-fn pat_query(org_id: Uuid, filter: &TokenFilter, now: DateTime<Utc>) -> Select<token::Entity> {
+fn pat_query(
+    org_id: Uuid,
+    filter: &TokenFilter,
+    status: Option<TokenStatus>,
+    now: DateTime<Utc>,
+) -> Select<token::Entity> {
     let mut q = token::Entity::find()
         .filter(token::Column::OrgId.eq(org_id))
-        .filter(token::Column::Kind.eq(KIND_PAT));
+        .filter(token::Column::Kind.eq(TokenKind::Pat));
     if let Some(users) = user_condition(filter) {
         q = q.filter(token::Column::UserId.in_subquery(users));
     }
@@ -174,39 +189,43 @@ fn pat_query(org_id: Uuid, filter: &TokenFilter, now: DateTime<Utc>) -> Select<t
             .add(token::Column::RevokedAt.is_null())
             .add(token::Column::DisabledAt.is_null())
     };
-    match given(&filter.status) {
-        Some("revoked") => q.filter(token::Column::RevokedAt.is_not_null()),
-        Some("disabled") => q
+    match status {
+        Some(TokenStatus::Revoked) => q.filter(token::Column::RevokedAt.is_not_null()),
+        Some(TokenStatus::Disabled) => q
             .filter(token::Column::RevokedAt.is_null())
             .filter(token::Column::DisabledAt.is_not_null()),
-        Some("expired") => q.filter(live().add(token::Column::ExpiresAt.lte(now))),
-        Some("active") => q.filter(
+        Some(TokenStatus::Expired) => q.filter(live().add(token::Column::ExpiresAt.lte(now))),
+        Some(TokenStatus::Active) => q.filter(
             live().add(
                 Condition::any()
                     .add(token::Column::ExpiresAt.is_null())
                     .add(token::Column::ExpiresAt.gt(now)),
             ),
         ),
-        _ => q,
+        None => q,
     }
 }
 
-fn connection_query(org_id: Uuid, filter: &TokenFilter) -> Option<Select<connection::Entity>> {
+fn connection_query(
+    org_id: Uuid,
+    filter: &TokenFilter,
+    status: Option<TokenStatus>,
+) -> Option<Select<connection::Entity>> {
     let mut q = connection::Entity::find().filter(connection::Column::OrgId.eq(org_id));
     if let Some(users) = user_condition(filter) {
         q = q.filter(connection::Column::UserId.in_subquery(users));
     }
-    Some(match given(&filter.status) {
-        Some("revoked") => q.filter(connection::Column::RevokedAt.is_not_null()),
-        Some("disabled") => q
+    Some(match status {
+        Some(TokenStatus::Revoked) => q.filter(connection::Column::RevokedAt.is_not_null()),
+        Some(TokenStatus::Disabled) => q
             .filter(connection::Column::RevokedAt.is_null())
             .filter(connection::Column::DisabledAt.is_not_null()),
         // Connections don't expire (their access tokens do, and are refreshed).
-        Some("expired") => return None,
-        Some("active") => q
+        Some(TokenStatus::Expired) => return None,
+        Some(TokenStatus::Active) => q
             .filter(connection::Column::RevokedAt.is_null())
             .filter(connection::Column::DisabledAt.is_null()),
-        _ => q,
+        None => q,
     })
 }
 
@@ -218,27 +237,28 @@ pub async fn tokens_page(
     filter: &TokenFilter,
     page: u64,
 ) -> AppResult<TokenPage> {
-    let kind = given(&filter.kind);
-    if kind.is_some_and(|k| k != KIND_STANDARD && k != KIND_MCP) {
-        return Err(AppError::invalid(
-            "kind",
-            "Choose standard PATs (pat) or MCP OAuth PATs (mcp_oauth_pat).",
-        ));
-    }
-    if given(&filter.status)
-        .is_some_and(|s| !matches!(s, "active" | "expired" | "disabled" | "revoked"))
-    {
-        return Err(AppError::invalid(
-            "status",
-            "Choose active, expired, disabled or revoked.",
-        ));
-    }
+    let kind = match given(&filter.kind) {
+        None => None,
+        Some(k) => Some(OrgTokenKind::parse(k).ok_or_else(|| {
+            AppError::invalid(
+                "kind",
+                "Choose standard PATs (pat) or MCP OAuth PATs (mcp_oauth_pat).",
+            )
+        })?),
+    };
+    let status = match given(&filter.status) {
+        None => None,
+        Some(st) => Some(TokenStatus::parse(st).ok_or_else(|| {
+            AppError::invalid("status", "Choose active, expired, disabled or revoked.")
+        })?),
+    };
     let now = Utc::now();
-    let pats = (kind != Some(KIND_MCP)).then(|| pat_query(org_id, filter, now));
-    let conns = if kind == Some(KIND_STANDARD) {
+    let pats =
+        (kind != Some(OrgTokenKind::McpOauthPat)).then(|| pat_query(org_id, filter, status, now));
+    let conns = if kind == Some(OrgTokenKind::Pat) {
         None
     } else {
-        connection_query(org_id, filter)
+        connection_query(org_id, filter, status)
     };
     let pat_total = match &pats {
         Some(q) => q.clone().count(db).await?,
@@ -318,16 +338,10 @@ pub async fn revoke_token(
     let pat = token::Entity::find_by_id(id)
         .one(&s.db)
         .await?
-        .filter(|t| t.org_id == org_id && t.kind == KIND_PAT);
+        .filter(|t| t.org_id == org_id && t.kind == TokenKind::Pat);
     if let Some(t) = pat {
-        if t.revoked_at.is_none() {
-            let hash = t.token_hash.clone();
-            let mut row: token::ActiveModel = t.into();
-            row.revoked_at = Set(Some(Utc::now()));
-            row.revoke_reason = Set(Some("revoked_by_admin".into()));
-            row.update(&s.db).await?;
-            crate::domain::oauth::cache::forget_token(&hash);
-            crate::domain::oauth::cache::invalidate_all();
+        if oauth_tokens::revoke_one(&s.db, t.id, "revoked_by_admin").await? {
+            s.invalidate(Invalidation::Token(t.token_hash.clone()));
             audit::record(
                 &s.db,
                 AuditEntry::new("pat.revoked")
@@ -372,7 +386,7 @@ pub async fn set_token_disabled(
     let pat = token::Entity::find_by_id(id)
         .one(&s.db)
         .await?
-        .filter(|t| t.org_id == org_id && t.kind == KIND_PAT);
+        .filter(|t| t.org_id == org_id && t.kind == TokenKind::Pat);
     let (changed, action, target, owner) = if let Some(t) = pat {
         if t.revoked_at.is_some() {
             return Err(revoked());
@@ -380,11 +394,9 @@ pub async fn set_token_disabled(
         let owner = t.user_id;
         let changed = t.disabled_at.is_some() != disabled;
         if changed {
-            let hash = t.token_hash.clone();
             let mut row: token::ActiveModel = t.into();
             row.disabled_at = Set(disabled.then_some(now));
             row.update(&s.db).await?;
-            crate::domain::oauth::cache::forget_token(&hash);
         }
         let action = if disabled {
             "pat.disabled"
@@ -416,7 +428,7 @@ pub async fn set_token_disabled(
         (changed, action, "connection", owner)
     };
     if changed {
-        crate::domain::oauth::cache::invalidate_all();
+        s.invalidate(Invalidation::All);
         audit::record(
             &s.db,
             AuditEntry::new(action)

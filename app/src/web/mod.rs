@@ -1,7 +1,12 @@
-//! What the server's HTTP edge and the app agree on: session keys and request extensions.
+//! What the server's HTTP edge and the app agree on: session keys, request extensions, and
+//! the one session authentication ([`session`]) every browser-facing door uses.
+
+pub mod session;
 
 /// Session key of the signed-in user's id.
 pub const SESSION_USER: &str = "user_id";
+/// Session key of when the user signed in on this session (Unix milliseconds).
+pub const SESSION_SIGNED_IN: &str = "signed_in_at";
 /// Session key of the org the user is working in.
 pub const SESSION_ORG: &str = "org_id";
 /// Session key of the per-session CSRF proof that every state-changing form carries.
@@ -10,6 +15,9 @@ pub const SESSION_CSRF: &str = "csrf";
 pub const SESSION_FLASH: &str = "flash";
 /// Form field name of the CSRF proof.
 pub const CSRF_FIELD: &str = "csrf";
+
+/// Cookie of an anonymous visitor's CSRF proof (see [`session::PreSessionCsrf`]).
+pub const CSRF_COOKIE: &str = "gatehouse_csrf";
 
 /// The flash message popped from the session by the server for this page view.
 #[derive(Debug, Clone)]
