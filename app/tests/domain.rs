@@ -23,6 +23,8 @@ on_both_backends!(
     an_org_always_keeps_one_admin,
     concurrent_demotions_leave_an_admin,
     membership_ids_of_other_orgs_are_not_found,
+    parallel_wrong_passwords_are_throttled_like_sequential_ones,
+    sign_ups_are_throttled_per_address,
 );
 
 async fn audit_actions(db: &DatabaseConnection) -> Vec<String> {
@@ -185,7 +187,7 @@ async fn adding_members_and_inviting_by_email(db: DatabaseConnection) {
     let org = org_of(&s, &ada, "acme").await;
 
     let email = Email::parse("bob@example.com").unwrap();
-    let out = members::add_by_email(&s, ada.id, &org, &email, Role::Querier, &meta())
+    let out = invitations::add_by_email(&s, ada.id, &org, &email, Role::Querier, &meta())
         .await
         .unwrap();
     assert_eq!(
@@ -200,7 +202,7 @@ async fn adding_members_and_inviting_by_email(db: DatabaseConnection) {
         Some(Role::Querier)
     );
 
-    let again = members::add_by_email(&s, ada.id, &org, &email, Role::Admin, &meta())
+    let again = invitations::add_by_email(&s, ada.id, &org, &email, Role::Admin, &meta())
         .await
         .unwrap_err();
     assert_eq!(again.field(), Some("email"));
@@ -212,7 +214,7 @@ async fn adding_members_and_inviting_by_email(db: DatabaseConnection) {
 
     let carol = Email::parse("carol@example.com").unwrap();
     let AddMemberOutcome::Invited { link, role, .. } =
-        members::add_by_email(&s, ada.id, &org, &carol, Role::Viewer, &meta())
+        invitations::add_by_email(&s, ada.id, &org, &carol, Role::Viewer, &meta())
             .await
             .unwrap()
     else {
@@ -419,4 +421,78 @@ async fn membership_ids_of_other_orgs_are_not_found(db: DatabaseConnection) {
         orgs::role_in(&s.db, acme.id, ada.id).await.unwrap(),
         Some(Role::Admin)
     );
+}
+
+/// 5d: the attempt is counted before the password is hashed, so guesses sent all at once are
+/// throttled exactly like guesses sent one after another.
+async fn parallel_wrong_passwords_are_throttled_like_sequential_ones(db: DatabaseConnection) {
+    let s = services(db).with_throttle(Throttle::new(ThrottleLimits {
+        per_account: 3,
+        per_ip: 100,
+        window: Duration::from_secs(600),
+        ..Default::default()
+    }));
+    user(&s, "ada@example.com").await;
+    let guesses: Vec<_> = (0..12)
+        .map(|i| {
+            let s = s.clone();
+            tokio::spawn(async move {
+                users::authenticate(&s, "ada@example.com", &format!("guess number {i}"), &meta())
+                    .await
+            })
+        })
+        .collect();
+    let mut checked = 0;
+    let mut throttled = 0;
+    for g in guesses {
+        match g.await.unwrap().unwrap_err() {
+            AppError::Invalid { .. } => checked += 1,
+            AppError::TooManyRequests(_) => throttled += 1,
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(
+        (checked, throttled),
+        (3, 9),
+        "only the account's limit got a password check"
+    );
+}
+
+/// 5d: accounts created from one address are limited; the operator's command line is not.
+async fn sign_ups_are_throttled_per_address(db: DatabaseConnection) {
+    let mut settings = app::domain::Settings::new("https://gate.test", true);
+    settings.signups_per_hour = 2;
+    let s = app::domain::Services::new(db, settings);
+    let from = |ip: &str| app::domain::RequestMeta {
+        ip: Some(ip.into()),
+        user_agent: None,
+    };
+    let password = Password::parse(PASSWORD, None).unwrap();
+    for i in 0..2 {
+        let email = Email::parse(&format!("u{i}@example.com")).unwrap();
+        users::sign_up(&s, &email, &password, None, &from("198.51.100.9"))
+            .await
+            .unwrap();
+    }
+    let email = Email::parse("u2@example.com").unwrap();
+    let e = users::sign_up(&s, &email, &password, None, &from("198.51.100.9"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, AppError::TooManyRequests(m) if m.contains("created from your network")),
+        "{e:?}"
+    );
+    assert!(
+        users::find_by_email(&s.db, "u2@example.com")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    users::sign_up(&s, &email, &password, None, &from("203.0.113.5"))
+        .await
+        .unwrap();
+    let email = Email::parse("u3@example.com").unwrap();
+    users::create_user(&s, &email, &password, None, &from("198.51.100.9"))
+        .await
+        .unwrap();
 }

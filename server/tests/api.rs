@@ -93,7 +93,7 @@ async fn member(app: &TestApp, email: &str, slug: &str, role: Role) -> Browser {
         .unwrap()
         .user_id;
     let e = app::domain::validate::Email::parse(email).unwrap();
-    app::domain::members::add_by_email(
+    app::domain::invitations::add_by_email(
         &services(app),
         admin,
         &o,

@@ -246,3 +246,134 @@ fn serve_stops_gracefully_on_sigterm() {
         "a SIGTERM stop exits cleanly, got {status}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operator_disables_and_enables_an_account() {
+    use app::domain::access::{Denial, Invalidations, Purpose};
+    use app::domain::oauth::resource::McpResource;
+    use app::domain::oauth::token_format::SecretKind;
+    use app::domain::oauth::tokens::{self, TokenSpec};
+    let db = db_url("disable");
+    let run = |args: Vec<&'static str>| {
+        let db = db.clone();
+        tokio::task::spawn_blocking(move || gatehouse(&db, &args))
+    };
+    for args in [
+        vec![
+            "create-user",
+            "--email",
+            "ada@example.com",
+            "--password",
+            "correct horse battery staple",
+        ],
+        vec![
+            "create-org",
+            "--slug",
+            "acme",
+            "--name",
+            "Acme",
+            "--owner",
+            "ada@example.com",
+        ],
+    ] {
+        let out = run(args).await.unwrap();
+        assert!(out.status.success(), "{}", text(&out));
+    }
+    // A personal token of Ada's, checked by the access decision of a process of our own on
+    // the same database (as a running server would).
+    let conn = migration::db::connect(&db).await.unwrap();
+    let s = app::domain::Services::new(
+        conn.clone(),
+        app::domain::Settings::new("http://127.0.0.1:3000", true),
+    );
+    let ada = app::domain::users::find_by_email(&conn, "ada@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    let acme = app::domain::orgs::find_by_slug(&conn, "acme")
+        .await
+        .unwrap()
+        .unwrap();
+    let (pat, _) = tokens::issue(
+        &conn,
+        SecretKind::PersonalToken,
+        None,
+        &TokenSpec {
+            user_id: ada.id,
+            org_id: acme.id,
+            client_id: None,
+            connection_id: None,
+            family_id: None,
+            parent_id: None,
+            scope: "mcp:read",
+            resource: None,
+            name: Some("script".into()),
+        },
+    )
+    .await
+    .unwrap();
+    let check = || async {
+        s.caches.apply(&app::domain::access::Invalidation::All);
+        s.access()
+            .check(&pat, Purpose::Mcp(&McpResource::Org("acme".into())))
+            .await
+            .unwrap()
+            .map(|_| ())
+    };
+    assert_eq!(check().await, Ok(()));
+
+    let out = run(vec!["disable-user", "--email", "ada@example.com"])
+        .await
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("ada@example.com is now disabled."),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(check().await, Err(Denial::AccountDisabled));
+    let signed_in = app::domain::users::authenticate(
+        &s,
+        "ada@example.com",
+        "correct horse battery staple",
+        &Default::default(),
+    )
+    .await;
+    assert!(signed_in.is_err(), "a disabled account can't sign in");
+    let again = run(vec!["disable-user", "--email", "ada@example.com"])
+        .await
+        .unwrap();
+    assert!(
+        text(&again).contains("was already disabled; nothing changed"),
+        "{}",
+        text(&again)
+    );
+
+    let out = run(vec!["enable-user", "--email", "ada@example.com"])
+        .await
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("ada@example.com is now enabled."));
+    assert_eq!(check().await, Ok(()));
+
+    let nobody = run(vec!["disable-user", "--email", "nobody@example.com"])
+        .await
+        .unwrap();
+    assert!(!nobody.status.success());
+    assert!(
+        text(&nobody).contains("no account with email \"nobody@example.com\""),
+        "{}",
+        text(&nobody)
+    );
+    // Both changes are in the audit log.
+    use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+    let audited = app::domain::entities::audit_event::Entity::find()
+        .filter(
+            app::domain::entities::audit_event::Column::Action
+                .is_in(["user.disabled", "user.enabled"]),
+        )
+        .count(&conn)
+        .await
+        .unwrap();
+    assert_eq!(audited, 2);
+}

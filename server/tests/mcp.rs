@@ -104,7 +104,7 @@ async fn member(app: &TestApp, email: &str, role: Role) -> support::Browser {
     let acme = org(app, "acme").await;
     let admin = user_id(app, "ada@example.com").await;
     let e = app::domain::validate::Email::parse(email).unwrap();
-    app::domain::members::add_by_email(&s, admin, &acme, &e, role, &RequestMeta::default())
+    app::domain::invitations::add_by_email(&s, admin, &acme, &e, role, &RequestMeta::default())
         .await
         .unwrap();
     b

@@ -34,7 +34,7 @@ pub async fn load_org_settings() -> Result<OrgSettingsView, AppError> {
         Ok(OrgSettingsView {
             form: draft.unwrap_or_else(|| org_policy::form_of(&policy)),
             saved: org_policy::form_of(&policy),
-            allowed_redirect_hosts: policy.allowed_redirect_hosts.clone(),
+            allowed_redirect_hosts: org_policy::redirect_hosts(&oc.org),
             access_token_ttl: org_policy::describe_secs(policy.access_token_ttl_secs),
             refresh_token_ttl: org_policy::describe_secs(policy.refresh_token_ttl_secs),
             pat_max_ttl: org_policy::describe_secs(i64::from(policy.pat_max_ttl_days) * 86_400),

@@ -49,7 +49,7 @@ pub async fn add_member(
         ctx::check_csrf(&oc.caller.session, &csrf).await?;
         let email = validate::Email::parse(&email)?;
         let role = parse_role(&role)?;
-        let outcome = members::add_by_email(&oc.caller.s, oc.caller.user.id, &oc.org, &email, role, &ctx::meta()).await?;
+        let outcome = invitations::add_by_email(&oc.caller.s, oc.caller.user.id, &oc.org, &email, role, &ctx::meta()).await?;
         match &outcome {
             AddMemberOutcome::Added { email, role } => {
                 ctx::flash(&oc.caller.session, format!("Added {email} as {}.", role.label().to_lowercase()), None).await?

@@ -15,9 +15,33 @@ use super::secrets::{random_urlsafe, sha256_hex};
 use super::validate::Email;
 use super::{RequestMeta, Services};
 use crate::error::{AppError, AppResult};
-use crate::model::{InvitationInfo, InvitationState, InvitationView, Role};
+use crate::model::{AddMemberOutcome, InvitationInfo, InvitationState, InvitationView, Role};
 
 pub const VALID_FOR_DAYS: i64 = 7;
+
+/// Adds the account with this email, or invites the address when there is no such account.
+pub async fn add_by_email(
+    s: &Services,
+    actor_id: Uuid,
+    org: &organization::Model,
+    email: &Email,
+    role: Role,
+    meta: &RequestMeta,
+) -> AppResult<AddMemberOutcome> {
+    let Some(existing) = super::users::find_by_email(&s.db, email.as_str()).await? else {
+        let link = create(s, actor_id, org, email, role, meta).await?;
+        return Ok(AddMemberOutcome::Invited {
+            email: email.as_str().to_string(),
+            role,
+            link,
+        });
+    };
+    super::members::add_user(&s.db, actor_id, org, &existing, role, meta).await?;
+    Ok(AddMemberOutcome::Added {
+        email: existing.email,
+        role,
+    })
+}
 
 /// Creates an invitation (replacing a pending one for the same address) and returns its link.
 pub async fn create(

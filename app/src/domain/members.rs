@@ -14,10 +14,9 @@ use super::audit::{self, AuditEntry};
 use super::entities::{membership, organization, user};
 use super::oauth::tokens::revoke_member_grants;
 use super::orgs::lock;
-use super::validate::Email;
-use super::{RequestMeta, Services, invitations, is_unique_violation};
+use super::{RequestMeta, Services, is_unique_violation};
 use crate::error::{AppError, AppResult};
-use crate::model::{AddMemberOutcome, MemberView, Role};
+use crate::model::{MemberView, Role};
 
 pub async fn list(
     db: &impl ConnectionTrait,
@@ -53,30 +52,6 @@ pub async fn admin_count(db: &impl ConnectionTrait, org_id: Uuid) -> AppResult<u
         .filter(membership::Column::Role.eq(Role::Admin))
         .count(db)
         .await?)
-}
-
-/// Adds the account with this email, or invites the address when there is no such account.
-pub async fn add_by_email(
-    s: &Services,
-    actor_id: Uuid,
-    org: &organization::Model,
-    email: &Email,
-    role: Role,
-    meta: &RequestMeta,
-) -> AppResult<AddMemberOutcome> {
-    let Some(existing) = super::users::find_by_email(&s.db, email.as_str()).await? else {
-        let link = invitations::create(s, actor_id, org, email, role, meta).await?;
-        return Ok(AddMemberOutcome::Invited {
-            email: email.as_str().to_string(),
-            role,
-            link,
-        });
-    };
-    add_user(&s.db, actor_id, org, &existing, role, meta).await?;
-    Ok(AddMemberOutcome::Added {
-        email: existing.email,
-        role,
-    })
 }
 
 /// Adds an existing user; refuses if they are already a member.

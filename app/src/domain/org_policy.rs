@@ -60,7 +60,9 @@ pub fn of(org: &organization::Model) -> Policy {
         personal_tokens_enabled: org.personal_tokens_enabled,
         mcp_oauth_pats_enabled: org.mcp_oauth_pats_enabled,
         dynamic_registration_enabled: org.dynamic_registration_enabled,
-        allowed_redirect_hosts: redirect_hosts(org),
+        allowed_redirect_hosts: RedirectAllowList::of(org)
+            .map(|l| l.entries().to_vec())
+            .unwrap_or_default(),
         access_token_ttl_secs: org.access_token_ttl_secs,
         refresh_token_ttl_secs: org.refresh_token_ttl_secs,
         pat_max_ttl_days: org.pat_max_ttl_days,
@@ -75,12 +77,12 @@ pub fn split_hosts(text: &str) -> Vec<String> {
         .collect()
 }
 
-/// The org's allowed redirect targets as its admins see them (`https://claude.ai`). A stored
-/// list that can't be read shows as empty here; the access decision refuses every redirect
-/// until an admin saves it again.
+/// The org's allowed redirect targets as people write them (`claude.ai`,
+/// `cursor://anysphere.cursor-mcp`), for pages. A stored list that can't be read shows as
+/// empty here; the access decision refuses every redirect until an admin saves it again.
 pub fn redirect_hosts(org: &organization::Model) -> Vec<String> {
     RedirectAllowList::of(org)
-        .map(|l| l.entries().to_vec())
+        .map(|l| l.shown())
         .unwrap_or_default()
 }
 

@@ -18,7 +18,7 @@ use super::entities::{organization, token};
 use super::oauth::scope;
 use super::oauth::token_format::SecretKind;
 use super::oauth::tokens::{self, TokenSpec};
-use super::{RequestMeta, Services, org_admin, validate};
+use super::{RequestMeta, Services, validate};
 use crate::error::{AppError, AppResult};
 use crate::model::{CreatedPat, PatList, PatView, Role};
 
@@ -63,17 +63,12 @@ pub fn default_expiry_days(max_days: i32) -> i32 {
     DEFAULT_EXPIRY_DAYS.min(max_days.max(1))
 }
 
-/// `gate_pat_…abcd`: enough to tell tokens apart, never enough to use one.
-pub fn hint(t: &token::Model) -> String {
-    format!("{}…{}", t.prefix, t.last_four)
-}
-
 pub fn view(t: &token::Model) -> PatView {
-    let status = org_admin::pat_status(t, Utc::now());
+    let status = t.status(Utc::now());
     PatView {
         id: t.id,
         name: t.name.clone().unwrap_or_default(),
-        hint: hint(t),
+        hint: t.hint(),
         scopes: t.scope.split_whitespace().map(str::to_string).collect(),
         created_at: t.created_at,
         last_used_at: t.last_used_at,
@@ -145,7 +140,7 @@ pub async fn create(
                 "name": name,
                 "scope": scope,
                 "expires_at": row.expires_at,
-                "hint": hint(&row),
+                "hint": row.hint(),
             })),
         meta,
     )

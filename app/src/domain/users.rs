@@ -267,11 +267,9 @@ pub async fn set_disabled(
     disabled: bool,
     meta: &RequestMeta,
 ) -> AppResult<bool> {
-    if user.disabled_at.is_some() == disabled {
-        return Ok(false);
-    }
     let txn = s.db.begin().await?;
-    user::Entity::update_many()
+    // Only a real change is written (and audited): decided by the row as it is now.
+    let changed = user::Entity::update_many()
         .col_expr(
             user::Column::DisabledAt,
             sea_orm::sea_query::Expr::value(disabled.then(Utc::now)),
@@ -281,8 +279,17 @@ pub async fn set_disabled(
             sea_orm::sea_query::Expr::value(Utc::now()),
         )
         .filter(user::Column::Id.eq(user.id))
+        .filter(if disabled {
+            user::Column::DisabledAt.is_null()
+        } else {
+            user::Column::DisabledAt.is_not_null()
+        })
         .exec(&txn)
-        .await?;
+        .await?
+        .rows_affected;
+    if changed == 0 {
+        return Ok(false);
+    }
     let sessions = if disabled {
         end_sessions(&txn, user.id).await?
     } else {

@@ -45,6 +45,27 @@ pub enum TokenKind {
     Pat,
 }
 
+impl Model {
+    /// The token's state at `now`: revoked wins over disabled, disabled over expired.
+    pub fn status(&self, now: DateTimeUtc) -> crate::model::TokenStatus {
+        use crate::model::TokenStatus;
+        if self.revoked_at.is_some() {
+            TokenStatus::Revoked
+        } else if self.disabled_at.is_some() {
+            TokenStatus::Disabled
+        } else if self.expires_at.is_some_and(|e| e <= now) {
+            TokenStatus::Expired
+        } else {
+            TokenStatus::Active
+        }
+    }
+
+    /// `gate_pat_…abcd`: enough to tell tokens apart, never enough to use one.
+    pub fn hint(&self) -> String {
+        format!("{}…{}", self.prefix, self.last_four)
+    }
+}
+
 impl TokenKind {
     /// The stored value, for audit details.
     pub fn as_str(self) -> &'static str {

@@ -9,7 +9,7 @@ pub use clients::{
     block_client, client_detail, clients, clients_page, find_client, set_client_trust,
     unblock_client,
 };
-pub use tokens::{pat_status, revoke_token, set_token_disabled, token, tokens, tokens_page};
+pub use tokens::{revoke_token, set_token_disabled, token, tokens, tokens_page};
 
 pub use crate::model::{
     ClientConnection, ClientFilter, ClientPage, OrgClient, OrgClientDetail, OrgToken, TokenFilter,

@@ -27,18 +27,6 @@ fn no_such_token() -> AppError {
     AppError::not_found("There is no such token in this organization.")
 }
 
-pub fn pat_status(t: &token::Model, now: DateTime<Utc>) -> TokenStatus {
-    if t.revoked_at.is_some() {
-        TokenStatus::Revoked
-    } else if t.disabled_at.is_some() {
-        TokenStatus::Disabled
-    } else if oauth_tokens::is_expired(t, now) {
-        TokenStatus::Expired
-    } else {
-        TokenStatus::Active
-    }
-}
-
 /// A connection as a token: it never expires (its access tokens do, and are refreshed).
 fn connection_status(c: &connection::Model) -> TokenStatus {
     match connections::status(c) {
@@ -57,12 +45,12 @@ fn pat_view(t: &token::Model, owners: &HashMap<Uuid, String>, now: DateTime<Utc>
         owner_email: owners.get(&t.user_id).cloned().unwrap_or_default(),
         client_id: None,
         client_name: None,
-        hint: Some(crate::domain::pats::hint(t)),
+        hint: Some(t.hint()),
         scope: t.scope.clone(),
         created_at: t.created_at,
         last_used_at: t.last_used_at,
         expires_at: t.expires_at,
-        status: pat_status(t, now),
+        status: t.status(now),
     }
 }
 
