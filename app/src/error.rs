@@ -105,12 +105,4 @@ mod ssr {
             }
         }
     }
-
-    impl axum::response::IntoResponse for AppError {
-        fn into_response(self) -> axum::response::Response {
-            let status = http::StatusCode::from_u16(self.status())
-                .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
-            (status, self.to_string()).into_response()
-        }
-    }
 }

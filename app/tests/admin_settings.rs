@@ -4,6 +4,8 @@
 
 mod support;
 
+use migration::on_both_backends;
+
 use app::api::admin_audit::parse_filter;
 use app::domain::access::{Invalidation, Invalidations};
 use app::domain::audit::{self, AuditEntry};

@@ -3,6 +3,8 @@
 
 mod support;
 
+use migration::on_both_backends;
+
 use std::time::Duration;
 use support::*;
 

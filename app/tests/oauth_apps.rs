@@ -8,6 +8,8 @@
 
 mod support;
 
+use migration::on_both_backends;
+
 use app::domain::connections;
 use app::domain::entities::{audit_event, connection, oauth_client, organization, token};
 use app::domain::oauth::clients::{self, ClientCredentials};

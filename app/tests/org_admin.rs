@@ -6,6 +6,8 @@
 
 mod support;
 
+use migration::on_both_backends;
+
 use app::domain::Services;
 use app::domain::access::Denial;
 use app::domain::entities::{audit_event, organization, token, user};

@@ -4,6 +4,8 @@
 
 mod support;
 
+use migration::on_both_backends;
+
 use app::domain::entities::{audit_event, token};
 use app::domain::oauth::tokens;
 use app::domain::org_policy::{self, PolicyChange};

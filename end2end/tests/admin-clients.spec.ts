@@ -240,9 +240,40 @@ test("admin OAuth clients: list, search, details, revoke for one org only, creat
   await expect(page.getByTestId("created-client")).toHaveCount(0);
   expect(await page.content()).not.toContain(ownSecret);
 
-  // Listed as the org's own; delete it after a confirmation: its credentials stop working.
+  // Introspection answers only the token's own client or a resource server of the org: the
+  // org's own client sees nothing until an admin makes it one, on its page.
+  const again = await connect(page, baseURL!, clientId, acme);
+  const introspect = () =>
+    page.request.post("/oauth/introspect", {
+      headers: { Authorization: `Basic ${Buffer.from(`${ownId}:${ownSecret}`).toString("base64")}` },
+      form: { token: again.access },
+    });
+  expect(await (await introspect()).json()).toEqual({ active: false });
   await open(page, testInfo, `/admin/oauth-clients?q=${encodeURIComponent(ownName)}`);
   const own = page.locator(`tr[data-client-id="${ownId}"]`);
+  await expect(own).toContainText("Admin-created");
+  await expect(own).toContainText("This organization");
+  await expect(own.getByTestId("resource-server-badge")).toHaveCount(0);
+  await own.getByRole("link", { name: ownName }).click();
+  if (jsEnabled(testInfo)) await expect(page.locator("body[data-hydrated]")).toHaveCount(1, { timeout: 30_000 });
+  const trust = page.getByTestId("client-trust");
+  await trust.getByLabel(/Resource server/).check();
+  await trust.getByRole("button", { name: "Save permissions" }).click();
+  await expect(page.getByText(`Saved what “${ownName}” may do: it may introspect this organization's tokens; it must use PKCE.`)).toBeVisible();
+  await expect(trust.getByLabel(/Resource server/)).toBeChecked();
+  await page.screenshot({ path: `screenshots/admin-client-permissions-${project}.png`, fullPage: true });
+  const answer = await (await introspect()).json();
+  expect(answer.active).toBe(true);
+  expect(answer.org).toBe(acme);
+  expect(answer.role).toBe("admin");
+  await open(page, testInfo, `/admin/oauth-clients?q=${encodeURIComponent(ownName)}`);
+  await expect(own.getByTestId("resource-server-badge")).toBeVisible();
+  // A public client can't be given it: the panel isn't offered on a dynamic client's page.
+  await open(page, testInfo, detailUrl.replace(baseURL!, ""));
+  await expect(page.getByTestId("client-trust")).toHaveCount(0);
+
+  // Listed as the org's own; delete it after a confirmation: its credentials stop working.
+  await open(page, testInfo, `/admin/oauth-clients?q=${encodeURIComponent(ownName)}`);
   await expect(own).toContainText("Admin-created");
   await expect(own).toContainText("This organization");
   await expect(row.getByText("Delete…")).toHaveCount(0); // not the org's: revoke only

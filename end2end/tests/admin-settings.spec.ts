@@ -152,7 +152,7 @@ test("org settings: switches take effect at once, bad values are refused by the 
   const rows = page.locator('tr[data-action="org.policy_changed"]');
   await expect(rows).toHaveCount(3);
   await expect(rows.first().getByTestId("details")).toContainText("pat_max_ttl_days: 365 → 90");
-  await expect(rows.first().getByTestId("details")).toContainText("allowed_redirect_hosts: [] → claude.ai, chatgpt.com");
+  await expect(rows.first().getByTestId("details")).toContainText("allowed_redirect_hosts: [] → https://claude.ai, https://chatgpt.com");
   await expect(rows.nth(1).getByTestId("details")).toContainText("mcp_enabled: true → false");
   await expect(rows.nth(2).getByTestId("details")).toContainText("personal_tokens_enabled: true → false");
   await expect(rows.first().getByTestId("actor")).toHaveText(admin);

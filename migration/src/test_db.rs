@@ -90,3 +90,27 @@ fn owner_alive(name: &str) -> bool {
         _ => true,
     }
 }
+
+/// Runs each named `async fn(DatabaseConnection)` twice: on a fresh SQLite file, and on a fresh
+/// PostgreSQL database when `GATEHOUSE_TEST_POSTGRES_URL` names a server (skipped with the
+/// reason printed otherwise). For the test crates of every package.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                let db = $crate::test_db::sqlite().await.expect("sqlite test database");
+                super::$name(db).await;
+            })*
+        }
+        mod postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                if let Some(db) = $crate::test_db::postgres().await.expect("postgres test database") {
+                    super::$name(db).await;
+                }
+            })*
+        }
+    };
+}

@@ -5,11 +5,12 @@
 //! reason it is the same words: the access decision's [`Denial`]. Runs on SQLite, and on
 //! PostgreSQL when `GATEHOUSE_TEST_POSTGRES_URL` is set.
 
-#[macro_use]
 mod support;
 
+use migration::on_both_backends;
+
 use app::domain::access::Denial;
-use app::domain::entities::{membership, org_client_block, organization, token, user};
+use app::domain::entities::{membership, org_client_block, token};
 use app::domain::oauth::token_format::SecretKind;
 use app::domain::oauth::tokens::{self, TokenSpec};
 use app::domain::org_policy::{self, PolicyChange};
@@ -21,7 +22,7 @@ use http::{Request, StatusCode, header};
 use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
 use serde_json::json;
 use support::flow::{connect, introspect_basic, org_resource_server, signed_in_with_org};
-use support::{Browser, PASSWORD, TestApp};
+use support::{Browser, PASSWORD, TestApp, org, user_id};
 use uuid::Uuid;
 
 on_both_backends!(every_denial_through_every_door);
@@ -143,23 +144,6 @@ async fn world(db: DatabaseConnection, role: Role, scope: &str) -> World {
         connection_id,
         rs,
     }
-}
-
-async fn org(app: &TestApp, slug: &str) -> organization::Model {
-    app::domain::orgs::find_by_slug(&app.db, slug)
-        .await
-        .unwrap()
-        .unwrap()
-}
-
-async fn user_id(app: &TestApp, email: &str) -> Uuid {
-    user::Entity::find()
-        .filter(user::Column::Email.eq(email))
-        .one(&app.db)
-        .await
-        .unwrap()
-        .unwrap()
-        .id
 }
 
 async fn token_row(app: &TestApp, secret: &str) -> token::Model {

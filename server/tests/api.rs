@@ -3,10 +3,11 @@
 //! their effect at the MCP endpoint, policy validation, the OpenAPI document and the docs
 //! page. Every test runs on SQLite, and on PostgreSQL when GATEHOUSE_TEST_POSTGRES_URL is set.
 
-#[macro_use]
 mod support;
 
-use app::domain::entities::{audit_event, membership, organization, user};
+use migration::on_both_backends;
+
+use app::domain::entities::{audit_event, membership};
 use app::domain::oauth::token_format::SecretKind;
 use app::domain::oauth::tokens::{self, TokenSpec};
 use app::domain::{RequestMeta, Services};
@@ -16,7 +17,7 @@ use http::{Method, Request, StatusCode, header};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 use support::flow::{MCP, connect, signed_in_with_org};
-use support::{Browser, PASSWORD, Response, TestApp};
+use support::{Browser, PASSWORD, Response, TestApp, org, user_id};
 use uuid::Uuid;
 
 on_both_backends!(
@@ -58,25 +59,6 @@ const ENDPOINTS: [(&str, &str); 10] = [
 
 fn services(app: &TestApp) -> Services {
     app.services.clone()
-}
-
-async fn org(app: &TestApp, slug: &str) -> organization::Model {
-    organization::Entity::find()
-        .filter(organization::Column::Slug.eq(slug))
-        .one(&app.db)
-        .await
-        .unwrap()
-        .unwrap()
-}
-
-async fn user_id(app: &TestApp, email: &str) -> Uuid {
-    user::Entity::find()
-        .filter(user::Column::Email.eq(email))
-        .one(&app.db)
-        .await
-        .unwrap()
-        .unwrap()
-        .id
 }
 
 /// Signs `email` up in a browser of their own and adds them to `slug` with `role`.

@@ -3,7 +3,7 @@
 
 mod support;
 
-use app::domain::entities::{membership, organization, user};
+use app::domain::entities::membership;
 use app::domain::oauth::token_format::SecretKind;
 use app::domain::oauth::tokens::{self, TokenSpec};
 use app::domain::org_policy::{self, PolicyChange};
@@ -14,7 +14,7 @@ use http::{Request, StatusCode, header};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 use support::flow::{MCP, connect, signed_in_with_org};
-use support::{PASSWORD, Response, TestApp};
+use support::{PASSWORD, Response, TestApp, org, user_id};
 
 const ACME_MCP: &str = "http://127.0.0.1:3000/o/acme/mcp";
 
@@ -75,25 +75,6 @@ fn access(t: &Value) -> String {
 
 fn services(app: &TestApp) -> Services {
     app.services.clone()
-}
-
-async fn org(app: &TestApp, slug: &str) -> organization::Model {
-    organization::Entity::find()
-        .filter(organization::Column::Slug.eq(slug))
-        .one(&app.db)
-        .await
-        .unwrap()
-        .unwrap()
-}
-
-async fn user_id(app: &TestApp, email: &str) -> uuid::Uuid {
-    user::Entity::find()
-        .filter(user::Column::Email.eq(email))
-        .one(&app.db)
-        .await
-        .unwrap()
-        .unwrap()
-        .id
 }
 
 /// Adds `email` (signed up in its own browser) to acme with `role`; returns their browser.

@@ -14,7 +14,7 @@ use support::flow::{
     CB, MCP, auth_query, authorize, hidden, introspect_basic, org_resource_server, public_client,
     query, register, signed_in_with_org,
 };
-use support::{Browser, ORIGIN, PASSWORD, Response, TestApp};
+use support::{Browser, ORIGIN, PASSWORD, Response, TestApp, basic_auth};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn discovery_documents() {
@@ -878,15 +878,6 @@ async fn token_request_errors() {
 
     // Client authentication.
     let (code, verifier) = code_for(&mut ada, conf_id).await;
-    let basic = |id: &str, secret: &str| {
-        format!(
-            "Basic {}",
-            base64::Engine::encode(
-                &base64::engine::general_purpose::STANDARD,
-                format!("{id}:{secret}")
-            )
-        )
-    };
     let req = |auth: String, extra: &str| {
         http::Request::post("/oauth/token")
             .header("content-type", "application/x-www-form-urlencoded")
@@ -897,13 +888,15 @@ async fn token_request_errors() {
             )))
             .unwrap()
     };
-    let res = app.call(req(basic(conf_id, "gate_cs_wrong"), "")).await;
+    let res = app
+        .call(req(basic_auth(conf_id, "gate_cs_wrong"), ""))
+        .await;
     assert_eq!(res.status, StatusCode::UNAUTHORIZED);
     assert_eq!(res.json()["error"], "invalid_client");
     assert!(res.header("www-authenticate").unwrap().starts_with("Basic"));
     let res = app
         .call(req(
-            basic(conf_id, conf_secret),
+            basic_auth(conf_id, conf_secret),
             &format!("&client_secret={conf_secret}"),
         ))
         .await;
@@ -948,7 +941,7 @@ async fn token_request_errors() {
     );
     let res = app
         .call(req(
-            basic(conf_id, conf_secret),
+            basic_auth(conf_id, conf_secret),
             &format!("&client_id={conf_id}"),
         ))
         .await;
@@ -1208,19 +1201,10 @@ async fn pkce_may_be_left_out_only_by_a_client_an_org_admin_allowed() {
     let code = res
         .location_param("code")
         .expect("a code without PKCE for the allowed client");
-    let basic = |id: &str, secret: &str| {
-        format!(
-            "Basic {}",
-            base64::Engine::encode(
-                &base64::engine::general_purpose::STANDARD,
-                format!("{id}:{secret}")
-            )
-        )
-    };
     let exchange = |code: String, extra: &'static str| {
         http::Request::post("/oauth/token")
             .header("content-type", "application/x-www-form-urlencoded")
-            .header("authorization", basic(&conn_id, &conn_secret))
+            .header("authorization", basic_auth(&conn_id, &conn_secret))
             .body(axum::body::Body::from(format!(
                 "grant_type=authorization_code&code={code}&redirect_uri={}{extra}",
                 url::form_urlencoded::byte_serialize(rs_cb.as_bytes()).collect::<String>()

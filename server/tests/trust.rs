@@ -5,8 +5,9 @@
 //! filling the database, and sessions that survive a password change. Runs on SQLite, and on
 //! PostgreSQL when `GATEHOUSE_TEST_POSTGRES_URL` is set.
 
-#[macro_use]
 mod support;
+
+use migration::on_both_backends;
 
 use std::net::SocketAddr;
 
@@ -17,7 +18,7 @@ use app::domain::oauth::resource::McpResource;
 use app::domain::oauth::rotation_writer::{self, Rotation};
 use app::domain::oauth::tokens;
 use app::domain::org_policy::{self, PolicyChange};
-use app::domain::{orgs, users};
+use app::domain::users;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use http::{Request, StatusCode, header};
@@ -28,7 +29,7 @@ use serde_json::json;
 use support::flow::{
     CB, auth_query, authorize, connect, public_client, query, register, signed_in_with_org,
 };
-use support::{Browser, ORIGIN, PASSWORD, Response, TestApp, redirected_error};
+use support::{Browser, ORIGIN, PASSWORD, Response, TestApp, org, redirected_error, user_id};
 
 on_both_backends!(
     remembered_consent_ends_with_its_connection,
@@ -81,18 +82,6 @@ async fn connection_of(app: &TestApp, access: &str) -> uuid::Uuid {
         .unwrap()
 }
 
-async fn org_id(app: &TestApp, slug: &str) -> uuid::Uuid {
-    orgs::find_by_slug(&app.db, slug).await.unwrap().unwrap().id
-}
-
-async fn user_id(app: &TestApp, email: &str) -> uuid::Uuid {
-    users::find_by_email(&app.db, email)
-        .await
-        .unwrap()
-        .unwrap()
-        .id
-}
-
 async fn bearer(app: &TestApp, secret: &str, slug: &str) -> Result<(), Denial> {
     app.services
         .access()
@@ -106,7 +95,7 @@ async fn bearer(app: &TestApp, secret: &str, slug: &str) -> Result<(), Denial> {
 async fn remembered_consent_ends_with_its_connection(db: DatabaseConnection) {
     let app = TestApp::with_db(db, &[("GATEHOUSE_REFRESH_GRACE_SECS", "0")]).await;
     let mut ada = signed_in_with_org(&app, "ada@example.com", "acme").await;
-    let acme = org_id(&app, "acme").await;
+    let acme = org(&app, "acme").await.id;
     let ada_id = user_id(&app, "ada@example.com").await;
     let meta = RequestMeta::default();
 
@@ -360,7 +349,7 @@ async fn redirect_allow_lists_compare_scheme_and_host(db: DatabaseConnection) {
     org_policy::update(
         &app.services,
         user_id(&app, "ada@example.com").await,
-        org_id(&app, "acme").await,
+        org(&app, "acme").await.id,
         &PolicyChange {
             allowed_redirect_hosts: Some(vec!["claude.ai".into()]),
             ..Default::default()

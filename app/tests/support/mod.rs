@@ -22,30 +22,6 @@ pub const PASSWORD: &str = "correct horse battery staple";
 pub const REDIRECT: &str = "http://127.0.0.1:33418/callback";
 pub const VERIFIER: &str = "a-pkce-verifier-that-is-long-enough-0123456789abcdef";
 
-/// Runs each named `async fn(DatabaseConnection)` twice: on a fresh SQLite file, and on a fresh
-/// PostgreSQL database when `GATEHOUSE_TEST_POSTGRES_URL` names a server (skipped with the
-/// reason printed otherwise).
-#[macro_export]
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() {
-                let db = migration::test_db::sqlite().await.expect("sqlite test database");
-                super::$name(db).await;
-            })*
-        }
-        mod postgres {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() {
-                if let Some(db) = migration::test_db::postgres().await.expect("postgres test database") {
-                    super::$name(db).await;
-                }
-            })*
-        }
-    };
-}
-
 pub fn services(db: DatabaseConnection) -> Services {
     Services::new(db, Settings::new("https://gate.test", true))
 }

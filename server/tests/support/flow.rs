@@ -170,8 +170,6 @@ pub async fn introspect_basic(
     secret: &str,
     token: &str,
 ) -> serde_json::Value {
-    use base64::Engine;
-    let basic = base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"));
     let body = url::form_urlencoded::Serializer::new(String::new())
         .append_pair("token", token)
         .finish();
@@ -181,7 +179,7 @@ pub async fn introspect_basic(
                 http::header::CONTENT_TYPE,
                 "application/x-www-form-urlencoded",
             )
-            .header(http::header::AUTHORIZATION, format!("Basic {basic}"))
+            .header(http::header::AUTHORIZATION, super::basic_auth(id, secret))
             .body(axum::body::Body::from(body))
             .unwrap(),
     )

@@ -320,26 +320,28 @@ pub async fn fresh_like(db: &DatabaseConnection) -> DatabaseConnection {
     }
 }
 
-/// Runs each named `async fn(DatabaseConnection)` twice: on a fresh SQLite file, and on a fresh
-/// PostgreSQL database when `GATEHOUSE_TEST_POSTGRES_URL` names a server (skipped with the
-/// reason printed otherwise).
-#[macro_export]
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() {
-                let db = migration::test_db::sqlite().await.expect("sqlite test database");
-                super::$name(db).await;
-            })*
-        }
-        mod postgres {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() {
-                if let Some(db) = migration::test_db::postgres().await.expect("postgres test database") {
-                    super::$name(db).await;
-                }
-            })*
-        }
-    };
+/// An organization by its slug.
+pub async fn org(app: &TestApp, slug: &str) -> app::domain::entities::organization::Model {
+    app::domain::orgs::find_by_slug(&app.db, slug)
+        .await
+        .unwrap()
+        .unwrap_or_else(|| panic!("no org {slug}"))
+}
+
+/// An account's id by its email.
+pub async fn user_id(app: &TestApp, email: &str) -> uuid::Uuid {
+    app::domain::users::find_by_email(&app.db, email)
+        .await
+        .unwrap()
+        .unwrap_or_else(|| panic!("no account {email}"))
+        .id
+}
+
+/// An `Authorization: Basic` value for client credentials (RFC 6749 §2.3.1).
+pub fn basic_auth(id: &str, secret: &str) -> String {
+    use base64::Engine;
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"))
+    )
 }

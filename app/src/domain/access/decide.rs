@@ -136,41 +136,53 @@ fn audience(p: &Principal, endpoint: &McpResource, public_url: &str) -> Result<(
 /// does. Everything about MCP OAuth grants follows the MCP switches wherever they are used.
 fn org_allows(holder: &Holder, kind: TokenKind, purpose: Purpose<'_>) -> Result<(), Denial> {
     let org = &holder.org;
-    let org_name = || org.name.clone();
-    match (kind, purpose) {
-        (TokenKind::Pat, Purpose::Api | Purpose::Introspection { .. }) => {}
-        _ if !org.mcp_enabled => {
+    if kind == TokenKind::Pat {
+        if !matches!(purpose, Purpose::Api | Purpose::Introspection { .. }) && !org.mcp_enabled {
             return Err(Denial::McpDisabled {
-                org_name: org_name(),
+                org_name: org.name.clone(),
             });
         }
-        _ => {}
-    }
-    if kind == TokenKind::Pat {
         if !org.personal_tokens_enabled {
             return Err(Denial::PersonalTokensDisabled {
-                org_name: org_name(),
+                org_name: org.name.clone(),
             });
         }
         return Ok(());
+    }
+    let g = holder.grant.as_ref().ok_or(Denial::ConnectionGone)?;
+    oauth_grant_allowed(org, &g.client.name, g.client.kind, g.blocked)
+}
+
+/// What an org allows of an MCP OAuth grant to a client, at consent and at every use of its
+/// tokens alike: the MCP server and MCP OAuth PATs on, the client not blocked there, and
+/// self-registered clients allowed.
+fn oauth_grant_allowed(
+    org: &organization::Model,
+    client_name: &str,
+    client_kind: ClientKind,
+    blocked: bool,
+) -> Result<(), Denial> {
+    let org_name = || org.name.clone();
+    if !org.mcp_enabled {
+        return Err(Denial::McpDisabled {
+            org_name: org_name(),
+        });
     }
     if !org.mcp_oauth_pats_enabled {
         return Err(Denial::McpOAuthPatsDisabled {
             org_name: org_name(),
         });
     }
-    if let Some(g) = &holder.grant {
-        if g.blocked {
-            return Err(Denial::ClientBlocked {
-                org_name: org_name(),
-                client_name: g.client.name.clone(),
-            });
-        }
-        if g.client.kind == ClientKind::Dynamic && !org.dynamic_registration_enabled {
-            return Err(Denial::DynamicClientsDisabled {
-                org_name: org_name(),
-            });
-        }
+    if blocked {
+        return Err(Denial::ClientBlocked {
+            org_name: org_name(),
+            client_name: client_name.to_string(),
+        });
+    }
+    if client_kind == ClientKind::Dynamic && !org.dynamic_registration_enabled {
+        return Err(Denial::DynamicClientsDisabled {
+            org_name: org_name(),
+        });
     }
     Ok(())
 }
@@ -185,33 +197,8 @@ pub fn consent(
     redirect_uri: &str,
 ) -> Result<(), Denial> {
     let org_name = || org.name.clone();
-    if !role.can(Capability::UseMcpOAuth) {
-        return Err(Denial::RoleTooLow {
-            role,
-            capability: Capability::UseMcpOAuth,
-        });
-    }
-    if !org.mcp_enabled {
-        return Err(Denial::McpDisabled {
-            org_name: org_name(),
-        });
-    }
-    if !org.mcp_oauth_pats_enabled {
-        return Err(Denial::McpOAuthPatsDisabled {
-            org_name: org_name(),
-        });
-    }
-    if blocked {
-        return Err(Denial::ClientBlocked {
-            org_name: org_name(),
-            client_name: client.name.clone(),
-        });
-    }
-    if client.kind == ClientKind::Dynamic && !org.dynamic_registration_enabled {
-        return Err(Denial::DynamicClientsDisabled {
-            org_name: org_name(),
-        });
-    }
+    capability(role, Capability::UseMcpOAuth)?;
+    oauth_grant_allowed(org, &client.name, client.kind, blocked)?;
     let allowed = RedirectAllowList::of(org).map_err(|_| Denial::RedirectPolicyUnreadable {
         org_name: org_name(),
     })?;
@@ -227,12 +214,7 @@ pub fn consent(
 
 /// May this member create a standard PAT in `org`? The role first.
 pub fn create_pat(org: &organization::Model, role: Role) -> Result<(), Denial> {
-    if !role.can(Capability::CreatePersonalToken) {
-        return Err(Denial::RoleTooLow {
-            role,
-            capability: Capability::CreatePersonalToken,
-        });
-    }
+    capability(role, Capability::CreatePersonalToken)?;
     if !org.personal_tokens_enabled {
         return Err(Denial::PersonalTokensDisabled {
             org_name: org.name.clone(),

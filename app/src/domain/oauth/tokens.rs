@@ -5,7 +5,9 @@
 
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, Set,
+};
 use uuid::Uuid;
 
 use super::token_format::{self, SecretKind};
@@ -94,20 +96,30 @@ pub fn is_expired(t: &token::Model, now: DateTime<Utc>) -> bool {
     t.expires_at.is_some_and(|e| e <= now)
 }
 
+/// Revokes every live token matching `which`; how many changed.
+async fn revoke_where(
+    db: &impl ConnectionTrait,
+    which: Condition,
+    reason: &str,
+) -> Result<u64, sea_orm::DbErr> {
+    let res = token::Entity::update_many()
+        .col_expr(token::Column::RevokedAt, Expr::value(Utc::now()))
+        .col_expr(token::Column::RevokeReason, Expr::value(reason))
+        .filter(which)
+        .filter(token::Column::RevokedAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected)
+}
+
 /// Revokes one token (if it isn't already); whether it changed.
 pub async fn revoke_one(
     db: &impl ConnectionTrait,
     token_id: Uuid,
     reason: &str,
 ) -> Result<bool, sea_orm::DbErr> {
-    let res = token::Entity::update_many()
-        .col_expr(token::Column::RevokedAt, Expr::value(Utc::now()))
-        .col_expr(token::Column::RevokeReason, Expr::value(reason))
-        .filter(token::Column::Id.eq(token_id))
-        .filter(token::Column::RevokedAt.is_null())
-        .exec(db)
-        .await?;
-    Ok(res.rows_affected > 0)
+    let which = Condition::all().add(token::Column::Id.eq(token_id));
+    Ok(revoke_where(db, which, reason).await? > 0)
 }
 
 /// Revokes every live token of a refresh family (one authorization's chain of rotations).
@@ -116,14 +128,12 @@ pub async fn revoke_family(
     family_id: Uuid,
     reason: &str,
 ) -> Result<u64, sea_orm::DbErr> {
-    let res = token::Entity::update_many()
-        .col_expr(token::Column::RevokedAt, Expr::value(Utc::now()))
-        .col_expr(token::Column::RevokeReason, Expr::value(reason))
-        .filter(token::Column::FamilyId.eq(family_id))
-        .filter(token::Column::RevokedAt.is_null())
-        .exec(db)
-        .await?;
-    Ok(res.rows_affected)
+    revoke_where(
+        db,
+        Condition::all().add(token::Column::FamilyId.eq(family_id)),
+        reason,
+    )
+    .await
 }
 
 /// Ends a connection (an MCP OAuth PAT) and every token issued for it. The consent it was
@@ -149,13 +159,12 @@ pub async fn revoke_connection(
         .filter(connection::Column::RevokedAt.is_null())
         .exec(db)
         .await?;
-    token::Entity::update_many()
-        .col_expr(token::Column::RevokedAt, Expr::value(now))
-        .col_expr(token::Column::RevokeReason, Expr::value(reason))
-        .filter(token::Column::ConnectionId.eq(connection_id))
-        .filter(token::Column::RevokedAt.is_null())
-        .exec(db)
-        .await?;
+    revoke_where(
+        db,
+        Condition::all().add(token::Column::ConnectionId.eq(connection_id)),
+        reason,
+    )
+    .await?;
     consent::Entity::delete_many()
         .filter(consent::Column::UserId.eq(conn.user_id))
         .filter(consent::Column::OrgId.eq(conn.org_id))
@@ -184,13 +193,13 @@ pub async fn revoke_member_grants(
     for c in live {
         revoke_connection(db, c.id, by, reason).await?;
     }
-    token::Entity::update_many()
-        .col_expr(token::Column::RevokedAt, Expr::value(Utc::now()))
-        .col_expr(token::Column::RevokeReason, Expr::value(reason))
-        .filter(token::Column::UserId.eq(user_id))
-        .filter(token::Column::OrgId.eq(org_id))
-        .filter(token::Column::RevokedAt.is_null())
-        .exec(db)
-        .await?;
+    revoke_where(
+        db,
+        Condition::all()
+            .add(token::Column::UserId.eq(user_id))
+            .add(token::Column::OrgId.eq(org_id)),
+        reason,
+    )
+    .await?;
     Ok(())
 }
