@@ -115,12 +115,7 @@ pub async fn logout(#[server(default)] csrf: String) -> Result<(), AppError> {
     ctx::run(async move {
         let session = ctx::session().await?;
         ctx::check_csrf(&session, &csrf).await?;
-        if let Some(user_id) = session
-            .get::<uuid::Uuid>(crate::web::SESSION_USER)
-            .await
-            .ok()
-            .flatten()
-        {
+        if let Some(user_id) = crate::web::session::user_id(&session).await? {
             let s = ctx::services()?;
             crate::domain::audit::record(
                 &s.db,

@@ -447,14 +447,20 @@ fn TrustPanel(
             <ActionForm action=trust>
                 <CsrfField />
                 <input type="hidden" name="client" value=id />
-                <label class="check">
-                    <input type="checkbox" name="resource_server" value="on" checked=resource_server />
-                    " Resource server: may ask "<span class="mono">"/oauth/introspect"</span>" about this organization's tokens (as they are now: role, policy, revocations)"
-                </label>
-                <label class="check">
-                    <input type="checkbox" name="pkce_optional" value="on" checked=pkce_optional />
-                    " May leave out PKCE (only for a connector that can't send it; its client secret still protects the code exchange)"
-                </label>
+                <div class="choice">
+                    <input type="checkbox" id="trust-resource-server" name="resource_server" value="on" checked=resource_server />
+                    <label for="trust-resource-server" class="inline-label">
+                        "Resource server"
+                        <span class="muted">" — may ask "<span class="mono">"/oauth/introspect"</span>" about this organization's tokens, as they are now (role, policy, revocations)"</span>
+                    </label>
+                </div>
+                <div class="choice">
+                    <input type="checkbox" id="trust-pkce-optional" name="pkce_optional" value="on" checked=pkce_optional />
+                    <label for="trust-pkce-optional" class="inline-label">
+                        "May leave out PKCE"
+                        <span class="muted">" — only for a connector that can't send it; its client secret still protects the code exchange"</span>
+                    </label>
+                </div>
                 <FormError error />
                 <button type="submit" class="secondary small">"Save permissions"</button>
             </ActionForm>

@@ -43,10 +43,15 @@ fn store_err(e: tower_sessions::session::Error) -> AppError {
     AppError::Internal
 }
 
+/// The account id a session was signed in with, as stored (not checked: see [`signed_in`]).
+pub async fn user_id(session: &Session) -> AppResult<Option<Uuid>> {
+    session.get::<Uuid>(SESSION_USER).await.map_err(store_err)
+}
+
 /// The signed-in account, if the session has one the access decision still accepts. A
 /// session of a deleted or disabled account is ended here.
 pub async fn signed_in(s: &Services, session: &Session) -> AppResult<Option<user::Model>> {
-    let Some(id) = session.get::<Uuid>(SESSION_USER).await.map_err(store_err)? else {
+    let Some(id) = user_id(session).await? else {
         return Ok(None);
     };
     let signed_in_at = session
@@ -111,12 +116,9 @@ pub async fn csrf_token(session: &Session, pre: Option<&PreSessionCsrf>) -> AppR
     {
         return Ok(t);
     }
-    let signed_in = session
-        .get::<Uuid>(SESSION_USER)
-        .await
-        .map_err(store_err)?
-        .is_some();
-    if !signed_in && let Some(pre) = pre {
+    if user_id(session).await?.is_none()
+        && let Some(pre) = pre
+    {
         return Ok(pre.0.clone());
     }
     let t = random_urlsafe(32);

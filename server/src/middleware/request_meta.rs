@@ -5,16 +5,14 @@
 use std::net::{IpAddr, SocketAddr};
 
 use app::domain::RequestMeta;
-use app::domain::secrets::random_urlsafe;
 use app::model::Flash;
-use app::web::session::PreSessionCsrf;
-use app::web::{CSRF_COOKIE, PoppedFlash, SESSION_CSRF, SESSION_FLASH, SESSION_USER};
+use app::web::session::{self as web_session, PreSessionCsrf};
+use app::web::{CSRF_COOKIE, PoppedFlash, SESSION_FLASH};
 use axum::extract::{ConnectInfo, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
 use http::{HeaderMap, HeaderValue, Method, header};
 use tower_sessions::Session;
-use uuid::Uuid;
 
 use crate::config::Config;
 use crate::state::AppState;
@@ -81,7 +79,7 @@ pub async fn page_session(State(state): State<AppState>, mut req: Request, next:
             .is_some_and(|a| a.contains("text/html"));
     let session = req.extensions().get::<Session>().cloned();
     let signed_in = match &session {
-        Some(s) => matches!(s.get::<Uuid>(SESSION_USER).await, Ok(Some(_))),
+        Some(s) => matches!(web_session::user_id(s).await, Ok(Some(_))),
         None => false,
     };
     let mut new_cookie = None;
@@ -92,9 +90,7 @@ pub async fn page_session(State(state): State<AppState>, mut req: Request, next:
         if signed_in && page_load {
             // The page's forms need the session's proof; create it before rendering starts
             // so the session cookie goes out with this response.
-            if matches!(session.get::<String>(SESSION_CSRF).await, Ok(None)) {
-                let _ = session.insert(SESSION_CSRF, random_urlsafe(32)).await;
-            }
+            let _ = web_session::csrf_token(session, None).await;
         }
     }
     if !signed_in {
