@@ -33,10 +33,6 @@ pub struct ConnectionInfo {
     pub status: ConnectionStatus,
 }
 
-pub fn status(c: &connection::Model) -> ConnectionStatus {
-    c.status()
-}
-
 /// Connections in `org_id`, newest first; only `user_id`'s when given.
 pub async fn list(
     db: &impl ConnectionTrait,
@@ -76,7 +72,7 @@ pub async fn list(
                 resource: c.resource.clone(),
                 created_at: c.created_at,
                 last_used_at: c.last_used_at,
-                status: status(&c),
+                status: c.status(),
             }
         })
         .collect())
@@ -213,7 +209,7 @@ pub async fn list_for_user(
                 scopes: c.scope.split_whitespace().map(str::to_string).collect(),
                 created_at: c.created_at,
                 last_used_at: c.last_used_at,
-                status: status(&c),
+                status: c.status(),
             }
         })
         .collect();

@@ -3,7 +3,7 @@
 //! The revocations here are plain statements, so they can run inside a caller's transaction;
 //! the caller publishes the invalidation once its transaction has committed.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{Duration, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, Set,
@@ -90,10 +90,6 @@ pub async fn find_by_secret(
         .filter(token::Column::TokenHash.eq(sha256_hex(secret)))
         .one(db)
         .await
-}
-
-pub fn is_expired(t: &token::Model, now: DateTime<Utc>) -> bool {
-    t.expires_at.is_some_and(|e| e <= now)
 }
 
 /// Revokes every live token matching `which`; how many changed.

@@ -18,7 +18,7 @@ use super::{
 };
 use crate::domain::access::Invalidation;
 use crate::domain::audit::{self, AuditEntry};
-use crate::domain::connections::{self, MAX_ROWS};
+use crate::domain::connections::MAX_ROWS;
 use crate::domain::entities::{connection, oauth_client, org_client_block, token, user};
 use crate::domain::oauth::clients::list;
 use crate::domain::users::emails_of;
@@ -122,7 +122,7 @@ async fn describe(
                 id: c.id,
                 active_connections: mine
                     .iter()
-                    .filter(|k| connections::status(k) == ConnectionStatus::Active)
+                    .filter(|k| k.status() == ConnectionStatus::Active)
                     .count() as u64,
                 last_used_at: mine.iter().filter_map(|k| k.last_used_at).max(),
                 granted_scopes: scopes,
@@ -242,7 +242,7 @@ pub async fn client_detail(
             scope: k.scope.clone(),
             created_at: k.created_at,
             last_used_at: k.last_used_at,
-            status: connections::status(k),
+            status: k.status(),
         })
         .collect();
     let detail = OrgClientDetail {

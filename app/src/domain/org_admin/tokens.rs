@@ -29,7 +29,7 @@ fn no_such_token() -> AppError {
 
 /// A connection as a token: it never expires (its access tokens do, and are refreshed).
 fn connection_status(c: &connection::Model) -> TokenStatus {
-    match connections::status(c) {
+    match c.status() {
         ConnectionStatus::Active => TokenStatus::Active,
         ConnectionStatus::Disabled => TokenStatus::Disabled,
         ConnectionStatus::Revoked => TokenStatus::Revoked,
