@@ -231,3 +231,178 @@ pub fn capability(role: Role, capability: Capability) -> Result<(), Denial> {
         Err(Denial::RoleTooLow { role, capability })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use chrono::Duration;
+    use uuid::Uuid;
+
+    use super::*;
+    use crate::domain::access::principal::{ClientFacts, GrantFacts, TokenFacts, UserFacts};
+    use crate::domain::oauth::scope::ScopeSet;
+
+    const PUBLIC: &str = "https://gate.test";
+
+    fn org() -> organization::Model {
+        organization::Model {
+            id: Uuid::new_v4(),
+            slug: "acme".into(),
+            name: "Acme".into(),
+            mcp_enabled: true,
+            personal_tokens_enabled: true,
+            mcp_oauth_pats_enabled: true,
+            dynamic_registration_enabled: true,
+            allowed_redirect_hosts: "[]".into(),
+            access_token_ttl_secs: 3600,
+            refresh_token_ttl_secs: 86_400,
+            pat_max_ttl_days: 365,
+            created_at: Utc::now(),
+            updated_at: Utc::now(),
+        }
+    }
+
+    fn client(org: &organization::Model, kind: ClientKind) -> oauth_client::Model {
+        oauth_client::Model {
+            id: Uuid::new_v4(),
+            client_id: "gc_x".into(),
+            kind,
+            name: "App".into(),
+            description: None,
+            owner_user_id: None,
+            org_id: Some(org.id),
+            redirect_uris: "[]".into(),
+            grant_types: "[]".into(),
+            response_types: "[]".into(),
+            token_endpoint_auth_method: "client_secret_basic".into(),
+            secret_hash: None,
+            secret_last_four: None,
+            secret_rotated_at: None,
+            allowed_scopes: "mcp:read".into(),
+            application_type: None,
+            client_uri: None,
+            logo_uri: None,
+            tos_uri: None,
+            policy_uri: None,
+            contacts: None,
+            software_id: None,
+            software_version: None,
+            extra_metadata: None,
+            verified: false,
+            created_at: Utc::now(),
+            updated_at: Utc::now(),
+            last_used_at: None,
+            first_authorized_at: None,
+            resource_server: false,
+            pkce_optional: false,
+        }
+    }
+
+    /// An access token of a live grant to `app` in `org`.
+    fn access(org: &organization::Model, app: &oauth_client::Model) -> Principal {
+        let token = TokenFacts {
+            id: Uuid::new_v4(),
+            kind: TokenKind::Access,
+            name: None,
+            scopes: ScopeSet::all(),
+            resource: Some(format!("{PUBLIC}/o/acme/mcp")),
+            client_row: Some(app.id),
+            created_at: Utc::now(),
+            expires_at: Some(Utc::now() + Duration::hours(1)),
+            revoked: false,
+            disabled: false,
+            rotated: false,
+        };
+        let holder = Holder {
+            user: UserFacts {
+                id: Uuid::new_v4(),
+                email: "ada@example.com".into(),
+                name: None,
+                disabled: false,
+            },
+            org: org.clone(),
+            role: Role::Querier,
+            grant: Some(GrantFacts {
+                connection_id: Uuid::new_v4(),
+                status: ConnectionStatus::Active,
+                client: ClientFacts::of(app),
+                blocked: false,
+            }),
+        };
+        Principal::new(token, Arc::new(holder))
+    }
+
+    fn at_mcp(p: &Principal) -> Result<(), Denial> {
+        let here = McpResource::Org("acme".into());
+        decide(p, Purpose::Mcp(&here), PUBLIC, Utc::now())
+    }
+
+    #[test]
+    fn the_token_speaks_before_the_holder_and_the_holder_before_the_org() {
+        let mut o = org();
+        o.mcp_enabled = false;
+        let app = client(&o, ClientKind::Dynamic);
+        let mut p = access(&o, &app);
+        assert_eq!(
+            at_mcp(&p),
+            Err(Denial::McpDisabled {
+                org_name: "Acme".into()
+            })
+        );
+        Arc::get_mut(&mut p.holder).unwrap().user.disabled = true;
+        assert_eq!(at_mcp(&p), Err(Denial::AccountDisabled));
+        p.token.revoked = true;
+        assert_eq!(at_mcp(&p), Err(Denial::TokenRevoked));
+    }
+
+    #[test]
+    fn introspection_reveals_nothing_to_a_stranger() {
+        let o = org();
+        let app = client(&o, ClientKind::Dynamic);
+        let mut p = access(&o, &app);
+        p.token.revoked = true;
+        let mut stranger = client(&o, ClientKind::Admin);
+        let asks = |caller: &oauth_client::Model, p: &Principal| {
+            decide(p, Purpose::Introspection { caller }, PUBLIC, Utc::now())
+        };
+        // A stranger learns it may not ask, never that the token was revoked.
+        assert_eq!(asks(&stranger, &p), Err(Denial::NotEntitled));
+        // The org's resource server learns the token's state; another org's doesn't.
+        stranger.resource_server = true;
+        assert_eq!(asks(&stranger, &p), Err(Denial::TokenRevoked));
+        stranger.org_id = Some(Uuid::new_v4());
+        assert_eq!(asks(&stranger, &p), Err(Denial::NotEntitled));
+        // The token's own client always may.
+        assert_eq!(asks(&app, &p), Err(Denial::TokenRevoked));
+    }
+
+    #[test]
+    fn consent_and_use_apply_the_same_grant_policy() {
+        for change in ["mcp", "oauth pats", "dynamic"] {
+            let mut o = org();
+            match change {
+                "mcp" => o.mcp_enabled = false,
+                "oauth pats" => o.mcp_oauth_pats_enabled = false,
+                _ => o.dynamic_registration_enabled = false,
+            }
+            let app = client(&o, ClientKind::Dynamic);
+            let at_consent = consent(&o, Role::Querier, &app, false, "https://app.example/cb");
+            assert!(at_consent.is_err(), "{change}");
+            assert_eq!(at_consent, at_mcp(&access(&o, &app)), "{change}");
+        }
+        let o = org();
+        let app = client(&o, ClientKind::Dynamic);
+        let mut p = access(&o, &app);
+        Arc::get_mut(&mut p.holder)
+            .unwrap()
+            .grant
+            .as_mut()
+            .unwrap()
+            .blocked = true;
+        assert_eq!(
+            at_mcp(&p),
+            consent(&o, Role::Querier, &app, true, "https://app.example/cb")
+        );
+    }
+}
