@@ -9,6 +9,10 @@ pub enum AppError {
     Unauthenticated,
     #[error("{0}")]
     Forbidden(String),
+    /// The org asks for two-factor sign-in and the account doesn't have it: pages send the
+    /// person to set it up.
+    #[error("{0}")]
+    TwoFactorRequired(String),
     #[error("{0}")]
     NotFound(String),
     /// Bad input; `field` names the form field the message belongs next to.
@@ -57,7 +61,7 @@ impl AppError {
     pub fn status(&self) -> u16 {
         match self {
             Self::Unauthenticated => 401,
-            Self::Forbidden(_) | Self::Csrf => 403,
+            Self::Forbidden(_) | Self::TwoFactorRequired(_) | Self::Csrf => 403,
             Self::NotFound(_) => 404,
             Self::Invalid { .. } => 422,
             Self::Conflict(_) => 409,

@@ -64,6 +64,10 @@ pub fn App() -> impl IntoView {
                 <Routes fallback=|| view! { <NotFoundPage /> }>
                     <Route path=path!("/") view=HomePage ssr=SsrMode::Async />
                     <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async />
+                    <Route path=path!("/login/two-factor") view=SecondFactorPage ssr=SsrMode::Async />
+                    <Route path=path!("/forgot-password") view=ForgotPasswordPage ssr=SsrMode::Async />
+                    <Route path=path!("/reset-password/:token") view=ResetPasswordPage ssr=SsrMode::Async />
+                    <Route path=path!("/verify-email/:token") view=VerifyEmailPage ssr=SsrMode::Async />
                     <Route path=path!("/signup") view=SignupPage ssr=SsrMode::Async />
                     <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async />
                     <Route path=path!("/orgs/new") view=NewOrgPage ssr=SsrMode::Async />

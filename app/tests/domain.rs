@@ -48,7 +48,7 @@ async fn accounts_sign_up_and_sign_in(db: DatabaseConnection) {
     // The same address again, in another case, is a duplicate.
     let email = Email::parse("ADA@example.com").unwrap();
     let password = Password::parse("another long passphrase", None).unwrap();
-    let dup = users::create_user(&s, &email, &password, None, &meta())
+    let dup = users::create_user(&s, &email, &password, None, true, &meta())
         .await
         .unwrap_err();
     assert_eq!(dup.field(), Some("email"));
@@ -215,7 +215,7 @@ async fn adding_members_and_inviting_by_email(db: DatabaseConnection) {
     );
 
     let carol = Email::parse("carol@example.com").unwrap();
-    let AddMemberOutcome::Invited { link, role, .. } =
+    let AddMemberOutcome::Invited { role, .. } =
         invitations::add_by_email(&s, ada.id, &org, &carol, Role::Viewer, &meta())
             .await
             .unwrap()
@@ -223,6 +223,7 @@ async fn adding_members_and_inviting_by_email(db: DatabaseConnection) {
         panic!("expected an invitation");
     };
     assert_eq!(role, Role::Viewer);
+    let link = mailed_link(&s, "carol@example.com").await;
     assert!(link.starts_with("https://gate.test/invite/"), "{link}");
     let pending = invitations::list_pending(&s.db, org.id).await.unwrap();
     assert_eq!(pending.len(), 1);
@@ -246,10 +247,10 @@ async fn invitations_are_single_use_and_bound_to_the_invited_address(db: Databas
     let ada = user(&s, "ada@example.com").await;
     let org = org_of(&s, &ada, "acme").await;
     let carol_email = Email::parse("carol@example.com").unwrap();
-    let link = invitations::create(&s, ada.id, &org, &carol_email, Role::Querier, &meta())
+    invitations::create(&s, ada.id, &org, &carol_email, Role::Querier, &meta())
         .await
         .unwrap();
-    let token = link.rsplit('/').next().unwrap().to_string();
+    let token = link_secret(&mailed_link(&s, "carol@example.com").await);
 
     let info = invitations::info(&s.db, &token, None).await.unwrap();
     assert_eq!(
@@ -287,13 +288,16 @@ async fn invitations_are_single_use_and_bound_to_the_invited_address(db: Databas
 
     // Re-inviting replaces the pending invitation; revoking makes the link useless.
     let dave_email = Email::parse("dave@example.com").unwrap();
-    let first = invitations::create(&s, ada.id, &org, &dave_email, Role::Viewer, &meta())
+    invitations::create(&s, ada.id, &org, &dave_email, Role::Viewer, &meta())
         .await
         .unwrap();
-    let second = invitations::create(&s, ada.id, &org, &dave_email, Role::Viewer, &meta())
+    let first = link_secret(&mailed_link(&s, "dave@example.com").await);
+    invitations::create(&s, ada.id, &org, &dave_email, Role::Viewer, &meta())
         .await
         .unwrap();
-    let first_token = first.rsplit('/').next().unwrap();
+    let second = link_secret(&mailed_link(&s, "dave@example.com").await);
+    assert_ne!(first, second);
+    let first_token = first.as_str();
     assert_eq!(
         invitations::info(&s.db, first_token, None)
             .await
@@ -307,7 +311,7 @@ async fn invitations_are_single_use_and_bound_to_the_invited_address(db: Databas
         .await
         .unwrap();
     let dave = user(&s, "dave@example.com").await;
-    let second_token = second.rsplit('/').next().unwrap();
+    let second_token = second.as_str();
     assert!(matches!(
         invitations::accept(&s.db, second_token, &dave, &meta()).await,
         Err(AppError::Conflict(_))
@@ -464,7 +468,11 @@ async fn parallel_wrong_passwords_are_throttled_like_sequential_ones(db: Databas
 async fn sign_ups_are_throttled_per_address(db: DatabaseConnection) {
     let mut settings = app::domain::Settings::new("https://gate.test", true);
     settings.signups_per_hour = 2;
-    let s = app::domain::Services::new(db, settings);
+    let s = app::domain::Services::new(
+        db,
+        settings,
+        app::domain::sealing::InstanceKey::generate().0,
+    );
     let from = |ip: &str| app::domain::RequestMeta {
         ip: Some(ip.into()),
         user_agent: None,
@@ -494,7 +502,7 @@ async fn sign_ups_are_throttled_per_address(db: DatabaseConnection) {
         .await
         .unwrap();
     let email = Email::parse("u3@example.com").unwrap();
-    users::create_user(&s, &email, &password, None, &from("198.51.100.9"))
+    users::create_user(&s, &email, &password, None, true, &from("198.51.100.9"))
         .await
         .unwrap();
 }

@@ -44,7 +44,7 @@ async fn pat(
 ) -> (Uuid, String) {
     let created = pats::create(
         s,
-        who.id,
+        who,
         org,
         Role::Admin,
         &NewPat {

@@ -58,7 +58,7 @@ async fn only_restricted_queriers_and_up_may_create(db: DatabaseConnection) {
 
     let e = pats::create(
         &s,
-        vic.id,
+        &vic,
         &org,
         Role::Viewer,
         &new_pat("laptop", &["mcp:read"], 30),
@@ -73,15 +73,18 @@ async fn only_restricted_queriers_and_up_may_create(db: DatabaseConnection) {
                 .into()
         )
     );
-    assert_eq!(pats::refusal(&org, Role::Viewer), Some(e.to_string()));
+    assert_eq!(
+        pats::refusal(&org, Role::Viewer, false),
+        Some(e.to_string())
+    );
     assert_eq!(pat_count(&s.db).await, 0, "nothing written for a viewer");
     assert_eq!(audit_count(&s.db, "pat.created").await, 0);
 
     // The least role that may: restricted querier; and admins.
-    assert_eq!(pats::refusal(&org, Role::RestrictedQuerier), None);
+    assert_eq!(pats::refusal(&org, Role::RestrictedQuerier, false), None);
     pats::create(
         &s,
-        rita.id,
+        &rita,
         &org,
         Role::RestrictedQuerier,
         &new_pat("script", &["mcp:read"], 7),
@@ -91,7 +94,7 @@ async fn only_restricted_queriers_and_up_may_create(db: DatabaseConnection) {
     .unwrap();
     pats::create(
         &s,
-        ada.id,
+        &ada,
         &org,
         Role::Admin,
         &new_pat("admin script", &["mcp:write"], 7),
@@ -122,7 +125,7 @@ async fn org_policy_off_refuses_with_the_docs_wording(db: DatabaseConnection) {
     for (who, role) in [(&quinn, Role::Querier), (&ada, Role::Admin)] {
         let e = pats::create(
             &s,
-            who.id,
+            who,
             &org,
             role,
             &new_pat("ci", &["mcp:read"], 30),
@@ -131,11 +134,11 @@ async fn org_policy_off_refuses_with_the_docs_wording(db: DatabaseConnection) {
         .await
         .unwrap_err();
         assert_eq!(e, AppError::Forbidden(expected.into()), "{role:?}");
-        assert_eq!(pats::refusal(&org, role).as_deref(), Some(expected));
+        assert_eq!(pats::refusal(&org, role, false).as_deref(), Some(expected));
     }
     // A viewer hears about their role first.
     assert!(
-        pats::refusal(&org, Role::Viewer)
+        pats::refusal(&org, Role::Viewer, false)
             .unwrap()
             .starts_with("Your role viewer")
     );
@@ -170,14 +173,14 @@ async fn bad_input_is_refused_and_nothing_is_written(db: DatabaseConnection) {
         (new_pat("blank scope", &[" "], 30), "scopes"),
     ];
     for (input, field) in cases {
-        let e = pats::create(&s, ada.id, &org, Role::Admin, &input, &meta())
+        let e = pats::create(&s, &ada, &org, Role::Admin, &input, &meta())
             .await
             .unwrap_err();
         assert_eq!(e.field(), Some(field), "{input:?}: {e}");
     }
     let e = pats::create(
         &s,
-        ada.id,
+        &ada,
         &org,
         Role::Admin,
         &new_pat("over", &["mcp:read"], 61),
@@ -194,7 +197,7 @@ async fn bad_input_is_refused_and_nothing_is_written(db: DatabaseConnection) {
     for (name, days) in [("max", 60), ("one", 1), (hundred.as_str(), 30)] {
         pats::create(
             &s,
-            ada.id,
+            &ada,
             &org,
             Role::Admin,
             &new_pat(name, &["mcp:read"], days),
@@ -227,7 +230,7 @@ async fn the_stored_token_is_a_hash_and_the_secret_is_shown_once(db: DatabaseCon
     let before = Utc::now();
     let created = pats::create(
         &s,
-        ada.id,
+        &ada,
         &org,
         Role::Admin,
         &new_pat("  CI deploy ", &["mcp:write", "mcp:read", "mcp:read"], 90),
@@ -310,7 +313,7 @@ async fn the_list_shows_own_tokens_newest_first_with_status_and_pages(db: Databa
 
     let first = pats::create(
         &s,
-        ada.id,
+        &ada,
         &org,
         Role::Admin,
         &new_pat("first", &["mcp:read"], 30),
@@ -320,7 +323,7 @@ async fn the_list_shows_own_tokens_newest_first_with_status_and_pages(db: Databa
     .unwrap();
     let second = pats::create(
         &s,
-        ada.id,
+        &ada,
         &org,
         Role::Admin,
         &new_pat("second", &["mcp:read"], 30),
@@ -331,7 +334,7 @@ async fn the_list_shows_own_tokens_newest_first_with_status_and_pages(db: Databa
     // Not listed: Bob's token in the same org, Ada's token in another org.
     pats::create(
         &s,
-        bob.id,
+        &bob,
         &org,
         Role::Querier,
         &new_pat("bob's", &["mcp:read"], 30),
@@ -341,7 +344,7 @@ async fn the_list_shows_own_tokens_newest_first_with_status_and_pages(db: Databa
     .unwrap();
     pats::create(
         &s,
-        ada.id,
+        &ada,
         &other,
         Role::Admin,
         &new_pat("elsewhere", &["mcp:read"], 30),
@@ -451,7 +454,7 @@ async fn revoking_someone_elses_token_is_not_found(db: DatabaseConnection) {
     member(&s, &ada, &org, &bob, Role::Querier).await;
     let bobs = pats::create(
         &s,
-        bob.id,
+        &bob,
         &org,
         Role::Querier,
         &new_pat("bob's", &["mcp:read"], 30),
@@ -496,7 +499,7 @@ async fn revoking_own_token_revokes_it_once(db: DatabaseConnection) {
     let org = org_of(&s, &ada, "acme").await;
     let keep = pats::create(
         &s,
-        ada.id,
+        &ada,
         &org,
         Role::Admin,
         &new_pat("keep", &["mcp:read"], 30),
@@ -506,7 +509,7 @@ async fn revoking_own_token_revokes_it_once(db: DatabaseConnection) {
     .unwrap();
     let gone = pats::create(
         &s,
-        ada.id,
+        &ada,
         &org,
         Role::Admin,
         &new_pat("gone", &["mcp:read"], 30),
@@ -570,7 +573,7 @@ async fn revoking_own_token_revokes_it_once(db: DatabaseConnection) {
     let membership = member(&s, &ada, &org, &bob, Role::Querier).await;
     let bobs = pats::create(
         &s,
-        bob.id,
+        &bob,
         &org,
         Role::Querier,
         &new_pat("bob's", &["mcp:read"], 30),
@@ -583,7 +586,7 @@ async fn revoking_own_token_revokes_it_once(db: DatabaseConnection) {
         .unwrap();
     let role = orgs::role_in(&s.db, org.id, bob.id).await.unwrap().unwrap();
     assert_eq!(role, Role::Viewer);
-    assert!(pats::refusal(&org, role).is_some());
+    assert!(pats::refusal(&org, role, false).is_some());
     let revoked = pats::revoke_own(&s, bob.id, org.id, bobs.token.id, &meta())
         .await
         .unwrap();

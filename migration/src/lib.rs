@@ -7,6 +7,7 @@ pub mod db;
 mod m20261124_000001_initial;
 mod m20261124_000002_refresh_grace;
 mod m20261129_000003_trust_core;
+mod m20261130_000004_accounts;
 pub mod test_db;
 
 pub struct Migrator;
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000001_initial::Migration),
             Box::new(m20261124_000002_refresh_grace::Migration),
             Box::new(m20261129_000003_trust_core::Migration),
+            Box::new(m20261130_000004_accounts::Migration),
         ]
     }
 }

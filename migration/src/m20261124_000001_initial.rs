@@ -9,11 +9,11 @@ use sea_orm_migration::schema::*;
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
-fn created_at() -> ColumnDef {
+pub(crate) fn created_at() -> ColumnDef {
     timestamp_with_time_zone("created_at")
 }
 
-fn fk(
+pub(crate) fn fk(
     table: &'static str,
     col: &'static str,
     to: &'static str,
@@ -27,7 +27,11 @@ fn fk(
         .to_owned()
 }
 
-fn index(table: &'static str, cols: &[&'static str], unique: bool) -> IndexCreateStatement {
+pub(crate) fn index(
+    table: &'static str,
+    cols: &[&'static str],
+    unique: bool,
+) -> IndexCreateStatement {
     let mut stmt = Index::create();
     stmt.name(format!("ix_{table}_{}", cols.join("_")))
         .table(table);

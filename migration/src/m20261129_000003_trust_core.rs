@@ -19,7 +19,7 @@ use sea_orm_migration::sea_orm::{ConnectionTrait, Statement};
 pub struct Migration;
 
 /// SQLite adds one column per ALTER TABLE.
-async fn add(
+pub(crate) async fn add(
     m: &SchemaManager<'_>,
     table: &'static str,
     col: impl IntoColumnDef,
@@ -28,7 +28,7 @@ async fn add(
         .await
 }
 
-async fn drop_col(
+pub(crate) async fn drop_col(
     m: &SchemaManager<'_>,
     table: &'static str,
     col: &'static str,

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use app::domain::entities::user;
+use app::domain::users::PasswordChange;
 use app::domain::validate::{Email, Password, Slug, display_name, org_name};
 use app::domain::{RequestMeta, Services, members, orgs, secrets, users};
 use app::model::Role;
@@ -37,7 +38,7 @@ enum Command {
     Serve,
     /// Apply pending database migrations and exit.
     Migrate,
-    /// Create an account.
+    /// Create an account (its address counts as verified: the operator vouches for it).
     CreateUser {
         #[arg(long)]
         email: String,
@@ -78,6 +79,15 @@ enum Command {
     },
     /// Create the demo organization `acme` with one user per role and print their sign-ins.
     Demo,
+    /// List the newest mail in the outbox: sent, waiting or failed, with the link of mail not
+    /// yet sent (with no SMTP server configured, this is how links reach people).
+    Outbox {
+        /// How many mails, newest first.
+        #[arg(long, default_value_t = 20)]
+        limit: u64,
+    },
+    /// Print a new random instance key (for GATEHOUSE_SECRET_KEY).
+    GenerateSecretKey,
     /// Sign in to an MCP server with OAuth (discovery, registration, PKCE in the browser) and
     /// keep the tokens in your config directory.
     Login {
@@ -149,6 +159,10 @@ async fn execute(cli: Cli) -> Result<(), CliError> {
             println!("{}", crate::login::token(mcp_url.as_deref()).await?);
             return Ok(());
         }
+        Command::GenerateSecretKey => {
+            println!("{}", app::domain::sealing::InstanceKey::generate().1);
+            return Ok(());
+        }
         Command::Bench {
             postgres,
             seconds,
@@ -173,7 +187,8 @@ async fn execute(cli: Cli) -> Result<(), CliError> {
     db::migrate(&db)
         .await
         .map_err(|e| CliError(format!("database migration failed: {e}")))?;
-    let services = Services::new(db.clone(), config.domain_settings());
+    let key = crate::instance_key::load(&config, &db).await?;
+    let services = Services::new(db.clone(), config.domain_settings(), key);
     let meta = RequestMeta {
         ip: None,
         user_agent: Some("gatehouse-cli".into()),
@@ -194,7 +209,7 @@ async fn execute(cli: Cli) -> Result<(), CliError> {
                 .map_err(|e| CliError(format!("--password: {e}")))?;
             let name = display_name(name.as_deref().unwrap_or(""))
                 .map_err(|e| CliError(format!("--name: {e}")))?;
-            let u = users::create_user(&services, &email, &password, name, &meta)
+            let u = users::create_user(&services, &email, &password, name, true, &meta)
                 .await
                 .map_err(|e| CliError(format!("--email: {e}")))?;
             println!("Created user {} ({}).", u.email, u.id);
@@ -230,7 +245,11 @@ async fn execute(cli: Cli) -> Result<(), CliError> {
         Command::DisableUser { email } => set_disabled(&services, &db, &email, true, &meta).await,
         Command::EnableUser { email } => set_disabled(&services, &db, &email, false, &meta).await,
         Command::Demo => demo(&services, &config, &meta).await,
-        Command::Login { .. } | Command::Token { .. } | Command::Bench { .. } => {
+        Command::Outbox { limit } => outbox(&services, limit).await,
+        Command::Login { .. }
+        | Command::Token { .. }
+        | Command::Bench { .. }
+        | Command::GenerateSecretKey => {
             unreachable!("handled above")
         }
     }
@@ -287,10 +306,20 @@ async fn demo(s: &Services, config: &Config, meta: &RequestMeta) -> Result<(), C
         let user = match users::find_by_email(db, email).await? {
             // A fresh password, as a password change: audited, the old sessions end.
             Some(existing) => {
-                users::set_password(s, existing, &parsed, "user.password_reset", meta).await?
+                users::mark_verified(db, &existing, "operator", meta).await?;
+                users::set_password(s, existing, &parsed, PasswordChange::ResetByOperator, meta)
+                    .await?
             }
             None => {
-                users::create_user(s, &parsed_email, &parsed, Some(name.to_string()), meta).await?
+                users::create_user(
+                    s,
+                    &parsed_email,
+                    &parsed,
+                    Some(name.to_string()),
+                    true,
+                    meta,
+                )
+                .await?
             }
         };
         rows.push((user, password));
@@ -324,12 +353,56 @@ async fn demo(s: &Services, config: &Config, meta: &RequestMeta) -> Result<(), C
     Ok(())
 }
 
+/// `gatehouse outbox`.
+async fn outbox(s: &Services, limit: u64) -> Result<(), CliError> {
+    let entries = app::domain::mail::outbox::list(&s.db, &s.key, limit.clamp(1, 1000)).await?;
+    match &s.settings.mail.smtp {
+        Some(url) => println!("Mail is sent through {}.", url.shown()),
+        None => println!(
+            "No SMTP server is configured (GATEHOUSE_SMTP_URL): mail stays here; pass each link on yourself."
+        ),
+    }
+    if entries.is_empty() {
+        println!("The outbox is empty.");
+        return Ok(());
+    }
+    for e in entries {
+        println!(
+            "{}  {:<8} {:<19} to {}  \"{}\"{}",
+            e.created_at.format("%Y-%m-%d %H:%M:%S"),
+            e.status,
+            e.kind,
+            e.to,
+            e.subject,
+            if e.attempts > 1 {
+                format!("  ({} attempts)", e.attempts)
+            } else {
+                String::new()
+            }
+        );
+        if let Some(err) = e.last_error {
+            println!("    last error: {err}");
+        }
+        if let Some(link) = e.link {
+            println!("    {link}");
+        }
+    }
+    Ok(())
+}
+
 async fn serve(config: Config, services: Services) -> Result<(), CliError> {
     let addr = config.bind;
     if !std::path::Path::new(&config.site_root).join("pkg").exists() {
         tracing::warn!(site_root = %config.site_root, "no built site found: run `cargo leptos build` so pages get their styles and scripts");
     }
     spawn_housekeeping(services.clone());
+    app::domain::mailer::spawn_worker(services.clone());
+    match &config.mail.smtp {
+        Some(url) => tracing::info!(smtp = %url.shown(), "mail goes through SMTP"),
+        None => tracing::info!(
+            "no SMTP server configured (GATEHOUSE_SMTP_URL): mail stays in the outbox and its links are logged; `gatehouse outbox` lists them"
+        ),
+    }
     let public_url = config.public_url.clone();
     let state = AppState::new(config, services);
     let app = router::build_router(state);

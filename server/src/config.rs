@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use app::domain::mail::{MailSettings, SmtpUrl};
+use app::domain::sealing::InstanceKey;
 use url::Url;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,6 +40,26 @@ pub struct Config {
     pub unused_client_ttl_hours: i64,
     /// Seconds after a refresh during which the same refresh token gets the same new pair.
     pub refresh_grace_secs: i64,
+    /// Where mail goes (none: it stays in the outbox and links are logged) and who sends it.
+    pub mail: MailSettings,
+    /// Where the instance key comes from.
+    pub secret_key: KeySource,
+    /// The key the sealed values are sealed with now, while changing keys.
+    pub secret_key_previous: Option<InstanceKey>,
+}
+
+/// Where the instance key comes from.
+#[derive(Debug, Clone)]
+pub enum KeySource {
+    /// `GATEHOUSE_SECRET_KEY`.
+    Given(InstanceKey),
+    /// A key file: `GATEHOUSE_SECRET_KEY_FILE`, or beside the SQLite database. Created (mode
+    /// 0600) on first start when the database has no sealed values yet.
+    File(PathBuf),
+    /// An in-memory SQLite database: nothing outlives the process, so neither does the key.
+    Ephemeral,
+    /// PostgreSQL without a key: every node must share one, so it must be given.
+    Missing,
 }
 
 impl Config {
@@ -48,6 +70,7 @@ impl Config {
         s.oauth.dynamic_registration = self.dynamic_registration;
         s.oauth.unused_client_ttl = chrono::Duration::hours(self.unused_client_ttl_hours);
         s.oauth.refresh_grace = chrono::Duration::seconds(self.refresh_grace_secs);
+        s.mail = self.mail.clone();
         s
     }
 }
@@ -83,6 +106,11 @@ const SETTINGS: &[&str] = &[
     "GATEHOUSE_UNUSED_CLIENT_TTL_HOURS",
     "GATEHOUSE_PKCE_EXEMPT_REDIRECT_HOSTS",
     "GATEHOUSE_REFRESH_GRACE_SECS",
+    "GATEHOUSE_SMTP_URL",
+    "GATEHOUSE_MAIL_FROM",
+    "GATEHOUSE_SECRET_KEY",
+    "GATEHOUSE_SECRET_KEY_FILE",
+    "GATEHOUSE_SECRET_KEY_PREVIOUS",
     "RUST_LOG",
 ];
 
@@ -193,6 +221,40 @@ impl Config {
                 "was replaced by a per-client permission: an org admin lets one of the org's own confidential apps skip PKCE on /admin/oauth-clients. Remove this setting.",
             ));
         }
+        let mut mail = MailSettings::log_only(&public_url);
+        if let Some(raw) = get("GATEHOUSE_SMTP_URL") {
+            mail.smtp = Some(SmtpUrl::parse(&raw).map_err(|m| err("GATEHOUSE_SMTP_URL", m))?);
+        }
+        if let Some(raw) = get("GATEHOUSE_MAIL_FROM") {
+            mail.from = raw.parse().map_err(|_| {
+                err(
+                    "GATEHOUSE_MAIL_FROM",
+                    format!(
+                        "expected an address such as Gatehouse <no-reply@example.com>, got {raw:?}"
+                    ),
+                )
+            })?;
+        }
+        let key = |name: &str, raw: String| {
+            InstanceKey::parse(&raw).map_err(|e| err(name, e.to_string()))
+        };
+        let secret_key = match (
+            get("GATEHOUSE_SECRET_KEY"),
+            get("GATEHOUSE_SECRET_KEY_FILE"),
+        ) {
+            (Some(_), Some(_)) => {
+                return Err(err(
+                    "GATEHOUSE_SECRET_KEY",
+                    "set either GATEHOUSE_SECRET_KEY or GATEHOUSE_SECRET_KEY_FILE, not both",
+                ));
+            }
+            (Some(raw), None) => KeySource::Given(key("GATEHOUSE_SECRET_KEY", raw)?),
+            (None, Some(path)) => KeySource::File(PathBuf::from(path)),
+            (None, None) => default_key_source(&database_url),
+        };
+        let secret_key_previous = get("GATEHOUSE_SECRET_KEY_PREVIOUS")
+            .map(|raw| key("GATEHOUSE_SECRET_KEY_PREVIOUS", raw))
+            .transpose()?;
         let trusted_proxies = match get("GATEHOUSE_TRUSTED_PROXIES") {
             None => Vec::new(),
             Some(v) => v
@@ -228,8 +290,25 @@ impl Config {
             dynamic_registration,
             unused_client_ttl_hours,
             refresh_grace_secs,
+            mail,
+            secret_key,
+            secret_key_previous,
         })
     }
+}
+
+/// The embedded default keeps its key beside its database: `data/gatehouse.db` has
+/// `data/gatehouse.key`.
+fn default_key_source(database_url: &str) -> KeySource {
+    let Some(rest) = database_url.strip_prefix("sqlite:") else {
+        return KeySource::Missing;
+    };
+    let path = rest.trim_start_matches("//");
+    let path = path.split('?').next().unwrap_or_default();
+    if path.is_empty() || path == ":memory:" || database_url.contains("mode=memory") {
+        return KeySource::Ephemeral;
+    }
+    KeySource::File(Path::new(path).with_extension("key"))
 }
 
 fn read_toml(path: &Path) -> Result<BTreeMap<String, String>, ConfigError> {
@@ -400,6 +479,11 @@ mod tests {
             ("GATEHOUSE_LOG_FORMAT", "xml"),
             ("GATEHOUSE_TRUSTED_PROXIES", "10.0.0.0/8, proxy.example"),
             ("GATEHOUSE_PKCE_EXEMPT_REDIRECT_HOSTS", "chatgpt.com"),
+            ("GATEHOUSE_SMTP_URL", "smtp://me:pw@mail.example:25"),
+            ("GATEHOUSE_SMTP_URL", "mail.example"),
+            ("GATEHOUSE_MAIL_FROM", "not an address"),
+            ("GATEHOUSE_SECRET_KEY", "too-short"),
+            ("GATEHOUSE_SECRET_KEY_PREVIOUS", "!!"),
         ] {
             let e = Config::from_sources(&env(&[(k, v)]), &env(&[])).unwrap_err();
             assert_eq!(e.setting, k, "{k}={v}: {e}");
@@ -408,6 +492,36 @@ mod tests {
                 "{e}"
             );
         }
+    }
+
+    #[test]
+    fn the_key_file_sits_beside_the_sqlite_database() {
+        let c = Config::from_sources(&env(&[]), &env(&[])).unwrap();
+        assert!(
+            matches!(&c.secret_key, KeySource::File(p) if p == Path::new("data/gatehouse.key")),
+            "{:?}",
+            c.secret_key
+        );
+        let pg = Config::from_sources(
+            &env(&[("GATEHOUSE_DATABASE_URL", "postgres://x@localhost/db")]),
+            &env(&[]),
+        )
+        .unwrap();
+        assert!(matches!(pg.secret_key, KeySource::Missing));
+        let mem = Config::from_sources(
+            &env(&[("GATEHOUSE_DATABASE_URL", "sqlite::memory:")]),
+            &env(&[]),
+        )
+        .unwrap();
+        assert!(matches!(mem.secret_key, KeySource::Ephemeral));
+        let (_, text) = InstanceKey::generate();
+        let given =
+            Config::from_sources(&env(&[("GATEHOUSE_SECRET_KEY", &text)]), &env(&[])).unwrap();
+        assert!(matches!(given.secret_key, KeySource::Given(_)));
+        assert!(
+            !format!("{:?}", given).contains(&text),
+            "the key never shows in Debug"
+        );
     }
 
     #[test]

@@ -5,6 +5,7 @@ pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod health;
+pub mod instance_key;
 pub mod login;
 pub mod mcp;
 pub mod middleware;

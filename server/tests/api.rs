@@ -63,8 +63,7 @@ fn services(app: &TestApp) -> Services {
 
 /// Signs `email` up in a browser of their own and adds them to `slug` with `role`.
 async fn member(app: &TestApp, email: &str, slug: &str, role: Role) -> Browser {
-    let mut b = app.browser();
-    b.sign_up(email, PASSWORD).await;
+    let b = app.verified_browser(email).await;
     let o = org(app, slug).await;
     let admin = membership::Entity::find()
         .filter(membership::Column::OrgId.eq(o.id))

@@ -285,6 +285,7 @@ async fn an_operator_disables_and_enables_an_account() {
     let s = app::domain::Services::new(
         conn.clone(),
         app::domain::Settings::new("http://127.0.0.1:3000", true),
+        app::domain::sealing::InstanceKey::generate().0,
     );
     let ada = app::domain::users::find_by_email(&conn, "ada@example.com")
         .await

@@ -111,7 +111,11 @@ async fn login_then_token_with_refresh() {
         .into_iter()
         .collect();
     let config = Config::from_sources(&env, &Default::default()).unwrap();
-    let services = Services::new(db.clone(), config.domain_settings());
+    let services = Services::new(
+        db.clone(),
+        config.domain_settings(),
+        app::domain::sealing::InstanceKey::generate().0,
+    );
     let meta = RequestMeta::default();
     let email = Email::parse("ada@example.com").unwrap();
     let ada = users::create_user(
@@ -119,6 +123,7 @@ async fn login_then_token_with_refresh() {
         &email,
         &Password::parse(PASSWORD, None).unwrap(),
         None,
+        true,
         &meta,
     )
     .await

@@ -79,8 +79,7 @@ fn services(app: &TestApp) -> Services {
 
 /// Adds `email` (signed up in its own browser) to acme with `role`; returns their browser.
 async fn member(app: &TestApp, email: &str, role: Role) -> support::Browser {
-    let mut b = app.browser();
-    b.sign_up(email, PASSWORD).await;
+    let b = app.verified_browser(email).await;
     let s = services(app);
     let acme = org(app, "acme").await;
     let admin = user_id(app, "ada@example.com").await;

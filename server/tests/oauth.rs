@@ -1132,11 +1132,15 @@ async fn registration_is_rate_limited_and_unused_clients_are_reaped() {
         ))
         .await
         .unwrap();
-    let services = app::domain::Services::new(app.db.clone(), {
-        let mut s = app::domain::Settings::new(ORIGIN, true);
-        s.oauth.unused_client_ttl = chrono::Duration::hours(1);
-        s
-    });
+    let services = app::domain::Services::new(
+        app.db.clone(),
+        {
+            let mut s = app::domain::Settings::new(ORIGIN, true);
+            s.oauth.unused_client_ttl = chrono::Duration::hours(1);
+            s
+        },
+        app::domain::sealing::InstanceKey::generate().0,
+    );
     let swept = app::domain::oauth::housekeeping::sweep(&services)
         .await
         .unwrap();

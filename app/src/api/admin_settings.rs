@@ -79,6 +79,7 @@ pub async fn update_org_settings(
     #[server(default)] access_token_ttl_minutes: String,
     #[server(default)] refresh_token_ttl_days: String,
     #[server(default)] pat_max_ttl_days: String,
+    #[server(default)] two_factor_policy: String,
 ) -> Result<String, AppError> {
     ctx::run(async move {
         let oc = ctx::require_org(Capability::AdministerOrg).await?;
@@ -93,6 +94,7 @@ pub async fn update_org_settings(
             access_token_ttl_minutes,
             refresh_token_ttl_days,
             pat_max_ttl_days,
+            two_factor_policy,
         };
         let before = org_policy::of(&oc.org);
         let result = match org_policy::change_from_form(&form, &before) {
@@ -117,6 +119,7 @@ pub async fn update_org_settings(
                     access_token_ttl_minutes: ctx::draft_text(&form.access_token_ttl_minutes),
                     refresh_token_ttl_days: ctx::draft_text(&form.refresh_token_ttl_days),
                     pat_max_ttl_days: ctx::draft_text(&form.pat_max_ttl_days),
+                    two_factor_policy: ctx::draft_text(&form.two_factor_policy),
                     ..form
                 };
                 ctx::keep_draft(&oc.caller.session, DRAFT, Some(oc.org.id), &draft).await;

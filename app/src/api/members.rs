@@ -32,6 +32,7 @@ pub async fn load_members() -> Result<MembersPage, AppError> {
             members: members::list(db, oc.org.id, oc.caller.user.id).await?,
             invitations: invitations::list_pending(db, oc.org.id).await?,
             admin_count: members::admin_count(db, oc.org.id).await?,
+            two_factor_policy: oc.org.two_factor_policy,
             org: orgs::view(&oc.org, oc.role),
         })
     })
@@ -49,14 +50,26 @@ pub async fn add_member(
         ctx::check_csrf(&oc.caller.session, &csrf).await?;
         let email = validate::Email::parse(&email)?;
         let role = parse_role(&role)?;
-        let outcome = invitations::add_by_email(&oc.caller.s, oc.caller.user.id, &oc.org, &email, role, &ctx::meta()).await?;
+        let outcome = invitations::add_by_email(
+            &oc.caller.s,
+            oc.caller.user.id,
+            &oc.org,
+            &email,
+            role,
+            &ctx::meta(),
+        )
+        .await?;
         match &outcome {
             AddMemberOutcome::Added { email, role } => {
-                ctx::flash(&oc.caller.session, format!("Added {email} as {}.", role.label().to_lowercase()), None).await?
+                ctx::flash(
+                    &oc.caller.session,
+                    format!("Added {email} as {}.", role.label().to_lowercase()),
+                    None,
+                )
+                .await?
             }
-            AddMemberOutcome::Invited { email, link, .. } => {
-                let text = format!("{email} has no account yet. Send them this invitation link (shown once, valid for 7 days):");
-                ctx::flash(&oc.caller.session, text, Some(link.clone())).await?
+            AddMemberOutcome::Invited { email, .. } => {
+                ctx::flash(&oc.caller.session, invited_text(email), None).await?
             }
         }
         Ok(outcome)
@@ -131,4 +144,32 @@ pub async fn revoke_invitation(
         Ok(text)
     })
     .await
+}
+
+#[server(prefix = "/fn", endpoint = "resend_invitation")]
+pub async fn resend_invitation(
+    #[server(default)] csrf: String,
+    #[server(default)] invitation_id: String,
+) -> Result<String, AppError> {
+    ctx::run(async move {
+        let oc = ctx::require_org(Capability::AdministerOrg).await?;
+        ctx::check_csrf(&oc.caller.session, &csrf).await?;
+        let id = ctx::parse_id(&invitation_id, "invitation")?;
+        let email =
+            invitations::resend(&oc.caller.s, oc.caller.user.id, &oc.org, id, &ctx::meta())
+                .await?;
+        let text = format!(
+            "Sent the invitation to {email} again, with a new link valid for 7 days. The earlier link no longer works."
+        );
+        ctx::flash(&oc.caller.session, text.clone(), None).await?;
+        Ok(text)
+    })
+    .await
+}
+
+/// What the admin is told when an address was invited rather than added.
+pub fn invited_text(email: &str) -> String {
+    format!(
+        "{email} has no verified Gatehouse account, so we mailed them an invitation (valid for 7 days). They join when they follow its link."
+    )
 }

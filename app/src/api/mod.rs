@@ -8,10 +8,12 @@ pub mod admin_settings;
 pub mod admin_tokens;
 pub mod connected_apps;
 pub mod consent;
+pub mod email;
 pub mod invitations;
 pub mod members;
 pub mod oauth_apps;
 pub mod orgs;
+pub mod password_reset;
 pub mod pats;
 pub mod session;
 

@@ -71,7 +71,7 @@ pub async fn load_org_overview(slug: String) -> Result<OrgOverview, AppError> {
     ctx::run(async move {
         let c = ctx::require_user().await?;
         let current = ctx::current_org(&c).await?.map(|(o, _)| o.id);
-        orgs::overview(&c.s.db, c.user.id, &slug, current).await
+        orgs::overview(&c.s.db, &c.user, &slug, current).await
     })
     .await
 }

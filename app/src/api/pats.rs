@@ -42,7 +42,7 @@ pub async fn load_pat_settings() -> Result<PatSettings, AppError> {
         let max = oc.org.pat_max_ttl_days.max(1);
         let draft = ctx::take_draft(&oc.caller.session, DRAFT, Some(oc.org.id)).await;
         Ok(PatSettings {
-            refusal: pats::refusal(&oc.org, oc.role),
+            refusal: pats::refusal(&oc.org, oc.role, oc.caller.user.two_factor()),
             scopes: scope::choices(),
             expiry_choices: pats::expiry_choices(max),
             default_expiry_days: pats::default_expiry_days(max),
@@ -93,7 +93,7 @@ pub async fn create_pat(
             };
             pats::create(
                 &oc.caller.s,
-                oc.caller.user.id,
+                &oc.caller.user,
                 &oc.org,
                 oc.role,
                 &new,

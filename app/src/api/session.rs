@@ -4,11 +4,12 @@ use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
 
 use crate::error::AppError;
-use crate::model::SessionInfo;
+use crate::model::{SecondFactorPrompt, SessionInfo};
 #[cfg(feature = "ssr")]
 use crate::{
     api::ctx,
-    domain::{invitations, orgs, users, validate},
+    domain::{invitations, orgs, two_factor, users, validate},
+    web::session as web_session,
 };
 
 #[server(prefix = "/fn", endpoint = "session", input = GetUrl)]
@@ -38,6 +39,7 @@ pub async fn load_session() -> Result<SessionInfo, AppError> {
             info.current_org = ctx::current_org(&caller)
                 .await?
                 .map(|(o, r)| orgs::view(&o, r));
+            info.email_unverified = !caller.user.email_verified();
             info.user = Some(users::view(&caller.user));
         }
         Ok(info)
@@ -56,9 +58,80 @@ pub async fn login(
         let session = ctx::session().await?;
         ctx::check_csrf(&session, &csrf).await?;
         let s = ctx::services()?;
-        let user = users::authenticate(&s, &email, &password, &ctx::meta()).await?;
+        let meta = ctx::meta();
+        let user = users::check_password(&s, &email, &password, &meta).await?;
+        if user.two_factor() {
+            web_session::begin_second_factor(&session, user.id, &next).await?;
+            leptos_axum::redirect("/login/two-factor");
+            return Ok(());
+        }
+        let user = users::record_sign_in(&s, user, "password", &meta).await?;
         ctx::sign_in(&session, user.id).await?;
         leptos_axum::redirect(&ctx::safe_next(&next));
+        Ok(())
+    })
+    .await
+}
+
+/// The second step of signing in: whose code is asked for (or an error when no sign-in is
+/// waiting for one).
+#[server(prefix = "/fn", endpoint = "second_factor", input = GetUrl)]
+pub async fn load_second_factor() -> Result<SecondFactorPrompt, AppError> {
+    ctx::run(async {
+        let s = ctx::services()?;
+        let session = ctx::session().await?;
+        let pending = web_session::pending_second_factor(&session)
+            .await?
+            .ok_or_else(second_factor_lapsed)?;
+        let user = users::find(&s.db, pending.user_id)
+            .await?
+            .ok_or_else(second_factor_lapsed)?;
+        Ok(SecondFactorPrompt { email: user.email })
+    })
+    .await
+}
+
+#[cfg(feature = "ssr")]
+fn second_factor_lapsed() -> AppError {
+    AppError::Unauthenticated
+}
+
+#[server(prefix = "/fn", endpoint = "verify_second_factor")]
+pub async fn verify_second_factor(
+    #[server(default)] csrf: String,
+    #[server(default)] code: String,
+) -> Result<(), AppError> {
+    ctx::run(async move {
+        let session = ctx::session().await?;
+        ctx::check_csrf(&session, &csrf).await?;
+        let s = ctx::services()?;
+        let meta = ctx::meta();
+        let Some(pending) = web_session::pending_second_factor(&session).await? else {
+            return Err(AppError::Conflict(
+                "Your sign-in took too long. Sign in again with your password.".into(),
+            ));
+        };
+        let user = match users::find(&s.db, pending.user_id).await? {
+            Some(u) if u.disabled_at.is_none() && u.two_factor() => u,
+            _ => {
+                return Err(AppError::Conflict(
+                    "This sign-in can't continue. Sign in again with your password.".into(),
+                ));
+            }
+        };
+        let proof = two_factor::verify_sign_in(&s, &user, &code, &meta).await?;
+        let user = users::record_sign_in(&s, user, proof.as_str(), &meta).await?;
+        ctx::sign_in(&session, user.id).await?;
+        if proof == two_factor::Proof::RecoveryCode {
+            let left = two_factor::view(&s, &user).await?.recovery_codes_left;
+            ctx::flash(
+                &session,
+                format!("You signed in with a recovery code; {left} left. Make new ones on your account page if you are running out."),
+                None,
+            )
+            .await?;
+        }
+        leptos_axum::redirect(&pending.next);
         Ok(())
     })
     .await
@@ -96,7 +169,12 @@ pub async fn signup(
         let user = users::sign_up(&s, &email, &password, name, &meta).await?;
         ctx::sign_in(&session, user.id).await?;
         if invite.is_empty() {
-            ctx::flash(&session, "Welcome to Gatehouse! Create an organization to get started.", None).await?;
+            ctx::flash(
+                &session,
+                format!("Welcome to Gatehouse! We sent a link to {} — follow it to verify your address.", user.email),
+                None,
+            )
+            .await?;
             leptos_axum::redirect("/");
         } else {
             let org = invitations::accept(&s.db, &invite, &user, &meta).await?;

@@ -57,7 +57,7 @@ pub fn FormError(
     }
 }
 
-/// A value shown once with a copy button (invitation links, later secrets).
+/// A value shown once with a copy button (token secrets, recovery codes: several lines).
 #[component]
 pub fn CopyBox(value: String, #[prop(into)] label: String) -> impl IntoView {
     let copied = RwSignal::new(false);
@@ -74,7 +74,12 @@ pub fn CopyBox(value: String, #[prop(into)] label: String) -> impl IntoView {
         <div class="copy-box">
             <label>
                 <span class="label">{label}</span>
-                <input type="text" readonly value=value class="mono" data-testid="copy-value" />
+                {if value.contains('\n') {
+                    let rows = value.lines().count().to_string();
+                    view! { <textarea readonly rows=rows class="mono" data-testid="copy-value">{value}</textarea> }.into_any()
+                } else {
+                    view! { <input type="text" readonly value=value class="mono" data-testid="copy-value" /> }.into_any()
+                }}
             </label>
             <button type="button" class="secondary" on:click=copy>
                 {move || if copied.get() { "Copied" } else { "Copy" }}

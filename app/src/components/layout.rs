@@ -53,15 +53,33 @@ pub fn Layout(children: Children) -> impl IntoView {
         <Transition fallback=|| ()>
             {move || Suspend::new(async move {
                 session.await.ok().and_then(|info| info.flash).map(|flash| {
-                    // A one-time value is a link (invitations) or a token secret (`gate_…`).
-                    let secret = flash.copy.as_deref().is_some_and(|v| v.starts_with("gate_"));
-                    let label = if secret { "Your new token" } else { "Link" };
+                    // A one-time value is a token secret (`gate_…`), recovery codes (several
+                    // lines) or a link.
+                    let copy = flash.copy.as_deref().unwrap_or_default();
+                    let secret = copy.starts_with("gate_") || copy.contains('\n');
+                    let label = if copy.starts_with("gate_") {
+                        "Your new token"
+                    } else if copy.contains('\n') {
+                        "Recovery codes"
+                    } else {
+                        "Link"
+                    };
                     view! {
                         <div class="flash" class:secret=secret role="status" data-testid="flash">
                             <p>{flash.text}</p>
                             {flash.copy.map(|value| view! { <CopyBox value label=label /> })}
                         </div>
                     }
+                })
+            })}
+        </Transition>
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                session.await.ok().filter(|info| info.email_unverified).map(|_| view! {
+                    <div class="banner warning" role="status" data-testid="verify-banner">
+                        "Please verify your email address: follow the link we mailed you. "
+                        <a href="/account#email">"Send it again"</a>
+                    </div>
                 })
             })}
         </Transition>
@@ -197,6 +215,10 @@ pub fn ErrorPanel(error: AppError) -> impl IntoView {
         AppError::Forbidden(_) | AppError::Csrf => {
             ("You don't have access to this page", Some(("/", "Go home")))
         }
+        AppError::TwoFactorRequired(_) => (
+            "Two-factor sign-in required",
+            Some(("/account#two-factor", "Set up two-factor sign-in")),
+        ),
         AppError::NotFound(_) => ("Not found", Some(("/", "Go home"))),
         _ => ("Something went wrong", None),
     };

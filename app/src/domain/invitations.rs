@@ -1,5 +1,7 @@
-//! Invitations by email: a one-time link (stored as SHA-256) that the admin passes on. The
-//! person who opens it signs in or signs up with that email and joins with the given role.
+//! Invitations by email: a one-time link (stored as SHA-256) sent by mail to the invited
+//! address, never shown to the admin. The person who follows it signs in or signs up with that
+//! address and joins with the given role; having followed a link from that mailbox, the
+//! account's address counts as verified.
 
 use chrono::{Duration, Utc};
 use sea_orm::{
@@ -11,6 +13,7 @@ use uuid::Uuid;
 
 use super::audit::{self, AuditEntry};
 use super::entities::{invitation, organization, user};
+use super::mail::{outbox, templates};
 use super::secrets::{random_urlsafe, sha256_hex};
 use super::validate::Email;
 use super::{RequestMeta, Services};
@@ -19,7 +22,9 @@ use crate::model::{AddMemberOutcome, InvitationInfo, InvitationState, Invitation
 
 pub const VALID_FOR_DAYS: i64 = 7;
 
-/// Adds the account with this email, or invites the address when there is no such account.
+/// Adds the account with this email if it has proved its address; otherwise mails the address
+/// an invitation, which only the reader of that mailbox can accept. (An account anyone could
+/// sign up with someone else's address must not receive that person's role.)
 pub async fn add_by_email(
     s: &Services,
     actor_id: Uuid,
@@ -28,22 +33,25 @@ pub async fn add_by_email(
     role: Role,
     meta: &RequestMeta,
 ) -> AppResult<AddMemberOutcome> {
-    let Some(existing) = super::users::find_by_email(&s.db, email.as_str()).await? else {
-        let link = create(s, actor_id, org, email, role, meta).await?;
-        return Ok(AddMemberOutcome::Invited {
-            email: email.as_str().to_string(),
-            role,
-            link,
-        });
-    };
-    super::members::add_user(&s.db, actor_id, org, &existing, role, meta).await?;
-    Ok(AddMemberOutcome::Added {
-        email: existing.email,
-        role,
-    })
+    match super::users::find_by_email(&s.db, email.as_str()).await? {
+        Some(existing) if existing.email_verified() => {
+            super::members::add_user(&s.db, actor_id, org, &existing, role, meta).await?;
+            Ok(AddMemberOutcome::Added {
+                email: existing.email,
+                role,
+            })
+        }
+        _ => {
+            create(s, actor_id, org, email, role, meta).await?;
+            Ok(AddMemberOutcome::Invited {
+                email: email.as_str().to_string(),
+                role,
+            })
+        }
+    }
 }
 
-/// Creates an invitation (replacing a pending one for the same address) and returns its link.
+/// Creates an invitation (replacing a pending one for the same address) and mails its link.
 pub async fn create(
     s: &Services,
     actor_id: Uuid,
@@ -51,7 +59,7 @@ pub async fn create(
     email: &Email,
     role: Role,
     meta: &RequestMeta,
-) -> AppResult<String> {
+) -> AppResult<()> {
     let token = random_urlsafe(32);
     let now = Utc::now();
     let txn = s.db.begin().await?;
@@ -91,8 +99,77 @@ pub async fn create(
         meta,
     )
     .await?;
+    queue_mail(s, &txn, actor_id, org, &inv, &token).await?;
     txn.commit().await?;
-    Ok(format!("{}/invite/{token}", s.settings.public_url))
+    s.mail_queued();
+    Ok(())
+}
+
+/// Queues the invitation mail carrying `token`, in the caller's transaction.
+async fn queue_mail(
+    s: &Services,
+    txn: &impl ConnectionTrait,
+    actor_id: Uuid,
+    org: &organization::Model,
+    inv: &invitation::Model,
+    token: &str,
+) -> AppResult<()> {
+    let inviter = super::users::find(txn, actor_id).await?.map(|u| u.email);
+    let mail = templates::invitation(
+        s.site(),
+        &inv.email,
+        &org.name,
+        inviter.as_deref(),
+        inv.role.label(),
+        &format!("{}/invite/{token}", s.settings.public_url),
+        VALID_FOR_DAYS,
+    );
+    outbox::enqueue(txn, &s.key, &mail).await?;
+    Ok(())
+}
+
+/// Sends a pending invitation again, with a new link (the old one stops working) and a new
+/// expiry.
+pub async fn resend(
+    s: &Services,
+    actor_id: Uuid,
+    org: &organization::Model,
+    invitation_id: Uuid,
+    meta: &RequestMeta,
+) -> AppResult<String> {
+    let token = random_urlsafe(32);
+    let now = Utc::now();
+    let txn = s.db.begin().await?;
+    let inv = invitation::Entity::find_by_id(invitation_id)
+        .filter(invitation::Column::OrgId.eq(org.id))
+        .one(&txn)
+        .await?
+        .ok_or_else(|| {
+            AppError::not_found("That invitation doesn't exist in this organization.")
+        })?;
+    if inv.accepted_at.is_some() || inv.revoked_at.is_some() {
+        return Err(AppError::Conflict(
+            "That invitation was already used or revoked.".into(),
+        ));
+    }
+    let mut active: invitation::ActiveModel = inv.into();
+    active.token_hash = Set(sha256_hex(&token));
+    active.expires_at = Set(now + Duration::days(VALID_FOR_DAYS));
+    let inv = active.update(&txn).await?;
+    audit::record(
+        &txn,
+        AuditEntry::new("member.invitation_resent")
+            .org(org.id)
+            .actor(actor_id)
+            .target("invitation", inv.id)
+            .details(json!({ "email": inv.email })),
+        meta,
+    )
+    .await?;
+    queue_mail(s, &txn, actor_id, org, &inv, &token).await?;
+    txn.commit().await?;
+    s.mail_queued();
+    Ok(inv.email)
 }
 
 pub async fn list_pending(
@@ -221,7 +298,8 @@ pub async fn info(
     })
 }
 
-/// Accepts the invitation for `user`, whose email must be the invited one. Used once.
+/// Accepts the invitation for `user`, whose email must be the invited one. Used once. The
+/// link reached `user` through the invited mailbox, so the address counts as verified.
 pub async fn accept(
     db: &DatabaseConnection,
     token: &str,
@@ -273,6 +351,9 @@ pub async fn accept(
         return Err(AppError::Conflict(
             "This invitation has already been used.".into(),
         ));
+    }
+    if !user.email_verified() {
+        super::users::mark_verified(&txn, user, "invitation", meta).await?;
     }
     if super::orgs::role_in(&txn, org.id, user.id).await?.is_none() {
         let actor = inv.invited_by.unwrap_or(user.id);

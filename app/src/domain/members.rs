@@ -32,6 +32,7 @@ pub async fn list(
         .into_iter()
         .filter_map(|(m, u)| {
             u.map(|u| MemberView {
+                two_factor: u.two_factor(),
                 membership_id: m.id,
                 user_id: u.id,
                 email: u.email,
@@ -159,6 +160,7 @@ pub async fn change_role(
     // Tokens act with the member's role as it is now: nothing cached may outlive the change.
     s.invalidate(Invalidation::All);
     Ok(MemberView {
+        two_factor: user.two_factor(),
         membership_id: m.id,
         user_id: user.id,
         email: user.email,

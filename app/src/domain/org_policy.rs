@@ -18,7 +18,7 @@ use super::entities::organization;
 use super::oauth::redirect_uri::RedirectAllowList;
 use super::{RequestMeta, Services};
 use crate::error::{AppError, AppResult};
-use crate::model::OrgPolicyForm;
+use crate::model::{OrgPolicyForm, TwoFactorPolicy};
 
 /// Bounds on lifetimes an admin may choose.
 pub const ACCESS_TTL_SECS: std::ops::RangeInclusive<i64> = 60..=86_400;
@@ -39,6 +39,8 @@ pub struct Policy {
     pub access_token_ttl_secs: i64,
     pub refresh_token_ttl_secs: i64,
     pub pat_max_ttl_days: i32,
+    /// Who must use two-factor sign-in to work in the org.
+    pub two_factor_policy: TwoFactorPolicy,
 }
 
 /// A partial change: fields left out keep their value.
@@ -52,6 +54,7 @@ pub struct PolicyChange {
     pub access_token_ttl_secs: Option<i64>,
     pub refresh_token_ttl_secs: Option<i64>,
     pub pat_max_ttl_days: Option<i32>,
+    pub two_factor_policy: Option<TwoFactorPolicy>,
 }
 
 pub fn of(org: &organization::Model) -> Policy {
@@ -66,6 +69,7 @@ pub fn of(org: &organization::Model) -> Policy {
         access_token_ttl_secs: org.access_token_ttl_secs,
         refresh_token_ttl_secs: org.refresh_token_ttl_secs,
         pat_max_ttl_days: org.pat_max_ttl_days,
+        two_factor_policy: org.two_factor_policy,
     }
 }
 
@@ -162,13 +166,29 @@ pub async fn update(
         dynamic_registration_enabled,
         access_token_ttl_secs,
         refresh_token_ttl_secs,
-        pat_max_ttl_days
+        pat_max_ttl_days,
+        two_factor_policy
     );
     if let Some(h) = hosts {
         after.allowed_redirect_hosts = h;
     }
     if after == before {
         return Ok(before);
+    }
+    // An admin can't ask for two-factor sign-in without having it: they'd lock themselves out
+    // of the settings that undo it.
+    if after.two_factor_policy != before.two_factor_policy
+        && after
+            .two_factor_policy
+            .applies_to(crate::model::Role::Admin)
+        && !super::users::find(&txn, actor_id)
+            .await?
+            .is_some_and(|u| u.two_factor())
+    {
+        return Err(AppError::invalid(
+            "two_factor_policy",
+            "Turn on two-factor sign-in for your own account first (on your account page): this setting would otherwise lock you out.",
+        ));
     }
     let changed = diff(&before, &after);
     let mut row = org.into_active_model();
@@ -180,6 +200,7 @@ pub async fn update(
     row.access_token_ttl_secs = Set(after.access_token_ttl_secs);
     row.refresh_token_ttl_secs = Set(after.refresh_token_ttl_secs);
     row.pat_max_ttl_days = Set(after.pat_max_ttl_days);
+    row.two_factor_policy = Set(after.two_factor_policy);
     row.updated_at = Set(Utc::now());
     row.update(&txn).await?;
     record_change(&txn, org_id, actor_id, changed, meta).await?;
@@ -206,6 +227,7 @@ pub fn form_of(p: &Policy) -> OrgPolicyForm {
         access_token_ttl_minutes: in_units(p.access_token_ttl_secs, 60).to_string(),
         refresh_token_ttl_days: in_units(p.refresh_token_ttl_secs, 86_400).to_string(),
         pat_max_ttl_days: p.pat_max_ttl_days.to_string(),
+        two_factor_policy: p.two_factor_policy.as_str().to_string(),
     }
 }
 
@@ -258,6 +280,12 @@ pub fn change_from_form(form: &OrgPolicyForm, now: &Policy) -> AppResult<PolicyC
         PAT_TTL_DAYS,
         "days",
     )?;
+    let two_factor_policy = TwoFactorPolicy::parse(&form.two_factor_policy).ok_or_else(|| {
+        AppError::invalid(
+            "two_factor_policy",
+            "Choose who must use two-factor sign-in: nobody, admins, or every member.",
+        )
+    })?;
     let unchanged = |raw: &str, shown: &str| raw.trim() == shown;
     let hosts = split_hosts(&form.allowed_redirect_hosts);
     let change = PolicyChange {
@@ -277,6 +305,7 @@ pub fn change_from_form(form: &OrgPolicyForm, now: &Policy) -> AppResult<PolicyC
         ))
         .then_some(refresh_days * 86_400),
         pat_max_ttl_days: Some(pat_days as i32),
+        two_factor_policy: Some(two_factor_policy),
     };
     // The bounds in the domain's units, and the hosts: the same checks as every other way in.
     validate(&change)?;
@@ -381,8 +410,10 @@ mod tests {
             access_token_ttl_secs: 90,
             refresh_token_ttl_secs: 30 * 86_400,
             pat_max_ttl_days: 365,
+            two_factor_policy: TwoFactorPolicy::Off,
         };
         let form = form_of(&now);
+        assert_eq!(form.two_factor_policy, "off");
         assert_eq!(form.access_token_ttl_minutes, "2");
         assert_eq!(form.refresh_token_ttl_days, "30");
         // Unchanged lifetimes are left alone, even when minutes can't say 90 seconds.
@@ -411,6 +442,7 @@ mod tests {
             ("access_token_ttl_minutes", "1441"),
             ("refresh_token_ttl_days", "x"),
             ("pat_max_ttl_days", "3651"),
+            ("two_factor_policy", "sometimes"),
             ("allowed_redirect_hosts", "https://claude.ai/cb"),
         ] {
             let mut f = form.clone();
@@ -418,6 +450,7 @@ mod tests {
                 "access_token_ttl_minutes" => f.access_token_ttl_minutes = value.into(),
                 "refresh_token_ttl_days" => f.refresh_token_ttl_days = value.into(),
                 "pat_max_ttl_days" => f.pat_max_ttl_days = value.into(),
+                "two_factor_policy" => f.two_factor_policy = value.into(),
                 _ => f.allowed_redirect_hosts = value.into(),
             }
             assert_eq!(

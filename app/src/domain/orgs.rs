@@ -8,7 +8,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::audit::{self, AuditEntry};
-use super::entities::{membership, organization};
+use super::entities::{membership, organization, user};
 use super::validate::Slug;
 use super::{RequestMeta, is_unique_violation};
 use crate::error::{AppError, AppResult};
@@ -44,6 +44,7 @@ pub async fn create_org(
         access_token_ttl_secs: Set(3600),
         refresh_token_ttl_secs: Set(30 * 24 * 3600),
         pat_max_ttl_days: Set(365),
+        two_factor_policy: Set(crate::model::TwoFactorPolicy::Off),
         created_at: Set(now),
         updated_at: Set(now),
     }
@@ -154,13 +155,15 @@ pub async fn member_org(
     Ok((org, role))
 }
 
+/// The org's page, for a member the org lets in (its two-factor policy).
 pub async fn overview(
     db: &impl ConnectionTrait,
-    user_id: Uuid,
+    user: &user::Model,
     slug: &str,
     current_org: Option<Uuid>,
 ) -> AppResult<OrgOverview> {
-    let (org, role) = member_org(db, user_id, slug).await?;
+    let (org, role) = member_org(db, user.id, slug).await?;
+    super::access::member(&org, role, user.two_factor())?;
     let member_count = membership::Entity::find()
         .filter(membership::Column::OrgId.eq(org.id))
         .count(db)

@@ -14,7 +14,7 @@ use uuid::Uuid;
 use super::access::{self, Invalidation};
 use super::audit::{self, AuditEntry};
 use super::entities::token::TokenKind;
-use super::entities::{organization, token};
+use super::entities::{organization, token, user};
 use super::oauth::scope;
 use super::oauth::token_format::SecretKind;
 use super::oauth::tokens::{self, TokenSpec};
@@ -40,8 +40,10 @@ pub struct NewPat {
 
 /// Why this member can't create a token in this org, in plain words; `None` when they can.
 /// The role comes first: a viewer learns about their role, not about the org's policy.
-pub fn refusal(org: &organization::Model, role: Role) -> Option<String> {
-    access::create_pat(org, role).err().map(|d| d.to_string())
+pub fn refusal(org: &organization::Model, role: Role, two_factor: bool) -> Option<String> {
+    access::create_pat(org, role, two_factor)
+        .err()
+        .map(|d| d.to_string())
 }
 
 /// The lifetimes (days) the form offers: the presets within the org's maximum, plus the
@@ -91,20 +93,21 @@ fn parse_expiry(days: i64, org: &organization::Model) -> AppResult<i64> {
     Ok(days)
 }
 
-/// Creates a PAT for `user_id` in `org`. Returns the secret (shown once, never stored) and the
+/// Creates a PAT for `user` in `org`. Returns the secret (shown once, never stored) and the
 /// token as the list shows it. Nothing is written when the role, the org's policy or the input
 /// refuses it.
 pub async fn create(
     s: &Services,
-    user_id: Uuid,
+    user: &user::Model,
     org: &organization::Model,
     role: Role,
     new: &NewPat,
     meta: &RequestMeta,
 ) -> AppResult<CreatedPat> {
-    if let Some(why) = refusal(org, role) {
-        return Err(AppError::forbidden(why));
+    if let Err(denial) = access::create_pat(org, role, user.two_factor()) {
+        return Err(denial.into());
     }
+    let user_id = user.id;
     let name = validate::item_name(
         &new.name,
         "Give the token a name, so you can recognise it later (e.g. “CI deploy” or “Cursor on my laptop”).",

@@ -7,8 +7,11 @@ use std::sync::Arc;
 use sea_orm::DatabaseConnection;
 
 use super::access::{Access, AuthCaches, Invalidation, Invalidations};
+use super::mail::MailSettings;
+use super::mail::templates::Site;
 use super::oauth::rotation_writer::RotationWriter;
 use super::passwords::PasswordHasher;
+use super::sealing::InstanceKey;
 use super::throttle::{Throttle, ThrottleLimits};
 
 /// Instance settings the domain needs (parsed and validated by the server's config).
@@ -21,12 +24,15 @@ pub struct Settings {
     /// Accounts one client address may create per hour from the sign-up page.
     pub signups_per_hour: u32,
     pub oauth: OAuthSettings,
+    pub mail: MailSettings,
 }
 
 impl Settings {
     pub fn new(public_url: impl Into<String>, signup_enabled: bool) -> Self {
+        let public_url = public_url.into();
         Self {
-            public_url: public_url.into(),
+            mail: MailSettings::log_only(&public_url),
+            public_url,
             signup_enabled,
             signups_per_hour: ThrottleLimits::default().signups_per_ip,
             oauth: OAuthSettings::default(),
@@ -72,12 +78,16 @@ pub struct Services {
     pub caches: Arc<AuthCaches>,
     pub throttle: Arc<Throttle>,
     pub passwords: Arc<PasswordHasher>,
+    /// Seals what must be stored reversibly (checked against the database at start-up).
+    pub key: Arc<InstanceKey>,
+    /// Wakes this process's mail worker after a commit that queued mail.
+    mail_wake: Arc<tokio::sync::Notify>,
     /// Refresh rotations are group-committed by one writer task (see `rotation_writer`).
     rotations: Option<RotationWriter>,
 }
 
 impl Services {
-    pub fn new(db: DatabaseConnection, settings: Settings) -> Self {
+    pub fn new(db: DatabaseConnection, settings: Settings, key: InstanceKey) -> Self {
         // The writer runs on the current runtime (outside one, rotations commit one by one).
         let rotations = tokio::runtime::Handle::try_current()
             .is_ok()
@@ -92,6 +102,8 @@ impl Services {
             caches: Arc::new(AuthCaches::default()),
             throttle: Arc::new(throttle),
             passwords: Arc::new(PasswordHasher::default()),
+            key: Arc::new(key),
+            mail_wake: Arc::new(tokio::sync::Notify::new()),
             rotations,
         }
     }
@@ -103,6 +115,22 @@ impl Services {
             caches: &self.caches,
             public_url: &self.settings.public_url,
         }
+    }
+
+    /// What mail templates need of the instance.
+    pub fn site(&self) -> Site<'_> {
+        Site {
+            url: &self.settings.public_url,
+        }
+    }
+
+    /// Mail was queued and committed: the worker sends it now rather than at its next poll.
+    pub fn mail_queued(&self) {
+        self.mail_wake.notify_one();
+    }
+
+    pub(crate) fn mail_wake(&self) -> Arc<tokio::sync::Notify> {
+        self.mail_wake.clone()
     }
 
     pub fn rotations(&self) -> Option<&RotationWriter> {

@@ -1,5 +1,7 @@
-//! Throttles against online guessing and floods: sign-in per account and per client address,
-//! sign-up per client address. Kept in memory, per process: they protect one process, and
+//! Throttles against online guessing and floods: sign-in (password and second factor) per
+//! account and per client address, sign-up per client address, mail an account asks for
+//! (verification, change of address) per account, password reset links per address and per
+//! client address. Kept in memory, per process: they protect one process, and
 //! losing counters on restart only resets a window (README: "What each door checks").
 //!
 //! A sign-in attempt is counted *before* its password is checked, under one lock with the
@@ -22,6 +24,12 @@ pub struct ThrottleLimits {
     /// Accounts created per client address within `signup_window`.
     pub signups_per_ip: u32,
     pub signup_window: Duration,
+    /// Mails one account may ask for (links sent again, address changes) per `mail_window`.
+    pub mails_per_account: u32,
+    /// Password reset links per address, and per client address, per `mail_window`.
+    pub resets_per_address: u32,
+    pub resets_per_ip: u32,
+    pub mail_window: Duration,
 }
 
 impl Default for ThrottleLimits {
@@ -32,6 +40,10 @@ impl Default for ThrottleLimits {
             window: Duration::from_secs(15 * 60),
             signups_per_ip: 20,
             signup_window: Duration::from_secs(60 * 60),
+            mails_per_account: 5,
+            resets_per_address: 5,
+            resets_per_ip: 20,
+            mail_window: Duration::from_secs(60 * 60),
         }
     }
 }
@@ -86,6 +98,9 @@ struct Counters {
     accounts: Windows,
     ips: Windows,
     signups: Windows,
+    mails: Windows,
+    resets: Windows,
+    reset_ips: Windows,
 }
 
 pub struct Throttle {
@@ -167,6 +182,68 @@ impl Throttle {
         c.signups.bump(ip, l.signup_window, now);
         Ok(())
     }
+
+    /// A second-factor code for `user_id`: counted like a password, against the account (its
+    /// own counter) and the client address (shared with passwords).
+    pub fn second_factor_attempt(
+        &self,
+        user_id: uuid::Uuid,
+        ip: Option<&str>,
+    ) -> Result<(), AppError> {
+        self.sign_in_attempt(&format!("2fa:{user_id}"), ip)
+            .map_err(|_| {
+                AppError::TooManyRequests(
+                    "Too many wrong codes. Wait 15 minutes, then sign in again.".into(),
+                )
+            })
+    }
+
+    pub fn second_factor_succeeded(&self, user_id: uuid::Uuid, ip: Option<&str>) {
+        self.sign_in_succeeded(&format!("2fa:{user_id}"), ip);
+    }
+
+    /// Counts a mail an account asked for, or refuses it while the account is at its limit.
+    pub fn mail_to_account(&self, account: &str) -> Result<(), AppError> {
+        let now = Instant::now();
+        let l = self.limits;
+        let mut c = self.counters();
+        if let Some(wait) = c
+            .mails
+            .blocked(account, l.mails_per_account, l.mail_window, now)
+        {
+            return Err(AppError::TooManyRequests(format!(
+                "We sent several mails to this account already. Try again in {}.",
+                minutes(wait)
+            )));
+        }
+        c.mails.bump(account, l.mail_window, now);
+        Ok(())
+    }
+
+    /// Counts a password reset request for `address` from `ip`, or refuses it. The words do
+    /// not say whether the address has an account.
+    pub fn password_reset_attempt(&self, address: &str, ip: Option<&str>) -> Result<(), AppError> {
+        let now = Instant::now();
+        let l = self.limits;
+        let mut c = self.counters();
+        let blocked = c
+            .resets
+            .blocked(address, l.resets_per_address, l.mail_window, now)
+            .or_else(|| {
+                ip.and_then(|ip| c.reset_ips.blocked(ip, l.resets_per_ip, l.mail_window, now))
+            });
+        if let Some(wait) = blocked {
+            return Err(AppError::TooManyRequests(format!(
+                "Too many password reset requests. Try again in {}.",
+                minutes(wait)
+            )));
+        }
+        c.resets.bump(address, l.mail_window, now);
+        if let Some(ip) = ip {
+            c.reset_ips.bump(ip, l.mail_window, now);
+        }
+        Ok(())
+    }
 }
 
 fn minutes(d: Duration) -> String {
@@ -189,6 +266,10 @@ mod tests {
             window: Duration::from_millis(window_ms),
             signups_per_ip: 2,
             signup_window: Duration::from_millis(window_ms),
+            mails_per_account: 2,
+            resets_per_address: 2,
+            resets_per_ip: 3,
+            mail_window: Duration::from_millis(window_ms),
         })
     }
 
@@ -265,5 +346,32 @@ mod tests {
             "{err}"
         );
         t.sign_up_attempt(Some("6.6.6.6")).unwrap();
+    }
+
+    #[test]
+    fn reset_links_are_limited_per_address_and_per_client() {
+        let t = throttle(60_000);
+        t.password_reset_attempt("a@x.io", Some("1.1.1.1")).unwrap();
+        t.password_reset_attempt("a@x.io", Some("1.1.1.2")).unwrap();
+        assert!(t.password_reset_attempt("a@x.io", Some("1.1.1.3")).is_err());
+        t.password_reset_attempt("b@x.io", Some("5.5.5.5")).unwrap();
+        t.password_reset_attempt("c@x.io", Some("5.5.5.5")).unwrap();
+        t.password_reset_attempt("d@x.io", Some("5.5.5.5")).unwrap();
+        let err = t
+            .password_reset_attempt("e@x.io", Some("5.5.5.5"))
+            .unwrap_err();
+        assert!(err.to_string().contains("password reset"), "{err}");
+    }
+
+    #[test]
+    fn wrong_codes_lock_the_second_factor_like_passwords() {
+        let t = throttle(60_000);
+        let id = uuid::Uuid::new_v4();
+        for _ in 0..3 {
+            t.second_factor_attempt(id, Some("4.4.4.4")).unwrap();
+        }
+        assert!(t.second_factor_attempt(id, Some("4.4.4.5")).is_err());
+        // The password counter of the same person is separate.
+        t.sign_in_attempt("a@x.io", Some("4.4.4.6")).unwrap();
     }
 }

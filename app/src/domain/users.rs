@@ -11,7 +11,10 @@ use uuid::Uuid;
 
 use super::access::Invalidation;
 use super::audit::{self, AuditEntry};
+use super::email_links;
+use super::entities::email_link::LinkPurpose;
 use super::entities::{session, user};
+use super::mail::{outbox, templates};
 use super::validate::{Email, Password};
 use super::{RequestMeta, Services, is_unique_violation};
 use crate::error::{AppError, AppResult};
@@ -59,12 +62,15 @@ pub async fn emails_of(
         .collect())
 }
 
-/// Creates an account. The email must be unused; the password must meet the policy.
+/// Creates an account. The email must be unused; the password must meet the policy. An
+/// account an operator creates (`verified`) counts as having proved its address; any other
+/// gets a verification mail, queued with the account in one transaction.
 pub async fn create_user(
     s: &Services,
     email: &Email,
     password: &Password,
     name: Option<String>,
+    verified: bool,
     meta: &RequestMeta,
 ) -> AppResult<user::Model> {
     if find_by_email(&s.db, email.as_str()).await?.is_some() {
@@ -72,6 +78,7 @@ pub async fn create_user(
     }
     let hash = s.passwords.hash(password.expose().to_string()).await?;
     let now = Utc::now();
+    let txn = s.db.begin().await?;
     let created = user::ActiveModel {
         id: Set(Uuid::now_v7()),
         email: Set(email.as_str().to_string()),
@@ -82,8 +89,10 @@ pub async fn create_user(
         last_login_at: Set(None),
         disabled_at: Set(None),
         sessions_ended_at: Set(None),
+        email_verified_at: Set(verified.then_some(now)),
+        two_factor_enabled_at: Set(None),
     }
-    .insert(&s.db)
+    .insert(&txn)
     .await
     .map_err(|e| {
         if is_unique_violation(&e) {
@@ -93,18 +102,24 @@ pub async fn create_user(
         }
     })?;
     audit::record(
-        &s.db,
+        &txn,
         AuditEntry::new("user.signup")
             .actor(created.id)
-            .target("user", created.id),
+            .target("user", created.id)
+            .details(serde_json::json!({ "email_verified": verified })),
         meta,
     )
     .await?;
+    if !verified {
+        queue_verification(s, &txn, &created).await?;
+    }
+    txn.commit().await?;
+    s.mail_queued();
     Ok(created)
 }
 
 /// Someone creating their own account from the sign-up page: throttled per client address
-/// before any password is hashed.
+/// before any password is hashed. The account must verify its address.
 pub async fn sign_up(
     s: &Services,
     email: &Email,
@@ -113,7 +128,62 @@ pub async fn sign_up(
     meta: &RequestMeta,
 ) -> AppResult<user::Model> {
     s.throttle.sign_up_attempt(meta.ip.as_deref())?;
-    create_user(s, email, password, name, meta).await
+    create_user(s, email, password, name, false, meta).await
+}
+
+/// Queues the verification mail for `user`'s address, in the caller's transaction.
+pub async fn queue_verification(
+    s: &Services,
+    txn: &impl ConnectionTrait,
+    user: &user::Model,
+) -> AppResult<()> {
+    let link = email_links::issue(
+        txn,
+        &s.settings.public_url,
+        user.id,
+        LinkPurpose::Verify,
+        &user.email,
+    )
+    .await?;
+    outbox::enqueue(
+        txn,
+        &s.key,
+        &templates::verify_email(s.site(), &user.email, &link),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Records that the account proved it reads its mailbox (`via`: the kind of link it followed).
+pub async fn mark_verified(
+    db: &impl ConnectionTrait,
+    user: &user::Model,
+    via: &str,
+    meta: &RequestMeta,
+) -> AppResult<()> {
+    let changed = user::Entity::update_many()
+        .col_expr(
+            user::Column::EmailVerifiedAt,
+            sea_orm::sea_query::Expr::value(Utc::now()),
+        )
+        .filter(user::Column::Id.eq(user.id))
+        .filter(user::Column::Email.eq(user.email.clone()))
+        .filter(user::Column::EmailVerifiedAt.is_null())
+        .exec(db)
+        .await?
+        .rows_affected;
+    if changed == 1 {
+        audit::record(
+            db,
+            AuditEntry::new("user.email_verified")
+                .actor(user.id)
+                .target("user", user.id)
+                .details(serde_json::json!({ "email": user.email, "via": via })),
+            meta,
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 fn duplicate_email() -> AppError {
@@ -123,10 +193,12 @@ fn duplicate_email() -> AppError {
     )
 }
 
-/// Checks a sign-in attempt. Unknown emails, wrong passwords and disabled accounts all get
-/// the same message and take the same time. The attempt is counted before the password is
-/// checked, so parallel guesses are throttled like sequential ones.
-pub async fn authenticate(
+/// Checks the password step of a sign-in. Unknown emails, wrong passwords and disabled
+/// accounts all get the same message and take the same time. The attempt is counted before
+/// the password is checked, so parallel guesses are throttled like sequential ones. The
+/// sign-in itself is recorded by [`record_sign_in`], after a second factor if the account has
+/// one.
+pub async fn check_password(
     s: &Services,
     email: &str,
     password: &str,
@@ -151,17 +223,6 @@ pub async fn authenticate(
     match found {
         Some(user) if ok && user.disabled_at.is_none() => {
             s.throttle.sign_in_succeeded(&email, meta.ip.as_deref());
-            let mut active: user::ActiveModel = user.into();
-            active.last_login_at = Set(Some(Utc::now()));
-            let user = active.update(&s.db).await?;
-            audit::record(
-                &s.db,
-                AuditEntry::new("user.login")
-                    .actor(user.id)
-                    .target("user", user.id),
-                meta,
-            )
-            .await?;
             Ok(user)
         }
         _ => Err(AppError::Invalid {
@@ -169,6 +230,45 @@ pub async fn authenticate(
             message: "Incorrect email or password.".into(),
         }),
     }
+}
+
+/// A complete sign-in (password, and the second factor when the account has one).
+pub async fn record_sign_in(
+    s: &Services,
+    user: user::Model,
+    method: &str,
+    meta: &RequestMeta,
+) -> AppResult<user::Model> {
+    let mut active: user::ActiveModel = user.into();
+    active.last_login_at = Set(Some(Utc::now()));
+    let user = active.update(&s.db).await?;
+    audit::record(
+        &s.db,
+        AuditEntry::new("user.login")
+            .actor(user.id)
+            .target("user", user.id)
+            .details(serde_json::json!({ "method": method })),
+        meta,
+    )
+    .await?;
+    Ok(user)
+}
+
+/// Password and, for an account without two-factor sign-in, the whole sign-in: what tests
+/// and the password-only paths use.
+pub async fn authenticate(
+    s: &Services,
+    email: &str,
+    password: &str,
+    meta: &RequestMeta,
+) -> AppResult<user::Model> {
+    let user = check_password(s, email, password, meta).await?;
+    if user.two_factor() {
+        return Err(AppError::forbidden(
+            "This account signs in with a second factor: use the sign-in page.",
+        ));
+    }
+    record_sign_in(s, user, "password", meta).await
 }
 
 pub async fn update_name(
@@ -206,40 +306,79 @@ pub async fn change_password(
         AppError::Invalid { message, .. } => AppError::invalid("new_password", message),
         other => other,
     })?;
-    set_password(s, user, &new, "user.password_changed", meta).await
+    set_password(s, user, &new, PasswordChange::Changed, meta).await
+}
+
+/// Why a password is being set: the audit action, and whether the account's mailbox is told.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PasswordChange {
+    /// The person changed it, knowing the old one.
+    Changed,
+    /// The person followed a reset link from their mailbox.
+    ResetByLink,
+    /// The operator set it (the demo's fresh passwords): no mail.
+    ResetByOperator,
+}
+
+impl PasswordChange {
+    fn action(self) -> &'static str {
+        match self {
+            Self::Changed => "user.password_changed",
+            Self::ResetByLink => "user.password_reset_by_link",
+            Self::ResetByOperator => "user.password_reset",
+        }
+    }
 }
 
 /// Sets a new password (already checked against the policy), ends every session of the
-/// account, and records `action`. Used by a password change and by the operator's demo reset.
+/// account, records why, and (unless the operator did it) tells the account's mailbox.
 pub async fn set_password(
     s: &Services,
     user: user::Model,
     password: &Password,
-    action: &'static str,
+    why: PasswordChange,
     meta: &RequestMeta,
 ) -> AppResult<user::Model> {
     let hash = s.passwords.hash(password.expose().to_string()).await?;
-    let id = user.id;
     let txn = s.db.begin().await?;
+    let user = set_password_in(s, &txn, user, hash, why, meta).await?;
+    txn.commit().await?;
+    s.mail_queued();
+    Ok(user)
+}
+
+/// [`set_password`] inside the caller's transaction, with the hash already made.
+pub(crate) async fn set_password_in(
+    s: &Services,
+    txn: &impl ConnectionTrait,
+    user: user::Model,
+    hash: String,
+    why: PasswordChange,
+    meta: &RequestMeta,
+) -> AppResult<user::Model> {
+    let id = user.id;
     let mut active: user::ActiveModel = user.into();
     active.password_hash = Set(hash);
     active.updated_at = Set(Utc::now());
-    let user = active.update(&txn).await?;
-    end_sessions(&txn, id).await?;
+    let user = active.update(txn).await?;
+    end_sessions(txn, id).await?;
     audit::record(
-        &txn,
-        AuditEntry::new(action).actor(id).target("user", id),
+        txn,
+        AuditEntry::new(why.action()).actor(id).target("user", id),
         meta,
     )
     .await?;
-    txn.commit().await?;
+    if why != PasswordChange::ResetByOperator {
+        let mail = templates::password_changed(s.site(), &user.email);
+        outbox::enqueue(txn, &s.key, &mail).await?;
+    }
     Ok(user)
 }
 
 /// Ends every browser session of an account: from now on the session authentication refuses
 /// any session signed in before this moment (also one a request in flight saves again), and
 /// the rows go at once.
-async fn end_sessions(db: &impl ConnectionTrait, user_id: Uuid) -> AppResult<u64> {
+pub(crate) async fn end_sessions(db: &impl ConnectionTrait, user_id: Uuid) -> AppResult<u64> {
     // Whole milliseconds, as sessions record their sign-in: a session signed in after this
     // (the caller's own, signed in again) is never taken for an older one.
     let now = chrono::SubsecRound::trunc_subsecs(Utc::now(), 3);

@@ -15,6 +15,8 @@ pub struct MemberView {
     pub role: Role,
     pub joined_at: DateTime<Utc>,
     pub is_self: bool,
+    /// The account has two-factor sign-in on.
+    pub two_factor: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -33,6 +35,8 @@ pub struct MembersPage {
     pub members: Vec<MemberView>,
     pub invitations: Vec<InvitationView>,
     pub admin_count: u64,
+    /// Who must use two-factor sign-in here.
+    pub two_factor_policy: super::TwoFactorPolicy,
 }
 
 /// Adding someone by email either adds an existing account or creates an invitation.
@@ -42,11 +46,10 @@ pub enum AddMemberOutcome {
         email: String,
         role: Role,
     },
-    /// `link` carries the one-time invitation secret: it is shown once, to the admin.
+    /// The address has no verified account: an invitation was mailed to it.
     Invited {
         email: String,
         role: Role,
-        link: String,
     },
 }
 

@@ -1,12 +1,14 @@
 //! Data shapes shared by the server and the browser: what pages render and forms return,
 //! one module per feature, all re-exported here.
 
+mod account;
 mod clients;
 mod consent;
 mod members;
 mod settings;
 mod tokens;
 
+pub use account::*;
 pub use clients::*;
 pub use consent::*;
 pub use members::*;
@@ -106,14 +108,8 @@ pub struct SessionInfo {
     pub csrf: String,
     pub flash: Option<Flash>,
     pub signup_enabled: bool,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AccountView {
-    pub user: UserView,
-    pub created_at: DateTime<Utc>,
-    pub last_login_at: Option<DateTime<Utc>>,
-    pub orgs: Vec<OrgView>,
+    /// The signed-in account has not yet proved its address (the frame shows what to do).
+    pub email_unverified: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -20,6 +20,8 @@ pub struct OrgPolicyForm {
     pub access_token_ttl_minutes: String,
     pub refresh_token_ttl_days: String,
     pub pat_max_ttl_days: String,
+    /// `off`, `admins` or `everyone`.
+    pub two_factor_policy: String,
 }
 
 /// Everything `/admin/settings` shows.

@@ -8,13 +8,14 @@ use crate::api::admin_settings::{UpdateOrgSettings, load_org_settings};
 use crate::components::forms::{CsrfField, FieldError, FormError, action_error};
 use crate::components::layout::ErrorPanel;
 use crate::error::AppError;
-use crate::model::OrgSettingsView;
+use crate::model::{OrgSettingsView, TwoFactorPolicy};
 
 const FIELDS: &[&str] = &[
     "allowed_redirect_hosts",
     "access_token_ttl_minutes",
     "refresh_token_ttl_days",
     "pat_max_ttl_days",
+    "two_factor_policy",
 ];
 
 #[component]
@@ -136,6 +137,27 @@ fn SettingsForm(v: OrgSettingsView, update: ServerAction<UpdateOrgSettings>) -> 
                         value=f.pat_max_ttl_days.clone() min=pmin max=pmax error
                         hint=format!("The longest expiry members may choose for a personal token. Existing tokens keep theirs. Now: {}.", v.pat_max_ttl) />
                 </div>
+            </section>
+            <section class="panel" aria-labelledby="settings-two-factor" id="two-factor">
+                <h2 id="settings-two-factor">"Two-factor sign-in"</h2>
+                <fieldset class="choices" aria-describedby="two_factor_policy-hint two_factor_policy-error">
+                    <legend>"Who must use two-factor sign-in to work in this organization"</legend>
+                    {TwoFactorPolicy::ALL.into_iter().map(|p| {
+                        let id = format!("two_factor_policy-{}", p.as_str());
+                        let checked = f.two_factor_policy == p.as_str();
+                        view! {
+                            <div class="choice">
+                                <input type="radio" id=id.clone() name="two_factor_policy" value=p.as_str() checked=checked prop:checked=checked />
+                                <label for=id class="inline-label">{p.label()}</label>
+                            </div>
+                        }
+                    }).collect_view()}
+                </fieldset>
+                <p class="hint" id="two_factor_policy-hint">
+                    "A member it applies to who hasn't turned on two-factor sign-in is sent to set it up before any page of this organization,                      and their tokens and connections here stop working until they do. The members page shows who has it. Now: "
+                    <span data-testid="two-factor-now">{TwoFactorPolicy::parse(&on.two_factor_policy).unwrap_or_default().label()}</span> "."
+                </p>
+                <FieldError error field="two_factor_policy" />
             </section>
             <div class="form-footer">
                 <button type="submit" disabled=move || update.pending().get()>"Save settings"</button>

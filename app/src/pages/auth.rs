@@ -2,9 +2,10 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use crate::api::session::{Login, Signup};
+use crate::api::session::{Login, Signup, VerifySecondFactor, load_second_factor};
 use crate::components::forms::{CsrfField, FieldError, FormError, action_error};
-use crate::components::layout::use_session;
+use crate::components::layout::{ErrorPanel, use_session};
+use crate::error::AppError;
 
 #[component]
 pub fn LoginPage() -> impl IntoView {
@@ -16,6 +17,10 @@ pub fn LoginPage() -> impl IntoView {
         let q = query.read();
         if q.get("signed_out").is_some() {
             Some("You have signed out.")
+        } else if q.get("reset").is_some() {
+            Some(
+                "Your password was changed and every session of the account ended. Sign in with the new password.",
+            )
         } else if q.get("next").is_some() {
             Some("Please sign in to continue.")
         } else {
@@ -38,6 +43,7 @@ pub fn LoginPage() -> impl IntoView {
                 <label for="password">"Password"</label>
                 <input id="password" name="password" type="password" autocomplete="current-password" required />
                 <FieldError error field="password" />
+                <p class="hint"><a href="/forgot-password">"Forgot your password?"</a></p>
                 <button type="submit" disabled=move || login.pending().get()>"Sign in"</button>
             </ActionForm>
             <Suspense>
@@ -92,5 +98,47 @@ pub fn SignupPage() -> impl IntoView {
             </ActionForm>
             <p class="muted">"Already have an account? " <a href="/login">"Sign in"</a></p>
         </section>
+    }
+}
+
+/// The second step of signing in, for accounts with two-factor sign-in on.
+#[component]
+pub fn SecondFactorPage() -> impl IntoView {
+    let verify = ServerAction::<VerifySecondFactor>::new();
+    let error = action_error(verify.value());
+    let prompt = Resource::new(|| (), |_| load_second_factor());
+    view! {
+        <Title text="Two-factor sign-in" />
+        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match prompt.await {
+                    Err(AppError::Unauthenticated) => view! {
+                        <section class="panel narrow">
+                            <h1>"Sign in again"</h1>
+                            <p>"No sign-in is waiting for a code (they last five minutes). Start again with your email and password."</p>
+                            <a class="button" href="/login">"Sign in"</a>
+                        </section>
+                    }.into_any(),
+                    Err(e) => view! { <ErrorPanel error=e /> }.into_any(),
+                    Ok(p) => view! {
+                        <section class="panel narrow">
+                            <h1>"Two-factor sign-in"</h1>
+                            <p>"Signing in as " <strong>{p.email}</strong> ". Open your authenticator app and type the 6-digit code it shows for Gatehouse."</p>
+                            <ActionForm action=verify>
+                                <CsrfField />
+                                <FormError error fields=&["code"] />
+                                <label for="code">"Code"</label>
+                                <input id="code" name="code" type="text" inputmode="text" autocomplete="one-time-code"
+                                    required autofocus maxlength="24" spellcheck="false" aria-describedby="code-hint" />
+                                <p class="hint" id="code-hint">"Lost your phone? Type one of your recovery codes (xxxx-xxxx-xxxx-xxxx) instead; each works once."</p>
+                                <FieldError error field="code" />
+                                <button type="submit" disabled=move || verify.pending().get()>"Verify"</button>
+                            </ActionForm>
+                            <p class="muted"><a href="/login">"Use another account"</a></p>
+                        </section>
+                    }.into_any(),
+                }
+            })}
+        </Suspense>
     }
 }

@@ -1,13 +1,13 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::api::members::{AddMember, ChangeRole, RemoveMember, RevokeInvitation, load_members};
-use crate::components::forms::{
-    CopyBox, CsrfField, FieldError, FormError, action_error, row_outcome,
+use crate::api::members::{
+    AddMember, ChangeRole, RemoveMember, ResendInvitation, RevokeInvitation, load_members,
 };
+use crate::components::forms::{CsrfField, FieldError, FormError, action_error, row_outcome};
 use crate::components::layout::ErrorPanel;
 use crate::components::time::When;
-use crate::model::{AddMemberOutcome, InvitationView, MemberView, Role};
+use crate::model::{AddMemberOutcome, InvitationView, MemberView, Role, TwoFactorPolicy};
 
 #[component]
 pub fn MembersAdminPage() -> impl IntoView {
@@ -15,6 +15,7 @@ pub fn MembersAdminPage() -> impl IntoView {
     let change = ServerAction::<ChangeRole>::new();
     let remove = ServerAction::<RemoveMember>::new();
     let revoke = ServerAction::<RevokeInvitation>::new();
+    let resend = ServerAction::<ResendInvitation>::new();
     let data = Resource::new(
         move || {
             (
@@ -22,6 +23,7 @@ pub fn MembersAdminPage() -> impl IntoView {
                 change.version().get(),
                 remove.version().get(),
                 revoke.version().get(),
+                resend.version().get(),
             )
         },
         |_| load_members(),
@@ -33,12 +35,14 @@ pub fn MembersAdminPage() -> impl IntoView {
             change.value().get(),
             remove.value().get(),
             revoke.value().get(),
+            resend.value().get(),
         ]
         .into_iter()
         .zip([
             change.version().get(),
             remove.version().get(),
             revoke.version().get(),
+            resend.version().get(),
         ])
         .filter_map(|(v, n)| v.map(|v| (n, v)))
         .max_by_key(|(n, _)| *n)
@@ -53,12 +57,33 @@ pub fn MembersAdminPage() -> impl IntoView {
                     Ok(page) => {
                         let org_name = page.org.name.clone();
                         let last_admin = page.admin_count <= 1;
+                        let policy = page.two_factor_policy;
+                        let without: Vec<String> = page
+                            .members
+                            .iter()
+                            .filter(|m| policy.applies_to(m.role) && !m.two_factor)
+                            .map(|m| m.email.clone())
+                            .collect();
                         view! {
                             <h1>"Members of " {page.org.name.clone()}</h1>
                             {move || row_result().map(row_outcome)}
+                            <p class="muted" data-testid="two-factor-policy">
+                                "Two-factor sign-in: " <strong>{policy.label()}</strong> ". "
+                                <a href="/admin/settings#two-factor">"Change"</a>
+                            </p>
+                            {(policy != TwoFactorPolicy::Off && !without.is_empty()).then(|| view! {
+                                <p class="notice warning" data-testid="two-factor-missing">
+                                    {format!(
+                                        "{} can't work in {} until they turn on two-factor sign-in: {}.",
+                                        if without.len() == 1 { "One member".to_string() } else { format!("{} members", without.len()) },
+                                        org_name,
+                                        without.join(", ")
+                                    )}
+                                </p>
+                            })}
                             <section class="panel">
                                 <table class="table" data-testid="members">
-                                    <thead><tr><th>"Member"</th><th>"Role"</th><th>"Joined"</th><th><span class="visually-hidden">"Actions"</span></th></tr></thead>
+                                    <thead><tr><th>"Member"</th><th>"Role"</th><th>"Two-factor"</th><th>"Joined"</th><th><span class="visually-hidden">"Actions"</span></th></tr></thead>
                                     <tbody>
                                         {page.members.into_iter().map(|m| view! {
                                             <MemberRow m org_name=org_name.clone() last_admin change remove />
@@ -72,7 +97,7 @@ pub fn MembersAdminPage() -> impl IntoView {
                                     <table class="table" data-testid="invitations">
                                         <thead><tr><th>"Email"</th><th>"Role"</th><th>"Invited by"</th><th>"Expires"</th><th></th></tr></thead>
                                         <tbody>
-                                            {page.invitations.into_iter().map(|i| view! { <InvitationRow i revoke /> }).collect_view()}
+                                            {page.invitations.into_iter().map(|i| view! { <InvitationRow i revoke resend /> }).collect_view()}
                                         </tbody>
                                     </table>
                                 </section>
@@ -84,7 +109,7 @@ pub fn MembersAdminPage() -> impl IntoView {
         </Suspense>
         <section class="panel">
             <h2>"Add a member"</h2>
-            <p class="muted">"If there is no account with this email yet, you get an invitation link to send them."</p>
+            <p class="muted">"An account that has verified this address joins at once. Anyone else gets an invitation by mail, and joins by following its link."</p>
             <ActionForm action=add attr:class="row-form">
                 <CsrfField />
                 <FormError error=add_error fields=&["email", "role"] />
@@ -104,11 +129,8 @@ pub fn MembersAdminPage() -> impl IntoView {
                 AddMemberOutcome::Added { email, role } => view! {
                     <p class="ok" role="status">{format!("Added {email} as {}.", role.label().to_lowercase())}</p>
                 }.into_any(),
-                AddMemberOutcome::Invited { email, link, .. } => view! {
-                    <div class="notice" role="status">
-                        <p>{format!("{email} has no account yet. Send them this invitation link (shown once, valid for 7 days):")}</p>
-                        <CopyBox value=link label="Invitation link" />
-                    </div>
+                AddMemberOutcome::Invited { email, .. } => view! {
+                    <p class="notice" role="status">{crate::api::members::invited_text(&email)}</p>
                 }.into_any(),
             })}
         </section>
@@ -164,6 +186,13 @@ fn MemberRow(
                     <button type="submit" class="secondary small">"Save"</button>
                 </ActionForm>
             </td>
+            <td>
+                {if m.two_factor {
+                    view! { <span class="badge ok">"On"</span> }.into_any()
+                } else {
+                    view! { <span class="badge subtle">"Off"</span> }.into_any()
+                }}
+            </td>
             <td><When at=m.joined_at /></td>
             <td>
                 {if locked {
@@ -187,7 +216,11 @@ fn MemberRow(
 }
 
 #[component]
-fn InvitationRow(i: InvitationView, revoke: ServerAction<RevokeInvitation>) -> impl IntoView {
+fn InvitationRow(
+    i: InvitationView,
+    revoke: ServerAction<RevokeInvitation>,
+    resend: ServerAction<ResendInvitation>,
+) -> impl IntoView {
     view! {
         <tr>
             <td>{i.email.clone()}</td>
@@ -195,6 +228,11 @@ fn InvitationRow(i: InvitationView, revoke: ServerAction<RevokeInvitation>) -> i
             <td>{i.invited_by.clone().unwrap_or_else(|| "—".into())}</td>
             <td><When at=i.expires_at /></td>
             <td>
+                <ActionForm action=resend attr:class="inline">
+                    <CsrfField />
+                    <input type="hidden" name="invitation_id" value=i.id.to_string() />
+                    <button type="submit" class="secondary small">"Send again"</button>
+                </ActionForm>
                 <details class="confirm">
                     <summary class="danger-link">"Withdraw…"</summary>
                     <ActionForm action=revoke>

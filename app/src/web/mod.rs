@@ -11,6 +11,9 @@ pub const SESSION_SIGNED_IN: &str = "signed_in_at";
 pub const SESSION_ORG: &str = "org_id";
 /// Session key of the per-session CSRF proof that every state-changing form carries.
 pub const SESSION_CSRF: &str = "csrf";
+/// Session key of a sign-in waiting for its second factor (see
+/// [`session::PendingSecondFactor`]).
+pub const SESSION_PENDING_2FA: &str = "pending_second_factor";
 /// Session key of a message for the next page.
 pub const SESSION_FLASH: &str = "flash";
 /// Form field name of the CSRF proof.

@@ -9,7 +9,7 @@
 use tower_sessions::Session;
 use uuid::Uuid;
 
-use super::{SESSION_CSRF, SESSION_ORG, SESSION_SIGNED_IN, SESSION_USER};
+use super::{SESSION_CSRF, SESSION_ORG, SESSION_PENDING_2FA, SESSION_SIGNED_IN, SESSION_USER};
 use crate::domain::access::{self, Denial};
 use crate::domain::entities::{organization, user};
 use crate::domain::secrets::{constant_time_eq, random_urlsafe};
@@ -89,17 +89,19 @@ pub async fn current_org(
         .map(|org| (org, first.role)))
 }
 
-/// The person's current org and role there, refused unless the role has `capability` (when
-/// one is named). One answer for "in no org", whichever door asks: 403 with the same words.
+/// The person's current org and role there, refused unless the org lets them work there (its
+/// two-factor policy) and the role has `capability` (when one is named). One answer for "in
+/// no org", whichever door asks: 403 with the same words.
 pub async fn require_org(
     s: &Services,
     session: &Session,
-    user_id: Uuid,
+    user: &user::Model,
     capability: Option<Capability>,
 ) -> AppResult<(organization::Model, Role)> {
-    let (org, role) = current_org(s, session, user_id)
+    let (org, role) = current_org(s, session, user.id)
         .await?
         .ok_or(Denial::NoOrganization)?;
+    access::member(&org, role, user.two_factor())?;
     if let Some(capability) = capability {
         access::capability(role, capability)?;
     }
@@ -155,6 +157,10 @@ pub async fn sign_in(
 ) -> AppResult<()> {
     session.cycle_id().await.map_err(store_err)?;
     session
+        .remove::<PendingSecondFactor>(SESSION_PENDING_2FA)
+        .await
+        .map_err(store_err)?;
+    session
         .insert(SESSION_USER, user_id)
         .await
         .map_err(store_err)?;
@@ -175,6 +181,55 @@ pub async fn sign_in(
             .map_err(store_err)?;
     }
     Ok(())
+}
+
+/// A sign-in whose password was right, waiting for the second factor. It is not a signed-in
+/// session: nothing but the code page accepts it, and it lapses after
+/// [`SECOND_FACTOR_WAIT_SECS`].
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PendingSecondFactor {
+    pub user_id: Uuid,
+    /// When the password was checked (Unix milliseconds).
+    pub at: i64,
+    /// Where to go once signed in (already made safe).
+    pub next: String,
+}
+
+/// How long the code may take after the password.
+pub const SECOND_FACTOR_WAIT_SECS: i64 = 5 * 60;
+
+/// The password was right: the session waits for the second factor.
+pub async fn begin_second_factor(session: &Session, user_id: Uuid, next: &str) -> AppResult<()> {
+    session
+        .insert(
+            SESSION_PENDING_2FA,
+            PendingSecondFactor {
+                user_id,
+                at: chrono::Utc::now().timestamp_millis(),
+                next: safe_next(next),
+            },
+        )
+        .await
+        .map_err(store_err)
+}
+
+/// The sign-in waiting for its second factor, if it has not lapsed.
+pub async fn pending_second_factor(session: &Session) -> AppResult<Option<PendingSecondFactor>> {
+    let Some(p) = session
+        .get::<PendingSecondFactor>(SESSION_PENDING_2FA)
+        .await
+        .map_err(store_err)?
+    else {
+        return Ok(None);
+    };
+    if chrono::Utc::now().timestamp_millis() - p.at > SECOND_FACTOR_WAIT_SECS * 1000 {
+        session
+            .remove::<PendingSecondFactor>(SESSION_PENDING_2FA)
+            .await
+            .map_err(store_err)?;
+        return Ok(None);
+    }
+    Ok(Some(p))
 }
 
 pub async fn set_current_org(session: &Session, org_id: Uuid) -> AppResult<()> {

@@ -23,7 +23,11 @@ pub const REDIRECT: &str = "http://127.0.0.1:33418/callback";
 pub const VERIFIER: &str = "a-pkce-verifier-that-is-long-enough-0123456789abcdef";
 
 pub fn services(db: DatabaseConnection) -> Services {
-    Services::new(db, Settings::new("https://gate.test", true))
+    Services::new(
+        db,
+        Settings::new("https://gate.test", true),
+        app::domain::sealing::InstanceKey::generate().0,
+    )
 }
 
 pub fn meta() -> RequestMeta {
@@ -36,7 +40,7 @@ pub fn meta() -> RequestMeta {
 pub async fn user(s: &Services, email: &str) -> user::Model {
     let email = Email::parse(email).unwrap();
     let password = Password::parse(PASSWORD, Some(&email)).unwrap();
-    users::create_user(s, &email, &password, None, &meta())
+    users::create_user(s, &email, &password, None, true, &meta())
         .await
         .unwrap()
 }
@@ -155,4 +159,20 @@ pub async fn audit_count(db: &DatabaseConnection, action: &str) -> u64 {
         .count(db)
         .await
         .unwrap()
+}
+
+/// The link of the newest mail to `to` still in the outbox (what its reader would follow).
+pub async fn mailed_link(s: &Services, to: &str) -> String {
+    app::domain::mail::outbox::list(&s.db, &s.key, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|m| m.to == to && m.link.is_some())
+        .and_then(|m| m.link)
+        .unwrap_or_else(|| panic!("no mail with a link to {to}"))
+}
+
+/// The secret at the end of a mailed link.
+pub fn link_secret(link: &str) -> String {
+    link.rsplit('/').next().unwrap().to_string()
 }

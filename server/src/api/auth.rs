@@ -49,6 +49,8 @@ pub struct ApiCaller {
     /// The org the call is about: the token's, or the one chosen in the session. `None` only
     /// for a signed-in user who belongs to no org.
     pub org: Option<(organization::Model, Role)>,
+    /// The account has two-factor sign-in on (an org's policy may ask for it).
+    pub two_factor: bool,
     pub via: Via,
     pub meta: RequestMeta,
 }
@@ -86,6 +88,7 @@ impl ApiCaller {
         access: Access,
     ) -> ApiResult<(&organization::Model, Role)> {
         let (org, role) = self.org.as_ref().ok_or(denied(Denial::NoOrganization))?;
+        access::member(org, *role, self.two_factor).map_err(denied)?;
         match (&self.via, access) {
             (Via::Pat(p), Access::Write) => p.require(capability, MCP_WRITE).map_err(denied)?,
             _ => access::capability(*role, capability).map_err(denied)?,
@@ -135,6 +138,7 @@ async fn from_token(parts: &Parts, s: &Services, meta: RequestMeta) -> ApiResult
         email: principal.email().to_string(),
         name: principal.name().map(str::to_string),
         org: Some((principal.org().clone(), principal.role())),
+        two_factor: principal.holder.user.two_factor,
         via: Via::Pat(principal),
         meta,
     })
@@ -169,6 +173,7 @@ async fn from_session(
         email: user.email,
         name: user.name,
         org,
+        two_factor: user.two_factor_enabled_at.is_some(),
         via: Via::Session(session),
         meta,
     })

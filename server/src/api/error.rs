@@ -120,6 +120,9 @@ impl From<AppError> for ApiError {
         match e {
             AppError::Unauthenticated => Self::unauthorized(),
             AppError::Forbidden(_) => Self::forbidden(message),
+            AppError::TwoFactorRequired(_) => {
+                Self::new(StatusCode::FORBIDDEN, "two_factor_required", message)
+            }
             AppError::Csrf => Self::new(StatusCode::FORBIDDEN, "csrf_failed", message),
             AppError::NotFound(_) => Self::not_found(message),
             AppError::Invalid { field, .. } => {

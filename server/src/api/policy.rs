@@ -3,6 +3,7 @@
 //! takes effect on the next request.
 
 use app::domain::org_policy::{self, Policy, PolicyChange};
+use app::model::TwoFactorPolicy;
 use app::policy::Capability;
 use axum::Json;
 use axum::extract::State;
@@ -39,6 +40,11 @@ pub struct OrgPolicy {
     /// The longest lifetime a member may choose for a standard PAT, in days.
     #[schema(minimum = 1, maximum = 3650)]
     pub pat_max_ttl_days: i32,
+    /// Who must use two-factor sign-in to work in the org: `off`, `admins` or `everyone`.
+    /// A member it applies to who has it off can use nothing of the org (pages, consent,
+    /// tokens) until they turn it on.
+    #[schema(value_type = String, example = "admins")]
+    pub two_factor_policy: TwoFactorPolicy,
 }
 
 impl From<Policy> for OrgPolicy {
@@ -52,6 +58,7 @@ impl From<Policy> for OrgPolicy {
             access_token_ttl_secs: p.access_token_ttl_secs,
             refresh_token_ttl_secs: p.refresh_token_ttl_secs,
             pat_max_ttl_days: p.pat_max_ttl_days,
+            two_factor_policy: p.two_factor_policy,
         }
     }
 }
@@ -75,6 +82,10 @@ pub struct OrgPolicyPatch {
     pub refresh_token_ttl_secs: Option<i64>,
     #[schema(minimum = 1, maximum = 3650)]
     pub pat_max_ttl_days: Option<i32>,
+    /// `off`, `admins` or `everyone`. Turning it on needs two-factor sign-in on the caller's
+    /// own account.
+    #[schema(value_type = Option<String>, example = "admins")]
+    pub two_factor_policy: Option<TwoFactorPolicy>,
 }
 
 impl From<OrgPolicyPatch> for PolicyChange {
@@ -88,6 +99,7 @@ impl From<OrgPolicyPatch> for PolicyChange {
             access_token_ttl_secs: p.access_token_ttl_secs,
             refresh_token_ttl_secs: p.refresh_token_ttl_secs,
             pat_max_ttl_days: p.pat_max_ttl_days,
+            two_factor_policy: p.two_factor_policy,
         }
     }
 }

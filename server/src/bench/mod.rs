@@ -44,6 +44,7 @@ async fn seed(s: &Services, n: usize) -> Result<Seeded, CliError> {
         &email,
         &Password::parse("bench bench bench bench", None)?,
         None,
+        true,
         &meta,
     )
     .await?;
@@ -153,7 +154,11 @@ pub async fn run(args: BenchArgs) -> Result<(), CliError> {
     .into_iter()
     .collect();
     let config = Config::from_sources(&env, &Default::default())?;
-    let services = Services::new(db.clone(), config.domain_settings());
+    let services = Services::new(
+        db.clone(),
+        config.domain_settings(),
+        app::domain::sealing::InstanceKey::generate().0,
+    );
     let n = args.concurrency.max(1);
     print!("Seeding {n} authorizations… ");
     let seeded = seed(&services, n).await?;

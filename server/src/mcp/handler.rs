@@ -121,6 +121,8 @@ pub struct PolicyArgs {
     pub refresh_token_ttl_secs: Option<i64>,
     /// The longest lifetime of a personal access token, in days (1 to 3650).
     pub pat_max_ttl_days: Option<i32>,
+    /// Who must use two-factor sign-in to work in the org: `off`, `admins` or `everyone`.
+    pub two_factor_policy: Option<String>,
 }
 
 #[tool_router]
@@ -213,7 +215,24 @@ impl GatehouseMcp {
         Caller(p, meta): Caller,
         Parameters(args): Parameters<PolicyArgs>,
     ) -> Result<CallToolResult, ErrorData> {
+        let two_factor_policy = match args
+            .two_factor_policy
+            .as_deref()
+            .map(|v| {
+                app::model::TwoFactorPolicy::parse(v).ok_or_else(|| {
+                    app::error::AppError::invalid(
+                        "two_factor_policy",
+                        "Use off, admins or everyone.",
+                    )
+                })
+            })
+            .transpose()
+        {
+            Ok(p) => p,
+            Err(e) => return reply(Err(e)),
+        };
         let change = PolicyChange {
+            two_factor_policy,
             mcp_enabled: args.mcp_enabled,
             personal_tokens_enabled: args.personal_tokens_enabled,
             mcp_oauth_pats_enabled: args.mcp_oauth_pats_enabled,

@@ -11,7 +11,13 @@ pub const CB: &str = "http://127.0.0.1:7777/callback";
 
 pub async fn signed_in_with_org(app: &TestApp, email: &str, slug: &str) -> Browser {
     let mut b = app.browser();
-    b.sign_up(email, PASSWORD).await;
+    let res = b.sign_up(email, PASSWORD).await;
+    assert_eq!(
+        res.location(),
+        Some("/"),
+        "sign-up of {email} failed: {:?}",
+        super::redirected_error(&res)
+    );
     let res = b
         .submit(
             "/orgs/new",

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod flow;
+pub mod mail;
 
 use std::collections::BTreeMap;
 
@@ -43,13 +44,58 @@ impl TestApp {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         let config = Config::from_sources(&env, &BTreeMap::new()).expect("config");
-        let services = Services::new(db.clone(), config.domain_settings());
+        let services = Services::new(
+            db.clone(),
+            config.domain_settings(),
+            app::domain::sealing::InstanceKey::generate().0,
+        );
         let router = build_router(AppState::new(config, services.clone()));
         Self {
             router,
             db,
             services,
         }
+    }
+
+    /// A test app whose mail goes over SMTP to a real SMTP server process of its own, with
+    /// this process's mail worker running.
+    pub async fn with_mail(db: DatabaseConnection) -> (Self, mail::MailSink) {
+        let sink = mail::MailSink::start();
+        let url = sink.smtp_url();
+        let app = Self::with_db(
+            db,
+            &[
+                ("GATEHOUSE_SMTP_URL", url.as_str()),
+                ("GATEHOUSE_MAIL_FROM", "Gatehouse <no-reply@gate.test>"),
+            ],
+        )
+        .await;
+        app::domain::mailer::spawn_worker(app.services.clone());
+        (app, sink)
+    }
+
+    /// The path of the newest link mailed to `to`, read from the outbox (for tests about
+    /// something else than mail delivery).
+    pub async fn outbox_link(&self, to: &str) -> String {
+        let link = app::domain::mail::outbox::list(&self.db, &self.services.key, 200)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|m| m.to == to && m.link.is_some())
+            .and_then(|m| m.link)
+            .unwrap_or_else(|| panic!("no mail with a link to {to} in the outbox"));
+        link.strip_prefix(ORIGIN).unwrap().to_string()
+    }
+
+    /// Signs `email` up in a browser of their own and follows the verification link mailed to
+    /// them, as they would.
+    pub async fn verified_browser(&self, email: &str) -> Browser {
+        let mut b = self.browser();
+        b.sign_up(email, PASSWORD).await;
+        let link = self.outbox_link(email).await;
+        let res = b.confirm_email(&link).await;
+        assert_eq!(res.status, StatusCode::FOUND, "{}", res.body);
+        b
     }
 
     pub fn browser(&self) -> Browser {
@@ -194,6 +240,13 @@ impl Browser {
             &[("name", ""), ("email", email), ("password", password)],
         )
         .await
+    }
+
+    /// Opens a confirmation link's page (`/verify-email/…`) and presses its button.
+    pub async fn confirm_email(&mut self, path: &str) -> Response {
+        let token = path.rsplit('/').next().unwrap().to_string();
+        self.submit(path, "/fn/confirm_email", &[("token", &token)])
+            .await
     }
 
     pub async fn log_in(&mut self, email: &str, password: &str) -> Response {

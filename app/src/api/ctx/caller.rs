@@ -88,7 +88,7 @@ pub struct OrgCaller {
 pub async fn require_org(capability: Capability) -> AppResult<OrgCaller> {
     let caller = require_user().await?;
     let (org, role) =
-        web_session::require_org(&caller.s, &caller.session, caller.user.id, Some(capability))
+        web_session::require_org(&caller.s, &caller.session, &caller.user, Some(capability))
             .await?;
     Ok(OrgCaller { caller, org, role })
 }
@@ -97,6 +97,6 @@ pub async fn require_org(capability: Capability) -> AppResult<OrgCaller> {
 pub async fn require_member() -> AppResult<OrgCaller> {
     let caller = require_user().await?;
     let (org, role) =
-        web_session::require_org(&caller.s, &caller.session, caller.user.id, None).await?;
+        web_session::require_org(&caller.s, &caller.session, &caller.user, None).await?;
     Ok(OrgCaller { caller, org, role })
 }

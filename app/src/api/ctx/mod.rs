@@ -57,6 +57,11 @@ pub async fn run<T>(body: impl Future<Output = AppResult<T>>) -> AppResult<T> {
     let result = body.await;
     if let Err(e) = &result {
         let page = rendering_page();
+        // An org that asks for two-factor sign-in sends the member to set it up.
+        if page && matches!(e, AppError::TwoFactorRequired(_)) {
+            leptos_axum::redirect("/account?two_factor=required#two-factor");
+            return result;
+        }
         // An anonymous visitor on a page gets the 302 to the login page instead.
         let status_applies = if page {
             *e != AppError::Unauthenticated

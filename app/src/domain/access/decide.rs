@@ -93,6 +93,7 @@ fn holder_allows(holder: &Holder, kind: TokenKind, purpose: Purpose<'_>) -> Resu
     if holder.user.disabled {
         return Err(Denial::AccountDisabled);
     }
+    member(&holder.org, holder.role, holder.user.two_factor)?;
     if let Some(g) = &holder.grant {
         match g.status {
             ConnectionStatus::Revoked => return Err(Denial::ConnectionRevoked),
@@ -187,16 +188,29 @@ fn oauth_grant_allowed(
     Ok(())
 }
 
+/// May a member with `role` (whose account has two-factor sign-in on or not) work in `org` at
+/// all? Its pages, its consent, its tokens: the org's two-factor policy holds at every door.
+pub fn member(org: &organization::Model, role: Role, two_factor: bool) -> Result<(), Denial> {
+    if org.two_factor_policy.applies_to(role) && !two_factor {
+        return Err(Denial::TwoFactorRequired {
+            org_name: org.name.clone(),
+        });
+    }
+    Ok(())
+}
+
 /// May this member connect `client` to `org`, sending the answer to `redirect_uri`? What the
 /// consent screen shows against each org, and what approving checks again.
 pub fn consent(
     org: &organization::Model,
     role: Role,
+    two_factor: bool,
     client: &oauth_client::Model,
     blocked: bool,
     redirect_uri: &str,
 ) -> Result<(), Denial> {
     let org_name = || org.name.clone();
+    member(org, role, two_factor)?;
     capability(role, Capability::UseMcpOAuth)?;
     oauth_grant_allowed(org, &client.name, client.kind, blocked)?;
     let allowed = RedirectAllowList::of(org).map_err(|_| Denial::RedirectPolicyUnreadable {
@@ -212,8 +226,9 @@ pub fn consent(
     Ok(())
 }
 
-/// May this member create a standard PAT in `org`? The role first.
-pub fn create_pat(org: &organization::Model, role: Role) -> Result<(), Denial> {
+/// May this member create a standard PAT in `org`? The two-factor policy, then the role.
+pub fn create_pat(org: &organization::Model, role: Role, two_factor: bool) -> Result<(), Denial> {
+    member(org, role, two_factor)?;
     capability(role, Capability::CreatePersonalToken)?;
     if !org.personal_tokens_enabled {
         return Err(Denial::PersonalTokensDisabled {
@@ -258,6 +273,7 @@ mod tests {
             access_token_ttl_secs: 3600,
             refresh_token_ttl_secs: 86_400,
             pat_max_ttl_days: 365,
+            two_factor_policy: crate::model::TwoFactorPolicy::Off,
             created_at: Utc::now(),
             updated_at: Utc::now(),
         }
@@ -320,6 +336,7 @@ mod tests {
                 email: "ada@example.com".into(),
                 name: None,
                 disabled: false,
+                two_factor: false,
             },
             org: org.clone(),
             role: Role::Querier,
@@ -387,7 +404,14 @@ mod tests {
                 _ => o.dynamic_registration_enabled = false,
             }
             let app = client(&o, ClientKind::Dynamic);
-            let at_consent = consent(&o, Role::Querier, &app, false, "https://app.example/cb");
+            let at_consent = consent(
+                &o,
+                Role::Querier,
+                false,
+                &app,
+                false,
+                "https://app.example/cb",
+            );
             assert!(at_consent.is_err(), "{change}");
             assert_eq!(at_consent, at_mcp(&access(&o, &app)), "{change}");
         }
@@ -402,7 +426,14 @@ mod tests {
             .blocked = true;
         assert_eq!(
             at_mcp(&p),
-            consent(&o, Role::Querier, &app, true, "https://app.example/cb")
+            consent(
+                &o,
+                Role::Querier,
+                false,
+                &app,
+                true,
+                "https://app.example/cb"
+            )
         );
     }
 }

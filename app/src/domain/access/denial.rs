@@ -84,6 +84,10 @@ pub enum Denial {
     },
 
     // ---- org policy ----
+    /// The org asks this member for two-factor sign-in, and the account doesn't have it on.
+    TwoFactorRequired {
+        org_name: String,
+    },
     McpDisabled {
         org_name: String,
     },
@@ -138,6 +142,7 @@ impl Denial {
             NoOrganization
             | RoleTooLow { .. }
             | ClientBlocked { .. }
+            | TwoFactorRequired { .. }
             | McpDisabled { .. }
             | PersonalTokensDisabled { .. }
             | McpOAuthPatsDisabled { .. }
@@ -178,6 +183,7 @@ impl Denial {
             ConnectionDisabled => "connection_disabled",
             ClientGone => "client_gone",
             ClientBlocked { .. } => "client_blocked",
+            TwoFactorRequired { .. } => "two_factor_required",
             McpDisabled { .. } => "mcp_disabled",
             PersonalTokensDisabled { .. } => "personal_tokens_disabled",
             McpOAuthPatsDisabled { .. } => "mcp_oauth_pats_disabled",
@@ -238,6 +244,10 @@ impl std::fmt::Display for Denial {
                 f,
                 "An admin of {org_name} has blocked {client_name}. Ask them to allow it again."
             ),
+            TwoFactorRequired { org_name } => write!(
+                f,
+                "Two-factor sign-in required: {org_name} asks its members to use two-factor sign-in. Turn it on at /account to continue."
+            ),
             McpDisabled { org_name } => write!(
                 f,
                 "MCP server access disabled: {org_name} has disabled MCP server access. Ask an admin to enable it in Settings > MCP server."
@@ -287,6 +297,9 @@ impl From<Denial> for crate::error::AppError {
                 ) =>
             {
                 AppError::Unauthenticated
+            }
+            _ if matches!(d, Denial::TwoFactorRequired { .. }) => {
+                AppError::TwoFactorRequired(d.to_string())
             }
             _ => AppError::Forbidden(d.to_string()),
         }

@@ -129,17 +129,25 @@ impl Access<'_> {
         )
     }
 
-    /// May the member (with `role` in `org`) connect `client` there, answering to
+    /// May the member `user` (with `role` in `org`) connect `client` there, answering to
     /// `redirect_uri`?
     pub async fn consent(
         &self,
         org: &organization::Model,
         role: Role,
+        user: &user::Model,
         client: &oauth_client::Model,
         redirect_uri: &str,
     ) -> AppResult<Result<(), Denial>> {
         let blocked = client_blocked(self.db, org.id, client.id).await?;
-        Ok(decide::consent(org, role, client, blocked, redirect_uri))
+        Ok(decide::consent(
+            org,
+            role,
+            user.two_factor(),
+            client,
+            blocked,
+            redirect_uri,
+        ))
     }
 
     /// Records that a token was used: at most once a minute per token, off the request path,
@@ -218,6 +226,7 @@ async fn read_holder(
             email: user.email,
             name: user.name,
             disabled: user.disabled_at.is_some(),
+            two_factor: user.two_factor_enabled_at.is_some(),
         },
         org,
         role,

@@ -8,8 +8,8 @@
 //! - [`Access::principal_of`] + [`Access::decide`]: the refresh grant, on the row it has just
 //!   read; [`Access::grant_holder`] + [`decide_grant`]: the code exchange;
 //! - [`Access::session_user`]: whose browser session this is, if it may still be used;
-//! - [`Access::consent`], [`create_pat`], [`capability`]: what a signed-in member may do in an
-//!   org.
+//! - [`member`], [`Access::consent`], [`create_pat`], [`capability`]: whether a signed-in
+//!   member may work in an org at all (its two-factor policy), and what they may do there.
 //!
 //! The decision reads the database only through entities, so every other domain module may
 //! depend on it and it depends on none of them.
@@ -25,7 +25,7 @@ use sea_orm::DatabaseConnection;
 
 pub use cache::{AuthCaches, Invalidation, Invalidations};
 pub use decide::{
-    Purpose, capability, consent as decide_consent, create_pat, decide, decide_grant,
+    Purpose, capability, consent as decide_consent, create_pat, decide, decide_grant, member,
 };
 pub use denial::{Denial, DenialKind};
 pub use lookup::client_blocked;

@@ -43,6 +43,8 @@ pub struct UserFacts {
     pub email: String,
     pub name: Option<String>,
     pub disabled: bool,
+    /// Two-factor sign-in is on (some orgs require it).
+    pub two_factor: bool,
 }
 
 /// The client an MCP OAuth grant was given to, as much of it as the decision and the tools use.

@@ -16,6 +16,8 @@ pub struct Model {
     pub access_token_ttl_secs: i64,
     pub refresh_token_ttl_secs: i64,
     pub pat_max_ttl_days: i32,
+    /// Who must use two-factor sign-in to work in the org.
+    pub two_factor_policy: crate::model::TwoFactorPolicy,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

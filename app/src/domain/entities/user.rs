@@ -16,6 +16,20 @@ pub struct Model {
     /// Every session signed in before this moment is over (password changed, account
     /// disabled).
     pub sessions_ended_at: Option<DateTimeUtc>,
+    /// When the account proved it reads mail sent to `email` (a link from that mailbox).
+    pub email_verified_at: Option<DateTimeUtc>,
+    /// When two-factor sign-in (TOTP) was turned on; `None` while it is off.
+    pub two_factor_enabled_at: Option<DateTimeUtc>,
+}
+
+impl Model {
+    pub fn email_verified(&self) -> bool {
+        self.email_verified_at.is_some()
+    }
+
+    pub fn two_factor(&self) -> bool {
+        self.two_factor_enabled_at.is_some()
+    }
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

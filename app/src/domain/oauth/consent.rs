@@ -29,11 +29,12 @@ async fn refusal(
     s: &Services,
     org: &organization::Model,
     role: Role,
+    user: &user::Model,
     client: &oauth_client::Model,
     redirect_uri: &str,
 ) -> AppResult<Option<String>> {
     Ok(s.access()
-        .consent(org, role, client, redirect_uri)
+        .consent(org, role, user, client, redirect_uri)
         .await?
         .err()
         .map(|d| d.to_string()))
@@ -97,7 +98,7 @@ pub async fn view(s: &Services, request_id: Uuid, user: &user::Model) -> AppResu
         let Some(org) = orgs::find(&s.db, o.id).await? else {
             continue;
         };
-        let blocked = refusal(s, &org, o.role, &client, &req.redirect_uri).await?;
+        let blocked = refusal(s, &org, o.role, user, &client, &req.redirect_uri).await?;
         choices.push(ConsentOrg {
             slug: o.slug,
             name: o.name,
@@ -225,10 +226,10 @@ pub async fn approve(
     }
     if let Err(denial) = s
         .access()
-        .consent(&org, role, &client, &req.redirect_uri)
+        .consent(&org, role, user, &client, &req.redirect_uri)
         .await?
     {
-        return Err(AppError::Forbidden(denial.to_string()));
+        return Err(denial.into());
     }
     let now = Utc::now();
     let code = random_urlsafe(32);
