@@ -3,21 +3,43 @@
 
 use std::process::{Command, Output};
 
+use sea_orm::EntityTrait;
+
 fn db_url(name: &str) -> String {
     let dir = std::env::temp_dir().join("gatehouse-tests");
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join(format!("cli-{}-{name}.db", std::process::id()));
     let _ = std::fs::remove_file(&path);
+    let _ = std::fs::remove_file(path.with_extension("key"));
     format!("sqlite://{}?mode=rwc", path.display())
 }
 
 fn gatehouse(db: &str, args: &[&str]) -> Output {
+    gatehouse_with(db, &[], args)
+}
+
+fn gatehouse_with(db: &str, env: &[(&str, &str)], args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_gatehouse"))
         .args(args)
         .env("GATEHOUSE_DATABASE_URL", db)
         .env("RUST_LOG", "error")
+        .env_remove("GATEHOUSE_SECRET_KEY")
+        .env_remove("GATEHOUSE_SECRET_KEY_PREVIOUS")
+        .env_remove("GATEHOUSE_SMTP_URL")
+        .envs(env.iter().copied())
         .output()
         .expect("run gatehouse")
+}
+
+/// The key file the embedded default keeps beside its database.
+fn key_file(db: &str) -> std::path::PathBuf {
+    let path = db
+        .strip_prefix("sqlite://")
+        .unwrap()
+        .split('?')
+        .next()
+        .unwrap();
+    std::path::Path::new(path).with_extension("key")
 }
 
 fn text(o: &Output) -> String {
@@ -377,4 +399,123 @@ async fn an_operator_disables_and_enables_an_account() {
         .await
         .unwrap();
     assert_eq!(audited, 2);
+}
+
+/// The instance key: created 0600 beside the database on first start, checked on every start
+/// (a wrong or missing key stops the command with a message), and changed with
+/// GATEHOUSE_SECRET_KEY_PREVIOUS, which re-seals what the outbox holds. With no SMTP server,
+/// `gatehouse outbox` is how an operator finds a mailed link.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_instance_key_is_created_checked_and_rotated() {
+    let db = db_url("instance-key");
+    let _ = std::fs::remove_file(key_file(&db));
+    let out = gatehouse(&db, &["outbox"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("The outbox is empty."),
+        "{}",
+        text(&out)
+    );
+    assert!(
+        text(&out).contains("No SMTP server is configured"),
+        "{}",
+        text(&out)
+    );
+    let file = key_file(&db);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "the key file is for the owner only");
+    }
+    let file_key = std::fs::read_to_string(&file).unwrap().trim().to_string();
+
+    // Someone signs up (as the server would do it, with the key from the file): the
+    // verification link waits in the outbox, sealed.
+    let conn = migration::db::connect(&db).await.unwrap();
+    let s = app::domain::Services::new(
+        conn.clone(),
+        app::domain::Settings::new("http://127.0.0.1:3000", true),
+        app::domain::sealing::InstanceKey::parse(&file_key).unwrap(),
+    );
+    let email = app::domain::validate::Email::parse("ada@example.com").unwrap();
+    let password =
+        app::domain::validate::Password::parse("correct horse battery staple", None).unwrap();
+    app::domain::users::sign_up(&s, &email, &password, None, &Default::default())
+        .await
+        .unwrap();
+    let out = gatehouse(&db, &["outbox"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let listed = text(&out);
+    assert!(listed.contains("waiting  verify_email"), "{listed}");
+    assert!(listed.contains("to ada@example.com"), "{listed}");
+    let link = listed
+        .split_whitespace()
+        .find(|w| w.starts_with("http://127.0.0.1:3000/verify-email/"))
+        .unwrap_or_else(|| panic!("no link listed: {listed}"))
+        .to_string();
+    let row = app::domain::entities::mail_outbox::Entity::find()
+        .one(&conn)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        !row.sealed_body
+            .unwrap()
+            .contains(link.rsplit('/').next().unwrap()),
+        "the link is sealed at rest"
+    );
+
+    // Another key is refused before anything runs.
+    let (_, other) = app::domain::sealing::InstanceKey::generate();
+    let out = gatehouse_with(&db, &[("GATEHOUSE_SECRET_KEY", &other)], &["outbox"]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains("is not the key this database's secrets are sealed with"),
+        "{}",
+        text(&out)
+    );
+    // So is a missing key file: never a new key over sealed values.
+    let moved = file.with_extension("key.bak");
+    std::fs::rename(&file, &moved).unwrap();
+    let out = gatehouse(&db, &["outbox"]);
+    assert!(!out.status.success());
+    assert!(text(&out).contains("is missing"), "{}", text(&out));
+    assert!(!file.exists(), "no new key was made");
+    std::fs::rename(&moved, &file).unwrap();
+    // A key that isn't one names the setting.
+    let out = gatehouse_with(&db, &[("GATEHOUSE_SECRET_KEY", "short")], &["outbox"]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains("invalid setting GATEHOUSE_SECRET_KEY"),
+        "{}",
+        text(&out)
+    );
+
+    // Changing keys: the new one with the old one as PREVIOUS, once; then the new one alone.
+    let out = gatehouse_with(
+        &db,
+        &[
+            ("GATEHOUSE_SECRET_KEY", &other),
+            ("GATEHOUSE_SECRET_KEY_PREVIOUS", &file_key),
+        ],
+        &["outbox"],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains(&link), "{}", text(&out));
+    let out = gatehouse_with(&db, &[("GATEHOUSE_SECRET_KEY", &other)], &["outbox"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains(&link),
+        "the resealed link opens: {}",
+        text(&out)
+    );
+    let out = gatehouse(&db, &["outbox"]);
+    assert!(!out.status.success(), "the old key file no longer fits");
+    let out = gatehouse(&db, &["generate-secret-key"]);
+    assert!(out.status.success());
+    assert!(
+        app::domain::sealing::InstanceKey::parse(String::from_utf8_lossy(&out.stdout).trim())
+            .is_ok()
+    );
 }

@@ -57,6 +57,11 @@ impl Mail {
 
 impl MailSink {
     pub fn start() -> Self {
+        Self::start_on(0)
+    }
+
+    /// On a given port (0: any free one).
+    pub fn start_on(port: u16) -> Self {
         let dir = std::env::temp_dir().join(format!(
             "gatehouse-mail-{}-{}",
             std::process::id(),
@@ -71,6 +76,8 @@ impl MailSink {
             .arg("--dir")
             .arg(&dir)
             .arg("--exit-with-stdin")
+            .arg("--port")
+            .arg(port.to_string())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())

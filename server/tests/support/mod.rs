@@ -259,6 +259,17 @@ impl Browser {
     }
 }
 
+/// The text of the element with `data-testid="{id}"` (up to its first child tag).
+pub fn testid_text(html: &str, id: &str) -> String {
+    let marker = format!("data-testid=\"{id}\"");
+    let at = html
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no {marker} in page:\n{html}"));
+    let rest = &html[at..];
+    let start = rest.find('>').unwrap() + 1;
+    rest[start..].split('<').next().unwrap().to_string()
+}
+
 /// The error a no-JS form post carried back in its redirect (`?__err=` in `Location`).
 pub fn redirected_error(res: &Response) -> Option<app::error::AppError> {
     use base64::Engine;
