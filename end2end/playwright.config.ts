@@ -9,6 +9,12 @@ const baseURL = `http://127.0.0.1:${port}`;
 const root = path.resolve(__dirname, "..");
 const bin = process.env.GATEHOUSE_BIN ?? path.join(root, "target", "debug", "gatehouse");
 const db = path.join(os.tmpdir(), `gatehouse-e2e-${process.pid}-${Date.now()}.db`);
+// Mail goes over SMTP to a real SMTP server (aiosmtpd, support/mail_sink.py) that writes each
+// message into this directory; the tests read links from there. Set once here, inherited by
+// the workers (which load this file again).
+const smtpPort = Number(process.env.GATEHOUSE_E2E_SMTP_PORT ?? port + 25);
+process.env.GATEHOUSE_E2E_MAIL_DIR ??= path.join(os.tmpdir(), `gatehouse-e2e-mail-${process.pid}-${Date.now()}`);
+const mailDir = process.env.GATEHOUSE_E2E_MAIL_DIR;
 
 export default defineConfig({
   testDir: "./tests",
@@ -31,21 +37,33 @@ export default defineConfig({
     { name: "js", use: { javaScriptEnabled: true } },
     { name: "nojs", use: { javaScriptEnabled: false } },
   ],
-  webServer: {
-    command: `${bin} serve`,
-    cwd: root,
-    url: `${baseURL}/readyz`,
-    reuseExistingServer: false,
-    timeout: 60_000,
-    stdout: "pipe",
-    stderr: "pipe",
-    env: {
-      GATEHOUSE_PUBLIC_URL: baseURL,
-      GATEHOUSE_BIND: `127.0.0.1:${port}`,
-      GATEHOUSE_DATABASE_URL: `sqlite://${db}?mode=rwc`,
-      RUST_LOG: "warn",
-      // Every test signs people up from 127.0.0.1; the per-address limit has its own Rust test.
-      GATEHOUSE_SIGNUPS_PER_HOUR: "100000",
+  webServer: [
+    {
+      command: `python3 ${path.join(__dirname, "support", "mail_sink.py")} --dir ${mailDir} --port ${smtpPort}`,
+      port: smtpPort,
+      reuseExistingServer: false,
+      timeout: 30_000,
+      stdout: "pipe",
+      stderr: "pipe",
     },
-  },
+    {
+      command: `${bin} serve`,
+      cwd: root,
+      url: `${baseURL}/readyz`,
+      reuseExistingServer: false,
+      timeout: 60_000,
+      stdout: "pipe",
+      stderr: "pipe",
+      env: {
+        GATEHOUSE_PUBLIC_URL: baseURL,
+        GATEHOUSE_BIND: `127.0.0.1:${port}`,
+        GATEHOUSE_DATABASE_URL: `sqlite://${db}?mode=rwc`,
+        RUST_LOG: "warn",
+        // Every test signs people up from 127.0.0.1; the per-address limit has its own Rust test.
+        GATEHOUSE_SIGNUPS_PER_HOUR: "100000",
+        GATEHOUSE_SMTP_URL: `smtp://127.0.0.1:${smtpPort}`,
+        GATEHOUSE_MAIL_FROM: "Gatehouse <no-reply@gatehouse.test>",
+      },
+    },
+  ],
 });

@@ -1,3 +1,6 @@
+import * as crypto from "node:crypto";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { expect, Page, TestInfo } from "@playwright/test";
 
 export const PASSWORD = "correct horse battery staple";
@@ -24,13 +27,18 @@ export async function open(page: Page, testInfo: TestInfo, path: string) {
   }
 }
 
-export async function signUp(page: Page, testInfo: TestInfo, email: string, name = "") {
+/**
+ * Signs up; by default also follows the verification link mailed to the address (an account
+ * that hasn't is invited rather than added to orgs), as most tests want a settled account.
+ */
+export async function signUp(page: Page, testInfo: TestInfo, email: string, name = "", { verify = true } = {}) {
   await open(page, testInfo, "/signup");
   if (name) await page.getByLabel("Name", { exact: false }).fill(name);
   await page.getByLabel("Email").fill(email);
   await page.getByLabel("Password").fill(PASSWORD);
   await page.getByRole("button", { name: "Create account" }).click();
   await expect(page).toHaveURL(/\/$/);
+  if (verify) await verifyEmail(page, email);
 }
 
 export async function logIn(page: Page, testInfo: TestInfo, email: string, password = PASSWORD) {
@@ -44,4 +52,75 @@ export async function logOut(page: Page) {
   await page.getByRole("button", { name: "Sign out" }).click();
   await expect(page).toHaveURL(/\/login\?signed_out=1$/);
   await expect(page.getByText("You have signed out.")).toBeVisible();
+}
+
+export interface Mail {
+  to: string[];
+  subject: string;
+  text: string;
+  html: string;
+  /** The first link of the plain-text body. */
+  link: string;
+}
+
+const taken = new Set<string>();
+
+/**
+ * The next mail to `to` whose subject contains `subject`, as the SMTP server of the tests
+ * received it (each mail a JSON file in GATEHOUSE_E2E_MAIL_DIR).
+ */
+export async function waitForMail(to: string, subject: string): Promise<Mail> {
+  const dir = process.env.GATEHOUSE_E2E_MAIL_DIR;
+  if (!dir) throw new Error("GATEHOUSE_E2E_MAIL_DIR is not set (see playwright.config.ts)");
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const names = fs.existsSync(dir) ? fs.readdirSync(dir).filter((n) => n.endsWith(".json")).sort() : [];
+    for (const name of names) {
+      if (taken.has(name)) continue;
+      const mail = JSON.parse(fs.readFileSync(path.join(dir, name), "utf8"));
+      if (mail.to.includes(to) && mail.subject.includes(subject)) {
+        taken.add(name);
+        const link = (mail.text.match(/https?:\/\/\S+/) ?? [""])[0];
+        return { ...mail, link };
+      }
+    }
+    if (Date.now() > deadline) throw new Error(`no mail to ${to} about "${subject}" within 20 s`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/**
+ * Follows the verification link mailed to `email` the quick way: the link's page and its
+ * button's form post, as a browser without JavaScript sends them (the page itself has its own
+ * test in accounts.spec.ts).
+ */
+export async function verifyEmail(page: Page, email: string) {
+  const mail = await waitForMail(email, "Verify your email");
+  const pathname = new URL(mail.link).pathname;
+  const html = await (await page.request.get(pathname)).text();
+  const csrf = html.match(/name="csrf" value="([^"]+)"/)?.[1] ?? "";
+  const token = pathname.split("/").pop() ?? "";
+  const res = await page.request.post("/fn/confirm_email", {
+    form: { csrf, token },
+    headers: { Accept: "text/html" },
+    maxRedirects: 0,
+  });
+  expect(res.status()).toBe(302);
+}
+
+/** The TOTP code (RFC 6238: SHA-1, 6 digits, 30 s) an authenticator app shows for a base32 secret. */
+export function totp(secret: string, offsetSeconds = 0): string {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+  let bits = "";
+  for (const c of secret.replace(/\s+/g, "").toUpperCase()) {
+    bits += alphabet.indexOf(c).toString(2).padStart(5, "0");
+  }
+  const key = Buffer.from((bits.match(/.{8}/g) ?? []).map((b) => parseInt(b, 2)));
+  const counter = Math.floor((Date.now() / 1000 + offsetSeconds) / 30);
+  const msg = Buffer.alloc(8);
+  msg.writeBigUInt64BE(BigInt(counter));
+  const mac = crypto.createHmac("sha1", key).update(msg).digest();
+  const offset = mac[mac.length - 1] & 0x0f;
+  const value = (mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000;
+  return value.toString().padStart(6, "0");
 }

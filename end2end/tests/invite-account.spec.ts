@@ -1,8 +1,8 @@
 import { test, expect } from "@playwright/test";
-import { PASSWORD, logOut, open, signUp, unique } from "./helpers";
+import { PASSWORD, logOut, open, signUp, unique, waitForMail } from "./helpers";
 
-// An admin invites an address without an account; the invitee opens the link, creates an
-// account with it and joins with the given role. Then the account page: name and password.
+// An admin invites an address without an account; the invitation arrives by mail, the invitee
+// opens its link, creates an account with it and joins with the given role. Then the account page: name and password.
 test("invitation link: sign up with it and join; account profile and password", async ({ page }, testInfo) => {
   const admin = `${unique(testInfo, "admin")}@example.com`;
   const invitee = `${unique(testInfo, "carol")}@example.com`;
@@ -18,7 +18,11 @@ test("invitation link: sign up with it and join; account profile and password", 
   await page.getByLabel("Email").fill(invitee);
   await page.locator("#add-role").selectOption("querier");
   await page.getByRole("button", { name: "Add member" }).click();
-  const link = await page.getByTestId("copy-value").first().inputValue();
+  await expect(page.getByText(`${invitee} has no verified Gatehouse account, so we mailed them an invitation`)).toBeVisible();
+  // The invitation reaches the mailbox over SMTP; its link is never shown to the admin.
+  const mail = await waitForMail(invitee, `Join Acme ${slug}`);
+  expect(mail.text).toContain(`${admin} invited you to join Acme ${slug} on Gatehouse as Querier`);
+  const link = mail.link;
   expect(link).toMatch(/\/invite\/[A-Za-z0-9_-]{43}$/);
   await logOut(page);
 
@@ -32,6 +36,8 @@ test("invitation link: sign up with it and join; account profile and password", 
   await page.getByRole("button", { name: "Create account" }).click();
   await expect(page).toHaveURL(new RegExp(`/o/${slug}$`));
   await expect(page.getByTestId("org-role")).toHaveText("Querier");
+  // The link came from the invitee's mailbox: the address counts as verified.
+  await expect(page.getByTestId("verify-banner")).toHaveCount(0);
 
   // The link is used up.
   await page.goto(new URL(link).pathname);

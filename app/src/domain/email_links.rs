@@ -103,26 +103,33 @@ pub async fn peek(
 }
 
 /// Claims the link behind `secret` for one of `purposes`: marks it used and returns it, or
-/// says it can't be used. Call inside the transaction that does what the link is for.
+/// says it can't be used. Call inside the transaction that does what the link is for; the
+/// claim writes first (on SQLite a transaction that reads first can't take the write lock
+/// once another writer has committed), and of two clicks exactly one claims it.
 pub async fn claim(
     db: &impl ConnectionTrait,
     secret: &str,
     purposes: &[LinkPurpose],
 ) -> AppResult<email_link::Model> {
     let first = purposes.first().copied().unwrap_or(LinkPurpose::Verify);
-    let Some(link) = peek(db, secret, purposes).await? else {
-        return Err(unusable(first));
-    };
+    let hash = sha256_hex(secret.trim());
+    let now = Utc::now();
     let won = email_link::Entity::update_many()
-        .col_expr(email_link::Column::UsedAt, Expr::value(Utc::now()))
-        .filter(email_link::Column::Id.eq(link.id))
+        .col_expr(email_link::Column::UsedAt, Expr::value(now))
+        .filter(email_link::Column::TokenHash.eq(hash.clone()))
+        .filter(email_link::Column::Purpose.is_in(purposes.iter().copied()))
         .filter(email_link::Column::UsedAt.is_null())
+        .filter(email_link::Column::ExpiresAt.gt(now))
         .exec(db)
         .await?
         .rows_affected
         == 1;
     if !won {
-        return Err(unusable(link.purpose));
+        return Err(unusable(first));
     }
-    Ok(link)
+    email_link::Entity::find()
+        .filter(email_link::Column::TokenHash.eq(hash))
+        .one(db)
+        .await?
+        .ok_or_else(|| unusable(first))
 }

@@ -139,23 +139,42 @@ pub async fn resend(
 ) -> AppResult<String> {
     let token = random_urlsafe(32);
     let now = Utc::now();
-    let txn = s.db.begin().await?;
+    let used = || AppError::Conflict("That invitation was already used or revoked.".into());
     let inv = invitation::Entity::find_by_id(invitation_id)
         .filter(invitation::Column::OrgId.eq(org.id))
-        .one(&txn)
+        .one(&s.db)
         .await?
         .ok_or_else(|| {
             AppError::not_found("That invitation doesn't exist in this organization.")
         })?;
     if inv.accepted_at.is_some() || inv.revoked_at.is_some() {
-        return Err(AppError::Conflict(
-            "That invitation was already used or revoked.".into(),
-        ));
+        return Err(used());
     }
-    let mut active: invitation::ActiveModel = inv.into();
-    active.token_hash = Set(sha256_hex(&token));
-    active.expires_at = Set(now + Duration::days(VALID_FOR_DAYS));
-    let inv = active.update(&txn).await?;
+    let txn = s.db.begin().await?;
+    // Still pending as it is written (an accept may have won meanwhile).
+    let renewed = invitation::Entity::update_many()
+        .col_expr(
+            invitation::Column::TokenHash,
+            sea_orm::sea_query::Expr::value(sha256_hex(&token)),
+        )
+        .col_expr(
+            invitation::Column::ExpiresAt,
+            sea_orm::sea_query::Expr::value(now + Duration::days(VALID_FOR_DAYS)),
+        )
+        .filter(invitation::Column::Id.eq(inv.id))
+        .filter(invitation::Column::AcceptedAt.is_null())
+        .filter(invitation::Column::RevokedAt.is_null())
+        .exec(&txn)
+        .await?
+        .rows_affected;
+    if renewed != 1 {
+        return Err(used());
+    }
+    let inv = invitation::Model {
+        token_hash: sha256_hex(&token),
+        expires_at: now + Duration::days(VALID_FOR_DAYS),
+        ..inv
+    };
     audit::record(
         &txn,
         AuditEntry::new("member.invitation_resent")

@@ -232,8 +232,9 @@ pub async fn disable(
         ));
     }
     check_password(s, user, password, meta).await?;
+    let row = confirmed_totp(s, user).await?;
     let txn = s.db.begin().await?;
-    let proof = consume_code(s, &txn, user, code, meta).await?;
+    let proof = consume_code(s, &txn, user, row.as_ref(), code, meta).await?;
     user_totp::Entity::delete_by_id(user.id).exec(&txn).await?;
     recovery_code::Entity::delete_many()
         .filter(recovery_code::Column::UserId.eq(user.id))
@@ -280,8 +281,9 @@ pub async fn regenerate_recovery_codes(
             "Turn on two-factor sign-in first.".into(),
         ));
     }
+    let row = confirmed_totp(s, user).await?;
     let txn = s.db.begin().await?;
-    consume_code(s, &txn, user, code, meta).await?;
+    consume_code(s, &txn, user, row.as_ref(), code, meta).await?;
     let codes = replace_recovery_codes(&txn, user.id).await?;
     audit::record(
         &txn,
@@ -302,8 +304,9 @@ pub async fn verify_sign_in(
     code: &str,
     meta: &RequestMeta,
 ) -> AppResult<Proof> {
+    let row = confirmed_totp(s, user).await?;
     let txn = s.db.begin().await?;
-    let proof = consume_code(s, &txn, user, code, meta).await?;
+    let proof = consume_code(s, &txn, user, row.as_ref(), code, meta).await?;
     if proof == Proof::RecoveryCode {
         audit::record(
             &txn,
@@ -344,12 +347,24 @@ async fn check_password(
     Ok(())
 }
 
-/// Checks `code` (TOTP or recovery) and uses it up, in the caller's transaction. Throttled per
-/// account and client address; a right code clears the account's count.
+/// The account's confirmed TOTP row, read before a transaction starts: on SQLite a
+/// transaction must begin with its write (one that reads first can't take the write lock
+/// after another writer committed).
+async fn confirmed_totp(s: &Services, user: &user::Model) -> AppResult<Option<user_totp::Model>> {
+    Ok(user_totp::Entity::find_by_id(user.id)
+        .filter(user_totp::Column::ConfirmedAt.is_not_null())
+        .one(&s.db)
+        .await?)
+}
+
+/// Checks `code` (TOTP against `totp_row`, or a recovery code) and uses it up, in the
+/// caller's transaction, whose first statement this is. Throttled per account and client
+/// address; a right code clears the account's count.
 async fn consume_code(
     s: &Services,
     txn: &impl ConnectionTrait,
     user: &user::Model,
+    totp_row: Option<&user_totp::Model>,
     code: &str,
     meta: &RequestMeta,
 ) -> AppResult<Proof> {
@@ -360,7 +375,7 @@ async fn consume_code(
     s.throttle
         .second_factor_attempt(user.id, meta.ip.as_deref())?;
     let proof = if code.chars().filter(|c| !c.is_whitespace()).count() == 6 {
-        consume_totp(s, txn, user, code).await?
+        consume_totp(s, txn, user, totp_row, code).await?
     } else {
         consume_recovery(txn, user.id, code).await?
     };
@@ -373,20 +388,19 @@ async fn consume_totp(
     s: &Services,
     txn: &impl ConnectionTrait,
     user: &user::Model,
+    row: Option<&user_totp::Model>,
     code: &str,
 ) -> AppResult<Proof> {
-    let row = user_totp::Entity::find_by_id(user.id)
-        .filter(user_totp::Column::ConfirmedAt.is_not_null())
-        .one(txn)
-        .await?
-        .ok_or_else(wrong_code)?;
-    let secret = totp_row_secret(s, &row)?;
+    let row = row.ok_or_else(wrong_code)?;
+    let secret = totp_row_secret(s, row)?;
     let t = totp::totp(&secret, &user.email).ok_or(AppError::Internal)?;
     let step = totp::step_of(&t, code, now_secs()).ok_or_else(wrong_code)? as i64;
-    // Good once: only a step newer than the last accepted one moves it.
+    // Good once: only a step newer than the last accepted one moves it (and only for the
+    // secret the code was checked against).
     let fresh = user_totp::Entity::update_many()
         .col_expr(user_totp::Column::LastUsedStep, Expr::value(step))
         .filter(user_totp::Column::UserId.eq(user.id))
+        .filter(user_totp::Column::SecretSealed.eq(row.secret_sealed.clone()))
         .filter(
             Condition::any()
                 .add(user_totp::Column::LastUsedStep.is_null())
