@@ -282,6 +282,36 @@ pub async fn update_name(
     Ok(active.update(db).await?)
 }
 
+/// A signed-in person proves they know their password before a sensitive change (a new
+/// password or address, two-factor off). Each try counts like a sign-in attempt, so a session
+/// left open can't be used to guess it; `field` is the form field the message belongs to.
+pub async fn confirm_password(
+    s: &Services,
+    user: &user::Model,
+    password: &str,
+    field: &str,
+    meta: &RequestMeta,
+) -> AppResult<()> {
+    if password.is_empty() {
+        return Err(AppError::invalid(field, "Enter your current password."));
+    }
+    s.throttle
+        .sign_in_attempt(&user.email, meta.ip.as_deref())?;
+    if !s
+        .passwords
+        .verify(password.to_string(), Some(user.password_hash.clone()))
+        .await?
+    {
+        return Err(AppError::invalid(
+            field,
+            "Your current password is not correct.",
+        ));
+    }
+    s.throttle
+        .sign_in_succeeded(&user.email, meta.ip.as_deref());
+    Ok(())
+}
+
 /// Changes a password the user proved they know. Every session of the account ends (the
 /// caller signs the current one in again on a new id).
 pub async fn change_password(
@@ -291,16 +321,7 @@ pub async fn change_password(
     new: &str,
     meta: &RequestMeta,
 ) -> AppResult<user::Model> {
-    if !s
-        .passwords
-        .verify(current.to_string(), Some(user.password_hash.clone()))
-        .await?
-    {
-        return Err(AppError::invalid(
-            "current_password",
-            "Your current password is not correct.",
-        ));
-    }
+    confirm_password(s, &user, current, "current_password", meta).await?;
     let email = Email::parse(&user.email)?;
     let new = Password::parse(new, Some(&email)).map_err(|e| match e {
         AppError::Invalid { message, .. } => AppError::invalid("new_password", message),

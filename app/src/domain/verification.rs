@@ -121,27 +121,7 @@ pub async fn request_change(
     if new_email.as_str() == user.email {
         return Err(AppError::invalid("email", "That is already your address."));
     }
-    if password.is_empty() {
-        return Err(AppError::invalid(
-            "password",
-            "Enter your current password.",
-        ));
-    }
-    // A guess at the password through this form counts like a sign-in attempt.
-    s.throttle
-        .sign_in_attempt(&user.email, meta.ip.as_deref())?;
-    if !s
-        .passwords
-        .verify(password.to_string(), Some(user.password_hash.clone()))
-        .await?
-    {
-        return Err(AppError::invalid(
-            "password",
-            "Your current password is not correct.",
-        ));
-    }
-    s.throttle
-        .sign_in_succeeded(&user.email, meta.ip.as_deref());
+    super::users::confirm_password(s, user, password, "password", meta).await?;
     if super::users::find_by_email(&s.db, new_email.as_str())
         .await?
         .is_some()

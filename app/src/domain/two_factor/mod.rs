@@ -231,7 +231,7 @@ pub async fn disable(
             "Two-factor sign-in is already off.".into(),
         ));
     }
-    check_password(s, user, password, meta).await?;
+    super::users::confirm_password(s, user, password, "password", meta).await?;
     let row = confirmed_totp(s, user).await?;
     let txn = s.db.begin().await?;
     let proof = consume_code(s, &txn, user, row.as_ref(), code, meta).await?;
@@ -319,32 +319,6 @@ pub async fn verify_sign_in(
     }
     txn.commit().await?;
     Ok(proof)
-}
-
-async fn check_password(
-    s: &Services,
-    user: &user::Model,
-    password: &str,
-    meta: &RequestMeta,
-) -> AppResult<()> {
-    if password.is_empty() {
-        return Err(AppError::invalid("password", "Enter your password."));
-    }
-    s.throttle
-        .sign_in_attempt(&user.email, meta.ip.as_deref())?;
-    if !s
-        .passwords
-        .verify(password.to_string(), Some(user.password_hash.clone()))
-        .await?
-    {
-        return Err(AppError::invalid(
-            "password",
-            "Your password is not correct.",
-        ));
-    }
-    s.throttle
-        .sign_in_succeeded(&user.email, meta.ip.as_deref());
-    Ok(())
 }
 
 /// The account's confirmed TOTP row, read before a transaction starts: on SQLite a
