@@ -12,12 +12,16 @@ use std::time::Duration;
 
 use app::domain::entities::{audit_event, user};
 use app::domain::users;
+use app::error::AppError;
 use axum::body::Body;
 use http::{Request, StatusCode, header};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::json;
 use support::flow::{auth_query, public_client, signed_in_with_org};
-use support::{Browser, PASSWORD, Response, TestApp, org, redirected_error, testid_text, user_id};
+use support::{
+    Browser, PASSWORD, Response, TestApp, assert_ok, org, redirected_error, refused, testid_text,
+    user_id,
+};
 
 on_both_backends!(
     an_unverified_address_is_invited_not_added,
@@ -65,11 +69,7 @@ async fn an_unverified_address_is_invited_not_added(db: DatabaseConnection) {
             &[("email", "cfo@victim.example"), ("role", "admin")],
         )
         .await;
-    assert!(
-        redirected_error(&res).is_none(),
-        "{:?}",
-        redirected_error(&res)
-    );
+    assert_ok(&res);
     assert_eq!(
         role_in_acme(&app, "cfo@victim.example").await,
         None,
@@ -113,14 +113,7 @@ async fn an_unverified_address_is_invited_not_added(db: DatabaseConnection) {
             &[("token", &token)],
         )
         .await;
-    assert!(
-        matches!(
-            redirected_error(&res),
-            Some(app::error::AppError::Forbidden(_))
-        ),
-        "{:?}",
-        redirected_error(&res)
-    );
+    assert!(matches!(refused(&res), AppError::Forbidden(_)));
     assert_eq!(role_in_acme(&app, "mallory@evil.example").await, None);
 
     // Whoever reads the mailbox follows the link: the account joins, and its address counts
@@ -226,11 +219,7 @@ async fn sign_up_mails_a_verification_link_that_works_once(db: DatabaseConnectio
     let res = carol
         .submit("/account", "/fn/resend_verification", &[])
         .await;
-    assert!(
-        redirected_error(&res).is_none(),
-        "{:?}",
-        redirected_error(&res)
-    );
+    assert_ok(&res);
     let second = mail
         .wait_for("carol@example.com", "Verify your email")
         .await;
@@ -246,14 +235,7 @@ async fn sign_up_mails_a_verification_link_that_works_once(db: DatabaseConnectio
     let res = carol
         .submit("/account", "/fn/resend_verification", &[])
         .await;
-    assert!(
-        matches!(
-            redirected_error(&res),
-            Some(app::error::AppError::TooManyRequests(_))
-        ),
-        "{:?}",
-        redirected_error(&res)
-    );
+    assert!(matches!(refused(&res), AppError::TooManyRequests(_)));
 }
 
 async fn a_password_reset_goes_through_the_mailbox(db: DatabaseConnection) {
@@ -272,11 +254,7 @@ async fn a_password_reset_goes_through_the_mailbox(db: DatabaseConnection) {
                 &[("email", email)],
             )
             .await;
-        assert!(
-            redirected_error(&res).is_none(),
-            "{:?}",
-            redirected_error(&res)
-        );
+        assert_ok(&res);
         let page = visitor.get("/forgot-password").await;
         let start = page.body.find("If an account uses").expect("the answer");
         let answer = page.body[start..].split('<').next().unwrap();
@@ -301,7 +279,7 @@ async fn a_password_reset_goes_through_the_mailbox(db: DatabaseConnection) {
             &[("token", &token), ("password", "short")],
         )
         .await;
-    assert_eq!(redirected_error(&res).unwrap().field(), Some("password"));
+    assert_eq!(refused(&res).field(), Some("password"));
     // A good one: every session of the account ends, the old password stops working.
     let new_password = "a brand new passphrase for ada";
     let res = visitor
@@ -357,14 +335,7 @@ async fn a_password_reset_goes_through_the_mailbox(db: DatabaseConnection) {
             &[("email", "ada@example.com")],
         )
         .await;
-    assert!(
-        matches!(
-            redirected_error(&res),
-            Some(app::error::AppError::TooManyRequests(_))
-        ),
-        "{:?}",
-        redirected_error(&res)
-    );
+    assert!(matches!(refused(&res), AppError::TooManyRequests(_)));
 }
 
 async fn a_new_address_counts_once_its_mailbox_answers(db: DatabaseConnection) {
@@ -380,7 +351,7 @@ async fn a_new_address_counts_once_its_mailbox_answers(db: DatabaseConnection) {
             ],
         )
         .await;
-    assert_eq!(redirected_error(&res).unwrap().field(), Some("password"));
+    assert_eq!(refused(&res).field(), Some("password"));
     let res = ada
         .submit(
             "/account",
@@ -388,11 +359,7 @@ async fn a_new_address_counts_once_its_mailbox_answers(db: DatabaseConnection) {
             &[("email", "ada@new.example"), ("password", PASSWORD)],
         )
         .await;
-    assert!(
-        redirected_error(&res).is_none(),
-        "{:?}",
-        redirected_error(&res)
-    );
+    assert_ok(&res);
     // Nothing changes until the new mailbox answers.
     assert_eq!(
         account(&app, "ada@example.com").await.email,
@@ -477,17 +444,13 @@ fn recovery_codes(page: &Response) -> Vec<String> {
 /// Turns on two-factor sign-in for the signed-in `b`; the secret and the recovery codes.
 async fn enrol(b: &mut Browser) -> (String, Vec<String>) {
     let res = b.submit("/account", "/fn/start_two_factor", &[]).await;
-    assert!(
-        redirected_error(&res).is_none(),
-        "{:?}",
-        redirected_error(&res)
-    );
+    assert_ok(&res);
     let secret = enrolled_secret(b).await;
     let res = b
         .submit("/account", "/fn/confirm_two_factor", &[("code", "000000")])
         .await;
     if code(&secret, 0) != "000000" {
-        assert_eq!(redirected_error(&res).unwrap().field(), Some("code"));
+        assert_eq!(refused(&res).field(), Some("code"));
     }
     let res = b
         .submit(
@@ -496,11 +459,7 @@ async fn enrol(b: &mut Browser) -> (String, Vec<String>) {
             &[("code", &code(&secret, 0))],
         )
         .await;
-    assert!(
-        redirected_error(&res).is_none(),
-        "{:?}",
-        redirected_error(&res)
-    );
+    assert_ok(&res);
     let page = b.get("/account").await;
     assert_eq!(testid_text(&page.body, "two-factor-status"), "On");
     (secret, recovery_codes(&page))
@@ -544,7 +503,7 @@ async fn two_factor_sign_in_takes_each_code_once(db: DatabaseConnection) {
 
     // A code from a window long gone is refused.
     let (mut b, res) = sign_in_with_code(&app, "ada@example.com", &code(&secret, -300)).await;
-    assert_eq!(redirected_error(&res).unwrap().field(), Some("code"));
+    assert_eq!(refused(&res).field(), Some("code"));
     assert_eq!(
         b.get("/account").await.status,
         StatusCode::FOUND,
@@ -557,7 +516,7 @@ async fn two_factor_sign_in_takes_each_code_once(db: DatabaseConnection) {
     assert_eq!(b.get("/account").await.status, StatusCode::OK);
     // ...once: replayed, it is refused, and so is any older one.
     let (_, res) = sign_in_with_code(&app, "ada@example.com", &next).await;
-    let e = redirected_error(&res).unwrap();
+    let e = refused(&res);
     assert!(e.to_string().contains("already used"), "{e}");
     let (_, res) = sign_in_with_code(&app, "ada@example.com", &code(&secret, 0)).await;
     assert!(redirected_error(&res).is_some());
@@ -580,7 +539,7 @@ async fn two_factor_sign_in_takes_each_code_once(db: DatabaseConnection) {
             &[("password", PASSWORD), ("code", "")],
         )
         .await;
-    assert_eq!(redirected_error(&res).unwrap().field(), Some("code"));
+    assert_eq!(refused(&res).field(), Some("code"));
     let res = b
         .submit(
             "/account",
@@ -588,11 +547,7 @@ async fn two_factor_sign_in_takes_each_code_once(db: DatabaseConnection) {
             &[("password", PASSWORD), ("code", &recovery[0])],
         )
         .await;
-    assert!(
-        redirected_error(&res).is_none(),
-        "{:?}",
-        redirected_error(&res)
-    );
+    assert_ok(&res);
     assert!(!account(&app, "ada@example.com").await.two_factor());
     mail.wait_for("ada@example.com", "turned off").await;
     let mut again = app.browser();
@@ -609,7 +564,7 @@ async fn two_factor_sign_in_takes_each_code_once(db: DatabaseConnection) {
     let mut throttled = None;
     for _ in 0..6 {
         let (_, res) = sign_in_with_code(&app, "ada@example.com", &wrong).await;
-        if let Some(app::error::AppError::TooManyRequests(m)) = redirected_error(&res) {
+        if let Some(AppError::TooManyRequests(m)) = redirected_error(&res) {
             throttled = Some(m);
             break;
         }
@@ -618,7 +573,7 @@ async fn two_factor_sign_in_takes_each_code_once(db: DatabaseConnection) {
     let (_, res) = sign_in_with_code(&app, "ada@example.com", &code(&secret, 30)).await;
     assert!(matches!(
         redirected_error(&res),
-        Some(app::error::AppError::TooManyRequests(_))
+        Some(AppError::TooManyRequests(_))
     ));
 }
 
@@ -679,11 +634,7 @@ async fn the_org_policy_sends_members_to_set_up_two_factor(db: DatabaseConnectio
             ],
         )
         .await;
-    assert!(
-        redirected_error(&res).is_none(),
-        "{:?}",
-        redirected_error(&res)
-    );
+    assert_ok(&res);
     let pat = bob.get("/settings/tokens").await;
     let start = pat
         .body
@@ -694,17 +645,10 @@ async fn the_org_policy_sends_members_to_set_up_two_factor(db: DatabaseConnectio
 
     // An admin without two-factor sign-in can't require it: it would lock them out.
     let res = set_policy(&mut ada, "everyone").await;
-    assert_eq!(
-        redirected_error(&res).unwrap().field(),
-        Some("two_factor_policy")
-    );
+    assert_eq!(refused(&res).field(), Some("two_factor_policy"));
     let (_, _) = enrol(&mut ada).await;
     let res = set_policy(&mut ada, "everyone").await;
-    assert!(
-        redirected_error(&res).is_none(),
-        "{:?}",
-        redirected_error(&res)
-    );
+    assert_ok(&res);
     let page = ada.get("/admin/members").await;
     assert!(
         page.body.contains(r#"data-testid="two-factor-missing""#),
@@ -740,14 +684,7 @@ async fn the_org_policy_sends_members_to_set_up_two_factor(db: DatabaseConnectio
             ],
         )
         .await;
-    assert!(
-        matches!(
-            redirected_error(&res),
-            Some(app::error::AppError::TwoFactorRequired(_))
-        ),
-        "{:?}",
-        redirected_error(&res)
-    );
+    assert!(matches!(refused(&res), AppError::TwoFactorRequired(_)));
     let res = whoami(&app, &pat).await;
     assert_eq!(res.status, StatusCode::FORBIDDEN, "{}", res.body);
     assert!(

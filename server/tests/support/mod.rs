@@ -270,6 +270,20 @@ pub fn testid_text(html: &str, id: &str) -> String {
     rest[start..].split('<').next().unwrap().to_string()
 }
 
+/// A no-JS form post that went through (no error carried back).
+pub fn assert_ok(res: &Response) {
+    assert!(
+        redirected_error(res).is_none(),
+        "refused: {:?}",
+        redirected_error(res)
+    );
+}
+
+/// The error a refused no-JS form post carried back.
+pub fn refused(res: &Response) -> app::error::AppError {
+    redirected_error(res).unwrap_or_else(|| panic!("not refused: {:?}", res.location()))
+}
+
 /// The error a no-JS form post carried back in its redirect (`?__err=` in `Location`).
 pub fn redirected_error(res: &Response) -> Option<app::error::AppError> {
     use base64::Engine;
