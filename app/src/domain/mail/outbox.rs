@@ -128,8 +128,19 @@ fn unclaimed(now: DateTime<Utc>) -> Condition {
 
 /// The SMTP server took the mail: its body (with any link) is dropped.
 pub async fn mark_sent(db: &impl ConnectionTrait, id: Uuid) -> AppResult<()> {
+    close(db, id, mail_outbox::Column::SentAt, None).await
+}
+
+/// Ends a mail's time in the outbox at `when` (sent, or given up): the body goes, with the
+/// link it carries.
+async fn close(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    when: mail_outbox::Column,
+    error: Option<String>,
+) -> AppResult<()> {
     mail_outbox::Entity::update_many()
-        .col_expr(mail_outbox::Column::SentAt, Expr::value(Utc::now()))
+        .col_expr(when, Expr::value(Utc::now()))
         .col_expr(
             mail_outbox::Column::SealedBody,
             Expr::value(Option::<String>::None),
@@ -138,10 +149,7 @@ pub async fn mark_sent(db: &impl ConnectionTrait, id: Uuid) -> AppResult<()> {
             mail_outbox::Column::ClaimedUntil,
             Expr::value(Option::<DateTime<Utc>>::None),
         )
-        .col_expr(
-            mail_outbox::Column::LastError,
-            Expr::value(Option::<String>::None),
-        )
+        .col_expr(mail_outbox::Column::LastError, Expr::value(error))
         .filter(mail_outbox::Column::Id.eq(id))
         .exec(db)
         .await?;
@@ -175,21 +183,7 @@ pub async fn mark_failed(
 }
 
 async fn give_up(db: &impl ConnectionTrait, id: Uuid, error: &str) -> AppResult<()> {
-    mail_outbox::Entity::update_many()
-        .col_expr(mail_outbox::Column::FailedAt, Expr::value(Utc::now()))
-        .col_expr(
-            mail_outbox::Column::SealedBody,
-            Expr::value(Option::<String>::None),
-        )
-        .col_expr(
-            mail_outbox::Column::ClaimedUntil,
-            Expr::value(Option::<DateTime<Utc>>::None),
-        )
-        .col_expr(mail_outbox::Column::LastError, Expr::value(truncate(error)))
-        .filter(mail_outbox::Column::Id.eq(id))
-        .exec(db)
-        .await?;
-    Ok(())
+    close(db, id, mail_outbox::Column::FailedAt, Some(truncate(error))).await
 }
 
 fn truncate(error: &str) -> String {
