@@ -27,6 +27,7 @@ on_both_backends!(
     membership_ids_of_other_orgs_are_not_found,
     parallel_wrong_passwords_are_throttled_like_sequential_ones,
     sign_ups_are_throttled_per_address,
+    old_links_and_mail_are_swept,
 );
 
 async fn audit_actions(db: &DatabaseConnection) -> Vec<String> {
@@ -505,4 +506,38 @@ async fn sign_ups_are_throttled_per_address(db: DatabaseConnection) {
     users::create_user(&s, &email, &password, None, true, &from("198.51.100.9"))
         .await
         .unwrap();
+}
+
+/// Housekeeping: mailed links used or expired a week ago and mail a month old go; what may
+/// still be followed or listed stays.
+async fn old_links_and_mail_are_swept(db: DatabaseConnection) {
+    use app::domain::entities::{email_link, mail_outbox};
+    use sea_orm::sea_query::Expr;
+    let s = services(db);
+    let email = Email::parse("new@example.com").unwrap();
+    let password = Password::parse(PASSWORD, Some(&email)).unwrap();
+    users::sign_up(&s, &email, &password, None, &meta())
+        .await
+        .unwrap();
+    let link = mailed_link(&s, "new@example.com").await;
+    assert_eq!(app::domain::email_links::sweep(&s.db).await.unwrap(), 0);
+    assert_eq!(app::domain::mail::outbox::sweep(&s.db).await.unwrap(), 0);
+    let long_ago = chrono::Utc::now() - chrono::Duration::days(40);
+    email_link::Entity::update_many()
+        .col_expr(email_link::Column::ExpiresAt, Expr::value(long_ago))
+        .exec(&s.db)
+        .await
+        .unwrap();
+    mail_outbox::Entity::update_many()
+        .col_expr(mail_outbox::Column::CreatedAt, Expr::value(long_ago))
+        .exec(&s.db)
+        .await
+        .unwrap();
+    assert_eq!(app::domain::email_links::sweep(&s.db).await.unwrap(), 1);
+    assert_eq!(app::domain::mail::outbox::sweep(&s.db).await.unwrap(), 1);
+    assert!(
+        app::domain::verification::confirm(&s, &link_secret(&link), &meta())
+            .await
+            .is_err()
+    );
 }

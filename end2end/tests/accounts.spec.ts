@@ -171,3 +171,59 @@ test("an org that requires two-factor sends members to set it up", async ({ page
   await open(page, testInfo, `/o/${slug}`);
   await expect(page.getByTestId("org-role")).toHaveText("Querier");
 });
+
+test("account forms: a new address, new recovery codes, two-factor off; an invitation sent again", async ({ page }, testInfo) => {
+  const email = `${unique(testInfo, "max")}@example.com`;
+  const moved = `${unique(testInfo, "maxnew")}@example.com`;
+  const slug = unique(testInfo, "acme");
+  await signUp(page, testInfo, email);
+  await createOrg(page, testInfo, slug);
+
+  // A new address: nothing changes until its mailbox answers; the old one is told.
+  await open(page, testInfo, "/account");
+  await page.getByText("Change your address", { exact: true }).click();
+  await page.getByLabel("New address").fill(moved);
+  await page.getByLabel("Your password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Send a confirmation link" }).click();
+  await expect(page.getByTestId("pending-email")).toContainText(moved);
+  await expect(page.getByTestId("account-email")).toHaveText(email);
+  await shoot(page, testInfo, "account-email-change");
+  const confirm = await waitForMail(moved, "Confirm your new email");
+  await open(page, testInfo, new URL(confirm.link).pathname);
+  await page.getByRole("button", { name: "Use this address" }).click();
+  await expect(page).toHaveURL(/\/account$/);
+  await expect(page.getByTestId("account-email")).toHaveText(moved);
+  await expect(page.getByTestId("email-status")).toHaveText("Verified");
+  await waitForMail(email, "Your Gatehouse email address was changed");
+
+  // New recovery codes, then two-factor sign-in off: each takes a code.
+  const secret = await enrolTwoFactor(page, testInfo);
+  await open(page, testInfo, "/account");
+  await page.getByText("Make new recovery codes", { exact: true }).click();
+  await page.getByLabel("A current code from your app").fill(totp(secret, 30));
+  await page.getByRole("button", { name: "Make new codes" }).click();
+  const codes = (await page.getByTestId("copy-value").first().inputValue()).split("\n");
+  expect(codes).toHaveLength(10);
+  await open(page, testInfo, "/account");
+  await page.getByText("Turn two-factor sign-in off", { exact: true }).click();
+  await page.locator("#off-password").fill(PASSWORD);
+  await page.getByLabel("A current code, or a recovery code").fill(codes[0]);
+  await page.getByRole("button", { name: "Turn off" }).click();
+  await expect(page.getByTestId("two-factor-status")).toHaveText("Off");
+  await waitForMail(moved, "Two-factor sign-in was turned off");
+
+  // An invitation sent again gets a new link; the first one stops working.
+  const carol = `${unique(testInfo, "carol")}@example.com`;
+  await open(page, testInfo, "/admin/members");
+  await page.getByLabel("Email").fill(carol);
+  await page.getByRole("button", { name: "Add member" }).click();
+  const first = await waitForMail(carol, `Join Acme ${slug}`);
+  await open(page, testInfo, "/admin/members");
+  await page.locator("table[data-testid=invitations]").getByRole("button", { name: "Send again" }).click();
+  await expect(page.getByText(`Sent the invitation to ${carol} again`)).toBeVisible();
+  await shoot(page, testInfo, "members-invitations");
+  const second = await waitForMail(carol, `Join Acme ${slug}`);
+  expect(second.link).not.toBe(first.link);
+  await page.goto(new URL(first.link).pathname);
+  await expect(page.getByText("This invitation link is not valid")).toBeVisible();
+});

@@ -421,7 +421,8 @@ async fn serve(config: Config, services: Services) -> Result<(), CliError> {
     Ok(())
 }
 
-/// Every ten minutes: expired sessions, unused self-registered clients, stale OAuth requests.
+/// Every ten minutes: expired sessions, unused self-registered clients, stale OAuth requests,
+/// mailed links nobody can follow any more, old outbox entries.
 fn spawn_housekeeping(services: Services) {
     use tower_sessions::session_store::ExpiredDeletion;
     let store = crate::session_store::SeaOrmStore::new(services.db.clone());
@@ -443,6 +444,17 @@ fn spawn_housekeeping(services: Services) {
                 }
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "OAuth housekeeping failed"),
+            }
+            let links = app::domain::email_links::sweep(&services.db).await;
+            let mails = app::domain::mail::outbox::sweep(&services.db).await;
+            match (links, mails) {
+                (Ok(links), Ok(mails)) if links + mails > 0 => {
+                    tracing::info!(links, mails, "housekeeping: old mail links and mail")
+                }
+                (Ok(_), Ok(_)) => {}
+                (Err(e), _) | (_, Err(e)) => {
+                    tracing::warn!(error = %e, "account housekeeping failed")
+                }
             }
         }
     });

@@ -133,3 +133,17 @@ pub async fn claim(
         .await?
         .ok_or_else(|| unusable(first))
 }
+
+/// Deletes links used or expired more than a week ago (nothing can follow them any more).
+pub async fn sweep(db: &impl ConnectionTrait) -> AppResult<u64> {
+    let week_ago = Utc::now() - Duration::days(7);
+    Ok(email_link::Entity::delete_many()
+        .filter(
+            sea_orm::Condition::any()
+                .add(email_link::Column::ExpiresAt.lt(week_ago))
+                .add(email_link::Column::UsedAt.lt(week_ago)),
+        )
+        .exec(db)
+        .await?
+        .rows_affected)
+}

@@ -34,6 +34,11 @@ pub fn InvitePage() -> impl IntoView {
                                     <a class="button" href=format!("/signup?invite={}&email={}", enc(&token), enc(&inv.email))>"Create an account"</a>
                                     <a class="button secondary" href=format!("/login?next={}", enc(&format!("/invite/{token}")))>"Sign in"</a>
                                 </p>
+                                <p class="muted">
+                                    "An account already uses this address, but you don't know its password? "
+                                    <a href="/forgot-password">"Reset the password"</a>
+                                    ": the link goes to this mailbox, and the account is yours from then on."
+                                </p>
                             }.into_any(),
                             (InvitationState::Pending, Some(me)) if me != inv.email => view! {
                                 <p class="notice warning">{format!("This invitation is for {}, but you are signed in as {me}. Sign out and sign in with the invited address.", inv.email)}</p>

@@ -35,6 +35,8 @@ pub struct Member {
     pub joined_at: DateTime<Utc>,
     /// This member is the caller.
     pub is_you: bool,
+    /// The member's account has two-factor sign-in on.
+    pub two_factor: bool,
 }
 
 impl From<MemberView> for Member {
@@ -47,6 +49,7 @@ impl From<MemberView> for Member {
             role: m.role.as_str().to_string(),
             joined_at: m.joined_at,
             is_you: m.is_self,
+            two_factor: m.two_factor,
         }
     }
 }

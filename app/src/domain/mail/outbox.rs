@@ -279,6 +279,20 @@ pub async fn list(
         .collect())
 }
 
+/// How long sent and failed mail stays listed by `gatehouse outbox`.
+pub const KEPT_FOR: Duration = Duration::days(30);
+
+/// Deletes mail sent or given up more than [`KEPT_FOR`] ago, and mail never sent that old
+/// (its links expired long since). Returns how many went.
+pub async fn sweep(db: &impl ConnectionTrait) -> AppResult<u64> {
+    let before = Utc::now() - KEPT_FOR;
+    Ok(mail_outbox::Entity::delete_many()
+        .filter(mail_outbox::Column::CreatedAt.lt(before))
+        .exec(db)
+        .await?
+        .rows_affected)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
