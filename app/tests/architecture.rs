@@ -291,6 +291,7 @@ fn the_access_decision_depends_on_no_other_domain_module() {
                     | "oauth/scope"
                     | "oauth/resource"
                     | "oauth/redirect_uri"
+                    | "oauth/client_domains"
                     | "oauth/token_format"
             )
     };

@@ -12,7 +12,7 @@ use migration::on_both_backends;
 
 use app::domain::connections;
 use app::domain::entities::{audit_event, connection, oauth_client, organization, token};
-use app::domain::oauth::clients::{self, ClientCredentials};
+use app::domain::oauth::client_auth::{self, ClientCredentials};
 use app::domain::oauth::redirect_uri::MAX_URIS;
 use app::domain::oauth::tokens;
 use app::domain::oauth_apps::{self, AppChanges, AppOwner, NewApp};
@@ -59,13 +59,14 @@ async fn authenticate(
     client_id: &str,
     secret: Option<&str>,
 ) -> Result<oauth_client::Model, String> {
-    clients::authenticate(
+    client_auth::authenticate(
         s,
         &ClientCredentials {
             client_id: client_id.into(),
             secret: secret.map(str::to_string),
             basic: true,
         },
+        &Default::default(),
     )
     .await
     .map_err(|e| format!("{e:?}"))

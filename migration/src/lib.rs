@@ -8,6 +8,7 @@ mod m20261124_000001_initial;
 mod m20261124_000002_refresh_grace;
 mod m20261129_000003_trust_core;
 mod m20261130_000004_accounts;
+mod m20261130_000005_metadata_clients;
 pub mod test_db;
 
 pub struct Migrator;
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000002_refresh_grace::Migration),
             Box::new(m20261129_000003_trust_core::Migration),
             Box::new(m20261130_000004_accounts::Migration),
+            Box::new(m20261130_000005_metadata_clients::Migration),
         ]
     }
 }

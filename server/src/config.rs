@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use app::domain::mail::{MailSettings, SmtpUrl};
+use app::domain::oauth::metadata_document::fetch::{DocumentFetcher, FetchSettings};
 use app::domain::sealing::InstanceKey;
 use url::Url;
 
@@ -40,6 +41,10 @@ pub struct Config {
     pub unused_client_ttl_hours: i64,
     /// Seconds after a refresh during which the same refresh token gets the same new pair.
     pub refresh_grace_secs: i64,
+    /// Whether clients may identify themselves with a client ID metadata document.
+    pub metadata_documents: bool,
+    /// How metadata documents are fetched: extra trusted CAs, the unsafe loopback switch.
+    pub metadata_fetch: FetchSettings,
     /// Where mail goes (none: it stays in the outbox and links are logged) and who sends it.
     pub mail: MailSettings,
     /// Where the instance key comes from.
@@ -71,6 +76,8 @@ impl Config {
         s.oauth.unused_client_ttl = chrono::Duration::hours(self.unused_client_ttl_hours);
         s.oauth.refresh_grace = chrono::Duration::seconds(self.refresh_grace_secs);
         s.mail = self.mail.clone();
+        s.oauth.metadata_documents = self.metadata_documents;
+        s.oauth.metadata_fetch = self.metadata_fetch.clone();
         s
     }
 }
@@ -106,6 +113,9 @@ const SETTINGS: &[&str] = &[
     "GATEHOUSE_UNUSED_CLIENT_TTL_HOURS",
     "GATEHOUSE_PKCE_EXEMPT_REDIRECT_HOSTS",
     "GATEHOUSE_REFRESH_GRACE_SECS",
+    "GATEHOUSE_METADATA_DOCUMENTS",
+    "GATEHOUSE_EXTRA_CA_FILE",
+    "GATEHOUSE_UNSAFE_METADATA_FROM_LOOPBACK",
     "GATEHOUSE_SMTP_URL",
     "GATEHOUSE_MAIL_FROM",
     "GATEHOUSE_SECRET_KEY",
@@ -221,6 +231,22 @@ impl Config {
                 "was replaced by a per-client permission: an org admin lets one of the org's own confidential apps skip PKCE on /admin/oauth-clients. Remove this setting.",
             ));
         }
+        let metadata_documents = match get("GATEHOUSE_METADATA_DOCUMENTS") {
+            Some(v) => parse_bool("GATEHOUSE_METADATA_DOCUMENTS", &v)?,
+            None => true,
+        };
+        let mut metadata_fetch = FetchSettings::default();
+        if let Some(path) = get("GATEHOUSE_EXTRA_CA_FILE") {
+            let pem = std::fs::read(&path)
+                .map_err(|e| err("GATEHOUSE_EXTRA_CA_FILE", format!("can't read {path}: {e}")))?;
+            metadata_fetch.extra_ca_pem = Some(pem);
+        }
+        if let Some(v) = get("GATEHOUSE_UNSAFE_METADATA_FROM_LOOPBACK") {
+            metadata_fetch.allow_loopback =
+                parse_bool("GATEHOUSE_UNSAFE_METADATA_FROM_LOOPBACK", &v)?;
+        }
+        // The fetcher is built once here so a bad CA file stops start-up, not a sign-in.
+        DocumentFetcher::new(&metadata_fetch).map_err(|e| err("GATEHOUSE_EXTRA_CA_FILE", e))?;
         let mut mail = MailSettings::log_only(&public_url);
         if let Some(raw) = get("GATEHOUSE_SMTP_URL") {
             mail.smtp = Some(SmtpUrl::parse(&raw).map_err(|m| err("GATEHOUSE_SMTP_URL", m))?);
@@ -290,6 +316,8 @@ impl Config {
             dynamic_registration,
             unused_client_ttl_hours,
             refresh_grace_secs,
+            metadata_documents,
+            metadata_fetch,
             mail,
             secret_key,
             secret_key_previous,
@@ -480,6 +508,9 @@ mod tests {
             ("GATEHOUSE_TRUSTED_PROXIES", "10.0.0.0/8, proxy.example"),
             ("GATEHOUSE_PKCE_EXEMPT_REDIRECT_HOSTS", "chatgpt.com"),
             ("GATEHOUSE_SMTP_URL", "smtp://me:pw@mail.example:25"),
+            ("GATEHOUSE_METADATA_DOCUMENTS", "sometimes"),
+            ("GATEHOUSE_EXTRA_CA_FILE", "/nonexistent/ca.pem"),
+            ("GATEHOUSE_UNSAFE_METADATA_FROM_LOOPBACK", "perhaps"),
             ("GATEHOUSE_SMTP_URL", "mail.example"),
             ("GATEHOUSE_MAIL_FROM", "not an address"),
             ("GATEHOUSE_SECRET_KEY", "too-short"),

@@ -50,7 +50,11 @@ pub async fn load_org_settings() -> Result<OrgSettingsView, AppError> {
                 org_name: name.clone(),
             }
             .to_string(),
-            dynamic_registration_off_message: Denial::DynamicClientsDisabled { org_name: name }
+            dynamic_registration_off_message: Denial::DynamicClientsDisabled {
+                org_name: name.clone(),
+            }
+            .to_string(),
+            metadata_clients_off_message: Denial::MetadataClientsDisabled { org_name: name }
                 .to_string(),
             mcp_url: format!(
                 "{}/o/{}/mcp",
@@ -80,6 +84,9 @@ pub async fn update_org_settings(
     #[server(default)] refresh_token_ttl_days: String,
     #[server(default)] pat_max_ttl_days: String,
     #[server(default)] two_factor_policy: String,
+    #[server(default)] metadata_clients_enabled: String,
+    #[server(default)] allowed_client_domains: String,
+    #[server(default)] blocked_client_domains: String,
 ) -> Result<String, AppError> {
     ctx::run(async move {
         let oc = ctx::require_org(Capability::AdministerOrg).await?;
@@ -95,6 +102,9 @@ pub async fn update_org_settings(
             refresh_token_ttl_days,
             pat_max_ttl_days,
             two_factor_policy,
+            metadata_clients_enabled: on(&metadata_clients_enabled),
+            allowed_client_domains,
+            blocked_client_domains,
         };
         let before = org_policy::of(&oc.org);
         let result = match org_policy::change_from_form(&form, &before) {
@@ -120,6 +130,8 @@ pub async fn update_org_settings(
                     refresh_token_ttl_days: ctx::draft_text(&form.refresh_token_ttl_days),
                     pat_max_ttl_days: ctx::draft_text(&form.pat_max_ttl_days),
                     two_factor_policy: ctx::draft_text(&form.two_factor_policy),
+                    allowed_client_domains: ctx::draft_text(&form.allowed_client_domains),
+                    blocked_client_domains: ctx::draft_text(&form.blocked_client_domains),
                     ..form
                 };
                 ctx::keep_draft(&oc.caller.session, DRAFT, Some(oc.org.id), &draft).await;

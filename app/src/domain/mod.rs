@@ -38,6 +38,16 @@ pub struct RequestMeta {
     pub user_agent: Option<String>,
 }
 
+impl RequestMeta {
+    /// What is known of a request that carried only its client address.
+    pub fn from_ip(ip: Option<String>) -> Self {
+        Self {
+            ip,
+            user_agent: None,
+        }
+    }
+}
+
 /// True when a database error is a unique-constraint violation (a lost race on an insert).
 pub(crate) fn is_unique_violation(err: &sea_orm::DbErr) -> bool {
     matches!(

@@ -473,6 +473,8 @@ pub async fn create(
         first_authorized_at: Set(None),
         resource_server: Set(new.trust.resource_server),
         pkce_optional: Set(new.trust.pkce_optional),
+        metadata_fetched_at: Set(None),
+        metadata_expires_at: Set(None),
     }
     .insert(&txn)
     .await?;

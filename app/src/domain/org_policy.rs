@@ -15,6 +15,7 @@ use uuid::Uuid;
 use super::access::Invalidation;
 use super::audit::{self, AuditEntry};
 use super::entities::organization;
+use super::oauth::client_domains::DomainList;
 use super::oauth::redirect_uri::RedirectAllowList;
 use super::{RequestMeta, Services};
 use crate::error::{AppError, AppResult};
@@ -41,6 +42,12 @@ pub struct Policy {
     pub pat_max_ttl_days: i32,
     /// Who must use two-factor sign-in to work in the org.
     pub two_factor_policy: TwoFactorPolicy,
+    /// Apps identified by a metadata document may connect.
+    pub metadata_clients_enabled: bool,
+    /// Metadata-document apps only from these domains (and their subdomains); empty: any.
+    pub allowed_client_domains: Vec<String>,
+    /// Never from these.
+    pub blocked_client_domains: Vec<String>,
 }
 
 /// A partial change: fields left out keep their value.
@@ -55,6 +62,9 @@ pub struct PolicyChange {
     pub refresh_token_ttl_secs: Option<i64>,
     pub pat_max_ttl_days: Option<i32>,
     pub two_factor_policy: Option<TwoFactorPolicy>,
+    pub metadata_clients_enabled: Option<bool>,
+    pub allowed_client_domains: Option<Vec<String>>,
+    pub blocked_client_domains: Option<Vec<String>>,
 }
 
 pub fn of(org: &organization::Model) -> Policy {
@@ -70,7 +80,18 @@ pub fn of(org: &organization::Model) -> Policy {
         refresh_token_ttl_secs: org.refresh_token_ttl_secs,
         pat_max_ttl_days: org.pat_max_ttl_days,
         two_factor_policy: org.two_factor_policy,
+        metadata_clients_enabled: org.metadata_clients_enabled,
+        allowed_client_domains: domains(&org.allowed_client_domains),
+        blocked_client_domains: domains(&org.blocked_client_domains),
     }
+}
+
+/// A stored domain list as it reads (an unreadable one shows empty here; the access decision
+/// lets no metadata-document app in until an admin saves it again).
+fn domains(stored: &str) -> Vec<String> {
+    DomainList::from_json(stored)
+        .map(|l| l.entries().to_vec())
+        .unwrap_or_default()
 }
 
 /// A list of hosts as an admin types it: one per line, or separated by commas or spaces.
@@ -90,8 +111,37 @@ pub fn redirect_hosts(org: &organization::Model) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// A change's lists, normalised by [`validate`].
+#[derive(Debug)]
+struct Lists {
+    hosts: Option<Vec<String>>,
+    allowed_domains: Option<Vec<String>>,
+    blocked_domains: Option<Vec<String>>,
+}
+
 /// Checks a change against the bounds; the first bad field is named in the error.
-fn validate(change: &PolicyChange) -> AppResult<Option<Vec<String>>> {
+fn validate(change: &PolicyChange) -> AppResult<Lists> {
+    let domain_list = |field: &str, list: &Option<Vec<String>>| -> AppResult<Option<Vec<String>>> {
+        list.as_ref()
+            .map(|l| {
+                DomainList::parse(l)
+                    .map(|d| d.entries().to_vec())
+                    .map_err(|why| AppError::invalid(field, why))
+            })
+            .transpose()
+    };
+    let allowed_domains = domain_list("allowed_client_domains", &change.allowed_client_domains)?;
+    let blocked_domains = domain_list("blocked_client_domains", &change.blocked_client_domains)?;
+    let hosts = validate_bounds(change)?;
+    Ok(Lists {
+        hosts,
+        allowed_domains,
+        blocked_domains,
+    })
+}
+
+/// The lifetimes and the redirect hosts.
+fn validate_bounds(change: &PolicyChange) -> AppResult<Option<Vec<String>>> {
     if let Some(v) = change.access_token_ttl_secs
         && !ACCESS_TTL_SECS.contains(&v)
     {
@@ -137,7 +187,7 @@ pub async fn update(
     change: &PolicyChange,
     meta: &RequestMeta,
 ) -> AppResult<Policy> {
-    let hosts = validate(change)?;
+    let lists = validate(change)?;
     let txn = s.db.begin().await?;
     // Write first, read second. SQLite can't turn a read into a write once another writer has
     // committed ("database is locked" at once, without waiting), but a transaction that starts
@@ -167,10 +217,17 @@ pub async fn update(
         access_token_ttl_secs,
         refresh_token_ttl_secs,
         pat_max_ttl_days,
-        two_factor_policy
+        two_factor_policy,
+        metadata_clients_enabled
     );
-    if let Some(h) = hosts {
+    if let Some(h) = lists.hosts {
         after.allowed_redirect_hosts = h;
+    }
+    if let Some(d) = lists.allowed_domains {
+        after.allowed_client_domains = d;
+    }
+    if let Some(d) = lists.blocked_domains {
+        after.blocked_client_domains = d;
     }
     if after == before {
         return Ok(before);
@@ -201,6 +258,9 @@ pub async fn update(
     row.refresh_token_ttl_secs = Set(after.refresh_token_ttl_secs);
     row.pat_max_ttl_days = Set(after.pat_max_ttl_days);
     row.two_factor_policy = Set(after.two_factor_policy);
+    row.metadata_clients_enabled = Set(after.metadata_clients_enabled);
+    row.allowed_client_domains = Set(json!(after.allowed_client_domains).to_string());
+    row.blocked_client_domains = Set(json!(after.blocked_client_domains).to_string());
     row.updated_at = Set(Utc::now());
     row.update(&txn).await?;
     record_change(&txn, org_id, actor_id, changed, meta).await?;
@@ -228,6 +288,9 @@ pub fn form_of(p: &Policy) -> OrgPolicyForm {
         refresh_token_ttl_days: in_units(p.refresh_token_ttl_secs, 86_400).to_string(),
         pat_max_ttl_days: p.pat_max_ttl_days.to_string(),
         two_factor_policy: p.two_factor_policy.as_str().to_string(),
+        metadata_clients_enabled: p.metadata_clients_enabled,
+        allowed_client_domains: p.allowed_client_domains.join("\n"),
+        blocked_client_domains: p.blocked_client_domains.join("\n"),
     }
 }
 
@@ -306,6 +369,9 @@ pub fn change_from_form(form: &OrgPolicyForm, now: &Policy) -> AppResult<PolicyC
         .then_some(refresh_days * 86_400),
         pat_max_ttl_days: Some(pat_days as i32),
         two_factor_policy: Some(two_factor_policy),
+        metadata_clients_enabled: Some(form.metadata_clients_enabled),
+        allowed_client_domains: Some(split_hosts(&form.allowed_client_domains)),
+        blocked_client_domains: Some(split_hosts(&form.blocked_client_domains)),
     };
     // The bounds in the domain's units, and the hosts: the same checks as every other way in.
     validate(&change)?;
@@ -375,7 +441,7 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(
-            validate(&c).unwrap(),
+            validate(&c).unwrap().hosts,
             Some(vec![
                 "https://claude.ai".to_string(),
                 "https://localhost".to_string()
@@ -411,8 +477,12 @@ mod tests {
             refresh_token_ttl_secs: 30 * 86_400,
             pat_max_ttl_days: 365,
             two_factor_policy: TwoFactorPolicy::Off,
+            metadata_clients_enabled: true,
+            allowed_client_domains: vec![],
+            blocked_client_domains: vec!["evil.example".into()],
         };
         let form = form_of(&now);
+        assert_eq!(form.blocked_client_domains, "evil.example");
         assert_eq!(form.two_factor_policy, "off");
         assert_eq!(form.access_token_ttl_minutes, "2");
         assert_eq!(form.refresh_token_ttl_days, "30");
@@ -443,6 +513,8 @@ mod tests {
             ("refresh_token_ttl_days", "x"),
             ("pat_max_ttl_days", "3651"),
             ("two_factor_policy", "sometimes"),
+            ("allowed_client_domains", "https://claude.ai"),
+            ("blocked_client_domains", "10.0.0.1"),
             ("allowed_redirect_hosts", "https://claude.ai/cb"),
         ] {
             let mut f = form.clone();
@@ -451,6 +523,8 @@ mod tests {
                 "refresh_token_ttl_days" => f.refresh_token_ttl_days = value.into(),
                 "pat_max_ttl_days" => f.pat_max_ttl_days = value.into(),
                 "two_factor_policy" => f.two_factor_policy = value.into(),
+                "allowed_client_domains" => f.allowed_client_domains = value.into(),
+                "blocked_client_domains" => f.blocked_client_domains = value.into(),
                 _ => f.allowed_redirect_hosts = value.into(),
             }
             assert_eq!(

@@ -45,6 +45,9 @@ pub async fn create_org(
         refresh_token_ttl_secs: Set(30 * 24 * 3600),
         pat_max_ttl_days: Set(365),
         two_factor_policy: Set(crate::model::TwoFactorPolicy::Off),
+        metadata_clients_enabled: Set(true),
+        allowed_client_domains: Set("[]".into()),
+        blocked_client_domains: Set("[]".into()),
         created_at: Set(now),
         updated_at: Set(now),
     }

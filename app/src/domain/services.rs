@@ -9,6 +9,7 @@ use sea_orm::DatabaseConnection;
 use super::access::{Access, AuthCaches, Invalidation, Invalidations};
 use super::mail::MailSettings;
 use super::mail::templates::Site;
+use super::oauth::metadata_document::fetch::{DocumentFetcher, FetchSettings};
 use super::oauth::rotation_writer::RotationWriter;
 use super::passwords::PasswordHasher;
 use super::sealing::InstanceKey;
@@ -55,6 +56,11 @@ pub struct OAuthSettings {
     pub max_pending_requests_per_address: u64,
     /// How long an authorization code is valid.
     pub code_ttl: chrono::Duration,
+    /// Whether clients may identify themselves with a metadata document (an https URL as
+    /// `client_id`).
+    pub metadata_documents: bool,
+    /// How metadata documents are fetched (trusted CAs, the unsafe loopback switch).
+    pub metadata_fetch: FetchSettings,
 }
 
 impl Default for OAuthSettings {
@@ -66,6 +72,8 @@ impl Default for OAuthSettings {
             request_ttl: chrono::Duration::minutes(10),
             max_pending_requests_per_address: 50,
             code_ttl: chrono::Duration::minutes(2),
+            metadata_documents: true,
+            metadata_fetch: FetchSettings::default(),
         }
     }
 }
@@ -82,6 +90,9 @@ pub struct Services {
     pub key: Arc<InstanceKey>,
     /// Wakes this process's mail worker after a commit that queued mail.
     mail_wake: Arc<tokio::sync::Notify>,
+    /// Fetches clients' metadata documents (`None` when its settings can't be used; the
+    /// server's configuration checks them first).
+    metadata_fetcher: Option<DocumentFetcher>,
     /// Refresh rotations are group-committed by one writer task (see `rotation_writer`).
     rotations: Option<RotationWriter>,
 }
@@ -96,7 +107,15 @@ impl Services {
             signups_per_ip: settings.signups_per_hour,
             ..ThrottleLimits::default()
         });
+        let metadata_fetcher = match DocumentFetcher::new(&settings.oauth.metadata_fetch) {
+            Ok(f) => Some(f),
+            Err(e) => {
+                tracing::error!(error = %e, "metadata documents can't be fetched");
+                None
+            }
+        };
         Self {
+            metadata_fetcher,
             db,
             settings: Arc::new(settings),
             caches: Arc::new(AuthCaches::default()),
@@ -131,6 +150,10 @@ impl Services {
 
     pub(crate) fn mail_wake(&self) -> Arc<tokio::sync::Notify> {
         self.mail_wake.clone()
+    }
+
+    pub fn metadata_fetcher(&self) -> Option<&DocumentFetcher> {
+        self.metadata_fetcher.as_ref()
     }
 
     pub fn rotations(&self) -> Option<&RotationWriter> {

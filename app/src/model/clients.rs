@@ -108,6 +108,9 @@ pub struct OrgClient {
     /// introspect the org's tokens.
     pub resource_server: bool,
     pub created_at: DateTime<Utc>,
+    /// A metadata-document client: when Gatehouse last fetched its document (at its
+    /// `client_id` URL).
+    pub metadata_fetched_at: Option<DateTime<Utc>>,
 }
 
 /// Which of the org's clients to list. Empty strings mean "any".

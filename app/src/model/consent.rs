@@ -24,6 +24,9 @@ pub struct ConsentView {
     pub client_id: String,
     pub verified: bool,
     pub dynamic: bool,
+    /// A metadata-document app: the domain that serves its document and so vouches for it
+    /// (its name is only what the document claims).
+    pub vouched_by: Option<String>,
     pub redirect_host: String,
     pub localhost_redirect: bool,
     pub user_email: String,

@@ -22,6 +22,10 @@ pub struct OrgPolicyForm {
     pub pat_max_ttl_days: String,
     /// `off`, `admins` or `everyone`.
     pub two_factor_policy: String,
+    pub metadata_clients_enabled: bool,
+    /// One domain per line.
+    pub allowed_client_domains: String,
+    pub blocked_client_domains: String,
 }
 
 /// Everything `/admin/settings` shows.
@@ -42,6 +46,7 @@ pub struct OrgSettingsView {
     pub personal_tokens_off_message: String,
     pub mcp_oauth_pats_off_message: String,
     pub dynamic_registration_off_message: String,
+    pub metadata_clients_off_message: String,
     /// The org's MCP endpoint.
     pub mcp_url: String,
     /// Allowed ranges, in the form's units: (min, max).

@@ -224,7 +224,12 @@ fn ClientRow(
                 {c.resource_server.then(|| view! { " " <span class="badge" data-testid="resource-server-badge">"Resource server"</span> })}
                 <br /><span class="mono small muted">{c.client_id.clone()}</span>
             </td>
-            <td><span class="badge subtle">{c.source.label()}</span></td>
+            <td>
+                <span class="badge subtle">{c.source.label()}</span>
+                {c.metadata_fetched_at.map(|at| view! {
+                    <br /><span class="small muted" data-testid="metadata-fetched">"fetched " <When at=at /></span>
+                })}
+            </td>
             <td class="small">{owner}</td>
             <td class="small uris">
                 {c.redirect_uris.iter().map(|u| view! { <span class="mono">{u.clone()}</span><br /> }).collect_view()}
@@ -379,6 +384,13 @@ fn ClientDetail(
                 <dt>"Client ID"</dt><dd class="mono">{c.client_id.clone()}</dd>
                 <dt>"Source"</dt><dd>{c.source.label()}{d.verified.then(|| view! { " " <span class="badge">"Verified"</span> })}</dd>
                 <dt>"Owner"</dt><dd>{owner_text(&c)}</dd>
+                {(c.source == ClientKind::Metadata).then(|| view! {
+                    <dt>"Metadata document"</dt>
+                    <dd data-testid="metadata-document">
+                        <span class="mono">{c.client_id.clone()}</span>
+                        {c.metadata_fetched_at.map(|at| view! { <br /><span class="small muted">"last fetched " <When at=at /></span> })}
+                    </dd>
+                })}
                 <dt>"Type"</dt><dd>{if public {
                     "Public (no client secret; PKCE only)".to_string()
                 } else {

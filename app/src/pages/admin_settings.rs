@@ -16,6 +16,8 @@ const FIELDS: &[&str] = &[
     "refresh_token_ttl_days",
     "pat_max_ttl_days",
     "two_factor_policy",
+    "allowed_client_domains",
+    "blocked_client_domains",
 ];
 
 #[component]
@@ -103,6 +105,13 @@ fn SettingsForm(v: OrgSettingsView, update: ServerAction<UpdateOrgSettings>) -> 
                 <Switch id="dynamic_registration_enabled" label="Dynamic client registration" checked=f.dynamic_registration_enabled saved=on.dynamic_registration_enabled
                     on_text="MCP clients such as Claude, ChatGPT or Cursor may register themselves (RFC 7591) and connect to this organization once a member consents."
                     off_text=v.dynamic_registration_off_message.clone() />
+                <Switch id="metadata_clients_enabled" label="Apps with a metadata document" checked=f.metadata_clients_enabled saved=on.metadata_clients_enabled
+                    on_text="MCP clients that identify themselves with a client ID metadata document (an https URL as client ID, the way Claude and current MCP SDKs connect) may connect once a member consents. The consent screen names them by the domain that serves the document."
+                    off_text=v.metadata_clients_off_message.clone() />
+                <DomainsField id="allowed_client_domains" label="Allowed app domains" value=f.allowed_client_domains.clone() error
+                    hint="One per line, such as claude.ai (a domain covers its subdomains). Apps with a metadata document may connect only from these; leave it empty to allow any domain." />
+                <DomainsField id="blocked_client_domains" label="Blocked app domains" value=f.blocked_client_domains.clone() error
+                    hint="One per line. Apps with a metadata document from these domains can't connect, and their existing connections stop working." />
                 <label for="allowed_redirect_hosts">"Allowed redirect hosts"</label>
                 // The text for the server's render, the property for the browser's redraw after
                 // a save (a field someone typed in no longer follows its text or attribute).
@@ -225,5 +234,28 @@ fn NumberField(
             <p class="hint" id=hint_id>{hint} {format!(" Between {min} and {max} {unit}.")}</p>
             <FieldError error field=id />
         </div>
+    }
+}
+
+/// A list of domains, one per line.
+#[component]
+fn DomainsField(
+    id: &'static str,
+    label: &'static str,
+    value: String,
+    error: Signal<Option<AppError>>,
+    hint: &'static str,
+) -> impl IntoView {
+    let hint_id = format!("{id}-hint");
+    let text = value.clone();
+    view! {
+        <label for=id>{label}</label>
+        <textarea id=id name=id rows="3" spellcheck="false" autocomplete="off" class="mono"
+            prop:value=text aria-invalid=move || invalid(error, id)
+            aria-describedby=format!("{hint_id} {id}-error")>
+            {value}
+        </textarea>
+        <p class="hint" id=hint_id>{hint}</p>
+        <FieldError error field=id />
     }
 }

@@ -39,9 +39,23 @@ fn ConsentForm(v: ConsentView, error: Signal<Option<crate::error::AppError>>) ->
     let single = v.orgs.len() == 1;
     view! {
         <section class="panel narrow consent" data-testid="consent">
-            <h1>{format!("{} wants to access your Gatehouse account", v.client_name)}</h1>
+            {match v.vouched_by.clone() {
+                Some(host) => view! {
+                    <h1>{format!("{host} wants to access your Gatehouse account")}</h1>
+                    <p data-testid="vouched-by">
+                        "The app's description comes from " <strong class="mono">{host.clone()}</strong>
+                        ", which calls it “" <span data-testid="claimed-name">{v.client_name.clone()}</span> "”. "
+                        "Only the domain is confirmed: continue if you expect an app from " {host} "."
+                    </p>
+                }.into_any(),
+                None => view! {
+                    <h1>{format!("{} wants to access your Gatehouse account", v.client_name)}</h1>
+                }.into_any(),
+            }}
             {if v.verified {
                 view! { <p><span class="badge">"Verified app"</span></p> }.into_any()
+            } else if v.vouched_by.is_some() {
+                ().into_any()
             } else {
                 view! {
                     <p class="notice warning" data-testid="unverified">

@@ -82,6 +82,9 @@ pub struct OAuthClient {
     /// may introspect the org's tokens at `/oauth/introspect`.
     pub resource_server: bool,
     pub created_at: DateTime<Utc>,
+    /// Source `metadata`: the client's `client_id` is the URL of its metadata document, last
+    /// fetched then.
+    pub metadata_fetched_at: Option<DateTime<Utc>>,
 }
 
 impl From<OrgClient> for OAuthClient {
@@ -99,6 +102,7 @@ impl From<OrgClient> for OAuthClient {
             blocked_in_org: c.blocked_in_org,
             resource_server: c.resource_server,
             created_at: c.created_at,
+            metadata_fetched_at: c.metadata_fetched_at,
         }
     }
 }

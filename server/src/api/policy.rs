@@ -45,6 +45,14 @@ pub struct OrgPolicy {
     /// tokens) until they turn it on.
     #[schema(value_type = String, example = "admins")]
     pub two_factor_policy: TwoFactorPolicy,
+    /// Apps identified by a client ID metadata document (an https URL as `client_id`) may
+    /// connect.
+    pub metadata_clients_enabled: bool,
+    /// Metadata-document apps only from these domains (a domain covers its subdomains);
+    /// empty allows any.
+    pub allowed_client_domains: Vec<String>,
+    /// Metadata-document apps from these domains can't connect.
+    pub blocked_client_domains: Vec<String>,
 }
 
 impl From<Policy> for OrgPolicy {
@@ -59,6 +67,9 @@ impl From<Policy> for OrgPolicy {
             refresh_token_ttl_secs: p.refresh_token_ttl_secs,
             pat_max_ttl_days: p.pat_max_ttl_days,
             two_factor_policy: p.two_factor_policy,
+            metadata_clients_enabled: p.metadata_clients_enabled,
+            allowed_client_domains: p.allowed_client_domains,
+            blocked_client_domains: p.blocked_client_domains,
         }
     }
 }
@@ -86,6 +97,10 @@ pub struct OrgPolicyPatch {
     /// own account.
     #[schema(value_type = Option<String>, example = "admins")]
     pub two_factor_policy: Option<TwoFactorPolicy>,
+    pub metadata_clients_enabled: Option<bool>,
+    /// Host names such as `claude.ai`; at most 50.
+    pub allowed_client_domains: Option<Vec<String>>,
+    pub blocked_client_domains: Option<Vec<String>>,
 }
 
 impl From<OrgPolicyPatch> for PolicyChange {
@@ -100,6 +115,9 @@ impl From<OrgPolicyPatch> for PolicyChange {
             refresh_token_ttl_secs: p.refresh_token_ttl_secs,
             pat_max_ttl_days: p.pat_max_ttl_days,
             two_factor_policy: p.two_factor_policy,
+            metadata_clients_enabled: p.metadata_clients_enabled,
+            allowed_client_domains: p.allowed_client_domains,
+            blocked_client_domains: p.blocked_client_domains,
         }
     }
 }

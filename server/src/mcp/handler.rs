@@ -123,6 +123,12 @@ pub struct PolicyArgs {
     pub pat_max_ttl_days: Option<i32>,
     /// Who must use two-factor sign-in to work in the org: `off`, `admins` or `everyone`.
     pub two_factor_policy: Option<String>,
+    /// Whether apps identified by a client ID metadata document may connect.
+    pub metadata_clients_enabled: Option<bool>,
+    /// Metadata-document apps only from these domains (empty: any).
+    pub allowed_client_domains: Option<Vec<String>>,
+    /// Metadata-document apps never from these domains.
+    pub blocked_client_domains: Option<Vec<String>>,
 }
 
 #[tool_router]
@@ -233,6 +239,9 @@ impl GatehouseMcp {
         };
         let change = PolicyChange {
             two_factor_policy,
+            metadata_clients_enabled: args.metadata_clients_enabled,
+            allowed_client_domains: args.allowed_client_domains,
+            blocked_client_domains: args.blocked_client_domains,
             mcp_enabled: args.mcp_enabled,
             personal_tokens_enabled: args.personal_tokens_enabled,
             mcp_oauth_pats_enabled: args.mcp_oauth_pats_enabled,

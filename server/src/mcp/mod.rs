@@ -9,8 +9,10 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::Request;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use axum::routing::any;
-use http::{HeaderName, Method, header};
+use http::{HeaderName, Method, StatusCode, header};
 use rmcp::transport::streamable_http_server::session::never::NeverSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use tower_http::cors::{Any, CorsLayer};
@@ -65,6 +67,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         let endpoint = endpoint.clone();
         async move { endpoint.handle(req).await }
     });
+    let origins = Arc::new(AllowedOrigins::new(&state.config.public_url));
     Router::new()
         .route("/mcp", serve.clone())
         .route("/o/{slug}/mcp", serve)
@@ -72,7 +75,62 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             state.clone(),
             auth::require_bearer,
         ))
+        // Before the bearer check: a page on a foreign origin learns nothing, not even 401.
+        .layer(axum::middleware::from_fn(
+            move |req: Request, next: Next| {
+                let origins = origins.clone();
+                async move { origins.check(req, next).await }
+            },
+        ))
         .layer(cors)
+}
+
+/// The MCP transport's DNS-rebinding guard (MCP 2025-06-18 and later: servers MUST validate
+/// `Origin`): a browser request whose `Origin` is not Gatehouse's own or a loopback tool's is
+/// refused with 403. Requests without `Origin` (native and hosted clients) pass.
+struct AllowedOrigins {
+    own: String,
+}
+
+impl AllowedOrigins {
+    fn new(public_url: &str) -> Self {
+        Self {
+            own: url::Url::parse(public_url)
+                .map(|u| u.origin().ascii_serialization())
+                .unwrap_or_default(),
+        }
+    }
+
+    fn allows(&self, origin: &str) -> bool {
+        if origin == self.own {
+            return true;
+        }
+        // Loopback tools such as the MCP Inspector, on any port.
+        url::Url::parse(origin).is_ok_and(|u| {
+            u.scheme() == "http"
+                && matches!(u.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"))
+                && u.path() == "/"
+        })
+    }
+
+    async fn check(&self, req: Request, next: Next) -> Response {
+        match req.headers().get(header::ORIGIN).map(|v| v.to_str()) {
+            None => next.run(req).await,
+            Some(Ok(origin)) if self.allows(origin) => next.run(req).await,
+            Some(_) => (
+                StatusCode::FORBIDDEN,
+                axum::Json(serde_json::json!({
+                    "jsonrpc": "2.0",
+                    "id": null,
+                    "error": {
+                        "code": -32600,
+                        "message": "Forbidden: this MCP endpoint doesn't take requests from pages on other origins.",
+                    }
+                })),
+            )
+                .into_response(),
+        }
+    }
 }
 
 /// Browser origins allowed to call the MCP endpoint (requests without `Origin`, from native
@@ -88,4 +146,32 @@ fn allowed_origins(public_url: &str) -> Vec<String> {
         origins.push(u.origin().ascii_serialization());
     }
     origins
+}
+
+#[cfg(test)]
+mod tests {
+    use super::AllowedOrigins;
+
+    #[test]
+    fn own_and_loopback_origins_only() {
+        let o = AllowedOrigins::new("https://gate.example.com");
+        for ok in [
+            "https://gate.example.com",
+            "http://localhost:6274",
+            "http://127.0.0.1:3000",
+            "http://[::1]:8080",
+        ] {
+            assert!(o.allows(ok), "{ok}");
+        }
+        for bad in [
+            "https://evil.example",
+            "null",
+            "https://gate.example.com.evil.example",
+            "http://gate.example.com",
+            "https://localhost:6274",
+            "",
+        ] {
+            assert!(!o.allows(bad), "{bad}");
+        }
+    }
 }

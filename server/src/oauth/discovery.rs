@@ -35,6 +35,9 @@ pub fn authorization_server_metadata(state: &AppState) -> Value {
     if state.config.dynamic_registration {
         m["registration_endpoint"] = json!(format!("{base}/oauth/register"));
     }
+    // Clients prefer a metadata document when this is true (with "none" among the token
+    // endpoint's methods, above), and fall back to registration otherwise.
+    m["client_id_metadata_document_supported"] = json!(state.config.metadata_documents);
     m
 }
 

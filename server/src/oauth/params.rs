@@ -3,7 +3,7 @@
 //! `Authorization: Basic` or the body.
 
 use app::domain::oauth::OAuthError;
-use app::domain::oauth::clients::ClientCredentials;
+use app::domain::oauth::client_auth::ClientCredentials;
 use axum::body::Bytes;
 use base64::Engine;
 use http::{HeaderMap, header};

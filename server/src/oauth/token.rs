@@ -4,7 +4,7 @@
 use app::domain::RequestMeta;
 use app::domain::access::Principal;
 use app::domain::oauth::OAuthError;
-use app::domain::oauth::clients;
+use app::domain::oauth::client_auth;
 use app::domain::oauth::grants::{self, CodeGrant, GrantType, RefreshGrant};
 use axum::Json;
 use axum::body::Bytes;
@@ -46,7 +46,7 @@ async fn token_inner(
     let p = Params::from_body(headers, body)?;
     let grant_type = GrantType::parse(&p.required("grant_type")?)?;
     let creds = client_credentials(headers, &p)?;
-    let client = clients::authenticate(&state.services, &creds).await?;
+    let client = client_auth::authenticate(&state.services, &creds, meta).await?;
     grant_type.check_registered(&client)?;
     match grant_type {
         GrantType::AuthorizationCode => {
@@ -72,12 +72,14 @@ async fn token_inner(
 /// The `token` parameter and the authenticated caller of /revoke and /introspect.
 async fn token_and_client(
     state: &AppState,
+    meta: &RequestMeta,
     headers: &HeaderMap,
     body: &Bytes,
 ) -> Result<(Params, String, app::domain::entities::oauth_client::Model), OAuthError> {
     let p = Params::from_body(headers, body)?;
     let token = p.required("token")?;
-    let client = clients::authenticate(&state.services, &client_credentials(headers, &p)?).await?;
+    let creds = client_credentials(headers, &p)?;
+    let client = client_auth::authenticate(&state.services, &creds, meta).await?;
     Ok((p, token, client))
 }
 
@@ -88,7 +90,7 @@ pub async fn revoke(
     body: Bytes,
 ) -> Response {
     let result = async {
-        let (p, token, client) = token_and_client(&state, &headers, &body).await?;
+        let (p, token, client) = token_and_client(&state, &meta, &headers, &body).await?;
         if let Some(hint) = p.one("token_type_hint")?
             && !matches!(hint.as_str(), "access_token" | "refresh_token")
         {
@@ -108,11 +110,12 @@ pub async fn revoke(
 
 pub async fn introspect(
     State(state): State<AppState>,
+    Extension(meta): Extension<RequestMeta>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
     let result = async {
-        let (_, token, client) = token_and_client(&state, &headers, &body).await?;
+        let (_, token, client) = token_and_client(&state, &meta, &headers, &body).await?;
         grants::introspect(&state.services, &client, &token).await
     }
     .await;

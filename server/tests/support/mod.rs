@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod flow;
+pub mod https_docs;
 pub mod mail;
 
 use std::collections::BTreeMap;

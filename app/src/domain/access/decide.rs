@@ -5,8 +5,9 @@
 use chrono::{DateTime, Utc};
 
 use super::denial::Denial;
-use super::principal::{Holder, Principal};
+use super::principal::{ClientFacts, Holder, Principal};
 use crate::domain::entities::{oauth_client, organization, token::TokenKind};
+use crate::domain::oauth::client_domains::DomainList;
 use crate::domain::oauth::redirect_uri::RedirectAllowList;
 use crate::domain::oauth::resource::McpResource;
 use crate::model::{ClientKind, ConnectionStatus, Role};
@@ -151,16 +152,16 @@ fn org_allows(holder: &Holder, kind: TokenKind, purpose: Purpose<'_>) -> Result<
         return Ok(());
     }
     let g = holder.grant.as_ref().ok_or(Denial::ConnectionGone)?;
-    oauth_grant_allowed(org, &g.client.name, g.client.kind, g.blocked)
+    oauth_grant_allowed(org, &g.client, g.blocked)
 }
 
 /// What an org allows of an MCP OAuth grant to a client, at consent and at every use of its
-/// tokens alike: the MCP server and MCP OAuth PATs on, the client not blocked there, and
-/// self-registered clients allowed.
+/// tokens alike: the MCP server and MCP OAuth PATs on, the client not blocked there,
+/// self-registered clients allowed, and metadata-document clients allowed, from a domain the
+/// org accepts.
 fn oauth_grant_allowed(
     org: &organization::Model,
-    client_name: &str,
-    client_kind: ClientKind,
+    client: &ClientFacts,
     blocked: bool,
 ) -> Result<(), Denial> {
     let org_name = || org.name.clone();
@@ -177,12 +178,46 @@ fn oauth_grant_allowed(
     if blocked {
         return Err(Denial::ClientBlocked {
             org_name: org_name(),
-            client_name: client_name.to_string(),
+            client_name: client.name.clone(),
         });
     }
-    if client_kind == ClientKind::Dynamic && !org.dynamic_registration_enabled {
-        return Err(Denial::DynamicClientsDisabled {
+    match client.kind {
+        ClientKind::Dynamic if !org.dynamic_registration_enabled => {
+            Err(Denial::DynamicClientsDisabled {
+                org_name: org_name(),
+            })
+        }
+        ClientKind::Metadata => metadata_client_allowed(org, client.host.as_deref().unwrap_or("")),
+        _ => Ok(()),
+    }
+}
+
+/// A metadata-document client from `host`: the org's switch and its domain lists (a stored
+/// list that can't be read lets none in).
+fn metadata_client_allowed(org: &organization::Model, host: &str) -> Result<(), Denial> {
+    let org_name = || org.name.clone();
+    if !org.metadata_clients_enabled {
+        return Err(Denial::MetadataClientsDisabled {
             org_name: org_name(),
+        });
+    }
+    let list = |stored: &str| {
+        DomainList::from_json(stored).map_err(|_| Denial::ClientDomainsUnreadable {
+            org_name: org_name(),
+        })
+    };
+    if list(&org.blocked_client_domains)?.covers(host) {
+        return Err(Denial::ClientDomainBlocked {
+            org_name: org_name(),
+            domain: host.to_string(),
+        });
+    }
+    let allowed = list(&org.allowed_client_domains)?;
+    if !allowed.is_empty() && !allowed.covers(host) {
+        return Err(Denial::ClientDomainNotAllowed {
+            org_name: org_name(),
+            allowed: allowed.entries().to_vec(),
+            domain: host.to_string(),
         });
     }
     Ok(())
@@ -212,7 +247,7 @@ pub fn consent(
     let org_name = || org.name.clone();
     member(org, role, two_factor)?;
     capability(role, Capability::UseMcpOAuth)?;
-    oauth_grant_allowed(org, &client.name, client.kind, blocked)?;
+    oauth_grant_allowed(org, &ClientFacts::of(client), blocked)?;
     let allowed = RedirectAllowList::of(org).map_err(|_| Denial::RedirectPolicyUnreadable {
         org_name: org_name(),
     })?;
@@ -274,6 +309,9 @@ mod tests {
             refresh_token_ttl_secs: 86_400,
             pat_max_ttl_days: 365,
             two_factor_policy: crate::model::TwoFactorPolicy::Off,
+            metadata_clients_enabled: true,
+            allowed_client_domains: "[]".into(),
+            blocked_client_domains: "[]".into(),
             created_at: Utc::now(),
             updated_at: Utc::now(),
         }
@@ -312,6 +350,8 @@ mod tests {
             first_authorized_at: None,
             resource_server: false,
             pkce_optional: false,
+            metadata_fetched_at: None,
+            metadata_expires_at: None,
         }
     }
 

@@ -100,6 +100,25 @@ pub enum Denial {
     DynamicClientsDisabled {
         org_name: String,
     },
+    /// Apps identified by a metadata document are switched off in the org.
+    MetadataClientsDisabled {
+        org_name: String,
+    },
+    /// A metadata-document app from a domain the org blocked.
+    ClientDomainBlocked {
+        org_name: String,
+        domain: String,
+    },
+    /// A metadata-document app from a domain outside the org's allow list.
+    ClientDomainNotAllowed {
+        org_name: String,
+        allowed: Vec<String>,
+        domain: String,
+    },
+    /// The org's stored client domain lists can't be read: no metadata-document app may connect.
+    ClientDomainsUnreadable {
+        org_name: String,
+    },
     RedirectNotAllowed {
         org_name: String,
         allowed: Vec<String>,
@@ -147,6 +166,10 @@ impl Denial {
             | PersonalTokensDisabled { .. }
             | McpOAuthPatsDisabled { .. }
             | DynamicClientsDisabled { .. }
+            | MetadataClientsDisabled { .. }
+            | ClientDomainBlocked { .. }
+            | ClientDomainNotAllowed { .. }
+            | ClientDomainsUnreadable { .. }
             | RedirectNotAllowed { .. }
             | RedirectPolicyUnreadable { .. } => DenialKind::Policy,
         }
@@ -188,6 +211,10 @@ impl Denial {
             PersonalTokensDisabled { .. } => "personal_tokens_disabled",
             McpOAuthPatsDisabled { .. } => "mcp_oauth_pats_disabled",
             DynamicClientsDisabled { .. } => "dynamic_clients_disabled",
+            MetadataClientsDisabled { .. } => "metadata_clients_disabled",
+            ClientDomainBlocked { .. } => "client_domain_blocked",
+            ClientDomainNotAllowed { .. } => "client_domain_not_allowed",
+            ClientDomainsUnreadable { .. } => "client_domains_unreadable",
             RedirectNotAllowed { .. } => "redirect_not_allowed",
             RedirectPolicyUnreadable { .. } => "redirect_policy_unreadable",
         }
@@ -263,6 +290,27 @@ impl std::fmt::Display for Denial {
             DynamicClientsDisabled { org_name } => write!(
                 f,
                 "{org_name} doesn't allow self-registered apps. Ask an admin to allow dynamic registration in Settings, or to register this app for the organization."
+            ),
+            MetadataClientsDisabled { org_name } => write!(
+                f,
+                "{org_name} doesn't allow apps that identify themselves with a metadata document. Ask an admin to allow them in Settings, or to register this app for the organization."
+            ),
+            ClientDomainBlocked { org_name, domain } => write!(
+                f,
+                "An admin of {org_name} has blocked apps from {domain}."
+            ),
+            ClientDomainNotAllowed {
+                org_name,
+                allowed,
+                domain,
+            } => write!(
+                f,
+                "{org_name} only allows apps from {}. This app is from {domain}.",
+                allowed.join(", ")
+            ),
+            ClientDomainsUnreadable { org_name } => write!(
+                f,
+                "{org_name}'s list of allowed or blocked app domains can't be read, so no app with a metadata document may connect. Ask an admin to save it again in Settings."
             ),
             RedirectNotAllowed {
                 org_name,

@@ -54,6 +54,8 @@ pub struct ClientFacts {
     pub client_id: String,
     pub name: String,
     pub kind: ClientKind,
+    /// A metadata-document client: the host of its `client_id` URL, which vouches for it.
+    pub host: Option<String>,
 }
 
 impl ClientFacts {
@@ -63,6 +65,14 @@ impl ClientFacts {
             client_id: c.client_id.clone(),
             name: c.name.clone(),
             kind: c.kind,
+            host: (c.kind == ClientKind::Metadata)
+                .then(|| {
+                    url::Url::parse(&c.client_id)
+                        .ok()?
+                        .host_str()
+                        .map(str::to_lowercase)
+                })
+                .flatten(),
         }
     }
 }

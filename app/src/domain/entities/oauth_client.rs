@@ -38,6 +38,10 @@ pub struct Model {
     pub resource_server: bool,
     /// This client may leave out PKCE (a connector that can't send it); never set by itself.
     pub pkce_optional: bool,
+    /// A metadata-document client: when its document was last fetched, and until when that
+    /// copy may be used.
+    pub metadata_fetched_at: Option<DateTimeUtc>,
+    pub metadata_expires_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -18,6 +18,12 @@ pub struct Model {
     pub pat_max_ttl_days: i32,
     /// Who must use two-factor sign-in to work in the org.
     pub two_factor_policy: crate::model::TwoFactorPolicy,
+    /// Apps identified by a metadata document may connect.
+    pub metadata_clients_enabled: bool,
+    /// JSON lists of domains: metadata-document apps only from these (empty: any), never from
+    /// the blocked ones. A domain covers its subdomains.
+    pub allowed_client_domains: String,
+    pub blocked_client_domains: String,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -7,13 +7,14 @@ use chrono::Utc;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
 use uuid::Uuid;
 
-use super::clients::{self, list};
+use super::client_auth;
+use super::clients::list;
 use super::redirect_uri;
 use super::resource::McpResource;
 use super::scope::ScopeSet;
 use crate::domain::entities::authorization_request::{self, RequestStatus};
 use crate::domain::entities::oauth_client;
-use crate::domain::{Services, orgs};
+use crate::domain::{RequestMeta, Services, orgs};
 use crate::model::ClientKind;
 
 #[derive(Debug, Clone, Default)]
@@ -101,14 +102,24 @@ pub async fn begin(s: &Services, req: AuthorizeRequest) -> Result<Begin, sea_orm
             "The parameter {dup} was sent more than once, so the request can't be trusted."
         )));
     }
-    let client = match clients::find(&s.db, client_id).await {
+    let client = match client_auth::lookup(
+        s,
+        client_id,
+        &RequestMeta::from_ip(req.client_ip.clone()),
+    )
+    .await
+    {
         Ok(Some(c)) => c,
         Ok(None) => {
             return Ok(Begin::ErrorPage(format!(
                 "No app is registered with the client ID “{client_id}”. It may have been removed; reconnect from your app to register it again."
             )));
         }
-        Err(_) => return Err(sea_orm::DbErr::Custom("client lookup failed".into())),
+        Err(e) if e.error == "server_error" => {
+            return Err(sea_orm::DbErr::Custom("client lookup failed".into()));
+        }
+        // A metadata document that can't be fetched or used: the reason, to the person.
+        Err(e) => return Ok(Begin::ErrorPage(e.error_description)),
     };
     let registered = list(&client.redirect_uris);
     let redirect = match req.redirect_uri.as_deref().filter(|r| !r.is_empty()) {

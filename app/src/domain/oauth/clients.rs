@@ -8,13 +8,13 @@ use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
 use super::error::OAuthError;
-use super::redirect_uri;
+use super::redirect_uri::{self, ApplicationType};
 use super::scope::ScopeSet;
 use super::token_format::{SecretKind, generate, random_base62};
 use crate::domain::access::Invalidation;
 use crate::domain::audit::{self, AuditEntry};
 use crate::domain::entities::oauth_client;
-use crate::domain::secrets::{constant_time_eq, sha256_hex};
+use crate::domain::secrets::sha256_hex;
 use crate::domain::{RequestMeta, Services};
 use crate::model::ClientKind;
 
@@ -100,13 +100,15 @@ fn dedup(list: Vec<String>) -> Vec<String> {
     out
 }
 
-/// A validated registration, ready to store.
-struct Validated {
-    redirect_uris: Vec<String>,
-    auth_method: &'static str,
+/// A validated registration (or metadata document), ready to store.
+#[derive(Debug)]
+pub(super) struct Validated {
+    pub(super) redirect_uris: Vec<String>,
+    application_type: Option<ApplicationType>,
+    pub(super) auth_method: &'static str,
     grant_types: Vec<String>,
     response_types: Vec<String>,
-    name: String,
+    pub(super) name: String,
     scope: ScopeSet,
     client_uri: Option<String>,
     logo_uri: Option<String>,
@@ -115,10 +117,10 @@ struct Validated {
     contacts: Option<Vec<String>>,
     software_id: Option<String>,
     software_version: Option<String>,
-    extra: Map<String, Value>,
+    pub(super) extra: Map<String, Value>,
 }
 
-fn validate(m: &ClientMetadata) -> Result<Validated, OAuthError> {
+pub(super) fn validate(m: &ClientMetadata) -> Result<Validated, OAuthError> {
     let uris = m.redirect_uris.clone().unwrap_or_default();
     if uris.is_empty() {
         return Err(OAuthError::invalid_redirect_uri(
@@ -131,8 +133,16 @@ fn validate(m: &ClientMetadata) -> Result<Validated, OAuthError> {
             redirect_uri::MAX_URIS
         )));
     }
-    for u in &uris {
-        redirect_uri::validate(u).map_err(OAuthError::invalid_redirect_uri)?;
+    let application_type = ApplicationType::parse(m.application_type.as_deref())
+        .map_err(OAuthError::invalid_client_metadata)?;
+    for (i, u) in uris.iter().enumerate() {
+        let url = redirect_uri::validate(u)
+            .map_err(|e| OAuthError::invalid_redirect_uri(format!("redirect_uris[{i}]: {e}")))?;
+        if let Some(kind) = application_type {
+            kind.allows(&url).map_err(|e| {
+                OAuthError::invalid_redirect_uri(format!("redirect_uris[{i}]: {e}"))
+            })?;
+        }
     }
     // An omitted method means a public client here (checklist DCR-5): SDKs that omit it send no secret.
     let auth_method = match m.token_endpoint_auth_method.as_deref() {
@@ -221,6 +231,7 @@ fn validate(m: &ClientMetadata) -> Result<Validated, OAuthError> {
     }
     Ok(Validated {
         redirect_uris: uris,
+        application_type,
         auth_method,
         grant_types,
         response_types,
@@ -251,11 +262,42 @@ pub async fn register_dynamic(
 ) -> Result<Registered, OAuthError> {
     let v = validate(&m)?;
     let secret = (v.auth_method != AUTH_NONE).then(|| generate(SecretKind::ClientSecret));
+    let redirect_uris = v.redirect_uris.clone();
+    let client = row_of(
+        v,
+        format!("gc_{}", random_base62(24)),
+        ClientKind::Dynamic,
+        secret.as_deref(),
+    )
+    .insert(&s.db)
+    .await?;
+    audit::record(
+        &s.db,
+        AuditEntry {
+            actor_label: Some(format!("client {}", client.client_id)),
+            ..AuditEntry::new("oauth.client.registered")
+        }
+        .target("oauth_client", &client.client_id)
+        .details(json!({ "name": client.name, "redirect_uris": redirect_uris })),
+        meta,
+    )
+    .await?;
+    Ok(Registered { client, secret })
+}
+
+/// A new client row from validated metadata: a self-registered client, or one identified by
+/// its metadata document (`client_id` is then the document's URL).
+pub(super) fn row_of(
+    v: Validated,
+    client_id: String,
+    kind: ClientKind,
+    secret: Option<&str>,
+) -> oauth_client::ActiveModel {
     let now = Utc::now();
-    let client = oauth_client::ActiveModel {
+    oauth_client::ActiveModel {
         id: Set(Uuid::now_v7()),
-        client_id: Set(format!("gc_{}", random_base62(24))),
-        kind: Set(ClientKind::Dynamic),
+        client_id: Set(client_id),
+        kind: Set(kind),
         name: Set(v.name),
         description: Set(None),
         owner_user_id: Set(None),
@@ -264,14 +306,11 @@ pub async fn register_dynamic(
         grant_types: Set(json_list(&v.grant_types)),
         response_types: Set(json_list(&v.response_types)),
         token_endpoint_auth_method: Set(v.auth_method.into()),
-        secret_hash: Set(secret.as_deref().map(sha256_hex)),
-        secret_last_four: Set(secret.as_deref().map(super::token_format::last_four)),
+        secret_hash: Set(secret.map(sha256_hex)),
+        secret_last_four: Set(secret.map(super::token_format::last_four)),
         secret_rotated_at: Set(None),
         allowed_scopes: Set(v.scope.to_string()),
-        application_type: Set(m
-            .application_type
-            .clone()
-            .filter(|a| matches!(a.as_str(), "native" | "web"))),
+        application_type: Set(v.application_type.map(|a| a.as_str().to_string())),
         client_uri: Set(v.client_uri),
         logo_uri: Set(v.logo_uri),
         tos_uri: Set(v.tos_uri),
@@ -287,21 +326,9 @@ pub async fn register_dynamic(
         first_authorized_at: Set(None),
         resource_server: Set(false),
         pkce_optional: Set(false),
+        metadata_fetched_at: Set(None),
+        metadata_expires_at: Set(None),
     }
-    .insert(&s.db)
-    .await?;
-    audit::record(
-        &s.db,
-        AuditEntry {
-            actor_label: Some(format!("client {}", client.client_id)),
-            ..AuditEntry::new("oauth.client.registered")
-        }
-        .target("oauth_client", &client.client_id)
-        .details(json!({ "name": client.name, "redirect_uris": v.redirect_uris })),
-        meta,
-    )
-    .await?;
-    Ok(Registered { client, secret })
 }
 
 /// The RFC 7591 §3.2.1 response: the metadata as registered, every member present or omitted
@@ -362,73 +389,13 @@ pub async fn find(
         .await?)
 }
 
-/// How a client presented itself at the token, revocation or introspection endpoint.
-#[derive(Debug, Clone)]
-pub struct ClientCredentials {
-    pub client_id: String,
-    pub secret: Option<String>,
-    /// The credentials came in an `Authorization: Basic` header.
-    pub basic: bool,
-}
-
-/// Authenticates a client by the method it registered, and only that one: a
-/// `client_secret_basic` client must use the Authorization header, a `client_secret_post`
-/// client the body, a public client neither. Any failure is `invalid_client`.
-pub async fn authenticate(
-    s: &Services,
-    creds: &ClientCredentials,
-) -> Result<oauth_client::Model, OAuthError> {
-    let fail = |d: &str| OAuthError {
-        basic_challenge: creds.basic,
-        ..OAuthError::invalid_client(d)
-    };
-    // Client rows change rarely; a few seconds of cache spares the hot paths a query.
-    let client = match s.caches.client(&creds.client_id) {
-        Some(cached) => cached,
-        None => {
-            let tag = s.caches.generation();
-            let found = std::sync::Arc::new(
-                find(&s.db, &creds.client_id)
-                    .await?
-                    .ok_or_else(|| fail("Unknown client. Register again."))?,
-            );
-            s.caches.put_client(tag, found.clone());
-            found
-        }
-    };
-    let method = client.token_endpoint_auth_method.as_str();
-    let secret = match (method, &creds.secret, creds.basic) {
-        (AUTH_NONE, None, _) => return Ok((*client).clone()),
-        (AUTH_NONE, Some(_), _) => {
-            return Err(fail(
-                "This is a public client; it must not send a client secret.",
-            ));
-        }
-        (_, None, _) => return Err(fail("Client authentication is required for this client.")),
-        (AUTH_BASIC, Some(_), false) => {
-            return Err(fail(
-                "This client registered client_secret_basic: send its credentials in the Authorization header (HTTP Basic), not in the body.",
-            ));
-        }
-        (AUTH_POST, Some(_), true) => {
-            return Err(fail(
-                "This client registered client_secret_post: send client_id and client_secret in the body, not in an Authorization header.",
-            ));
-        }
-        (_, Some(secret), _) => secret,
-    };
-    match &client.secret_hash {
-        Some(hash) if constant_time_eq(&sha256_hex(secret), hash) => Ok((*client).clone()),
-        _ => Err(fail("Client authentication failed.")),
-    }
-}
-
-/// Deletes dynamically registered clients that nobody authorized within `unused_for`
-/// (MCP clients register anew on every connection; most registrations are never used).
+/// Deletes clients that identified themselves (registered, or by a metadata document) and
+/// that nobody authorized within `unused_for` (MCP clients register anew on every
+/// connection; most registrations are never used, and anyone can point at a document).
 pub async fn reap_unused_dynamic(s: &Services, unused_for: Duration) -> Result<u64, OAuthError> {
     let cutoff: DateTime<Utc> = Utc::now() - unused_for;
     let res = oauth_client::Entity::delete_many()
-        .filter(oauth_client::Column::Kind.eq(ClientKind::Dynamic))
+        .filter(oauth_client::Column::Kind.is_in([ClientKind::Dynamic, ClientKind::Metadata]))
         .filter(oauth_client::Column::FirstAuthorizedAt.is_null())
         .filter(oauth_client::Column::CreatedAt.lt(cutoff))
         .exec(&s.db)

@@ -141,6 +141,9 @@ pub async fn view(s: &Services, request_id: Uuid, user: &user::Model) -> AppResu
         client_id: client.client_id.clone(),
         verified: client.verified,
         dynamic: client.kind == ClientKind::Dynamic,
+        vouched_by: (client.kind == ClientKind::Metadata)
+            .then(|| super::metadata_document::vouching_host(&client.client_id))
+            .flatten(),
         redirect_host: redirect_uri::display_origin(&req.redirect_uri),
         localhost_redirect: redirect_url.as_ref().is_some_and(redirect_uri::is_loopback),
         user_email: user.email.clone(),

@@ -2,11 +2,14 @@
 //! revocation and introspection. Protocol parsing lives in the server; the rules live here.
 
 pub mod authorize;
+pub mod client_auth;
+pub mod client_domains;
 pub mod clients;
 pub mod consent;
 pub mod error;
 pub mod grants;
 pub mod housekeeping;
+pub mod metadata_document;
 pub mod redirect_uri;
 pub mod resource;
 pub mod rotation_writer;

@@ -67,6 +67,50 @@ pub fn validate(raw: &str) -> Result<Url, String> {
 }
 
 /// Does `requested` match one of the registered URIs? Exact string comparison, except that a
+/// What kind of app a client says it is (RFC 7591 `application_type`, as OpenID Connect
+/// Dynamic Client Registration defines it and MCP 2026-07-28 asks servers to honour).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApplicationType {
+    /// Runs on a web server: https redirect URIs only, and not on loopback.
+    Web,
+    /// Runs on the person's device: loopback http (any port), a private-use scheme, or (RFC
+    /// 8252 §7.2) a claimed https URL.
+    Native,
+}
+
+impl ApplicationType {
+    pub fn parse(raw: Option<&str>) -> Result<Option<Self>, String> {
+        match raw.map(str::trim) {
+            None | Some("") => Ok(None),
+            Some("web") => Ok(Some(Self::Web)),
+            Some("native") => Ok(Some(Self::Native)),
+            Some(other) => Err(format!(
+                "application_type {other:?} is not one of web, native"
+            )),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Web => "web",
+            Self::Native => "native",
+        }
+    }
+
+    /// Whether `url` (already a valid redirect URI) suits this kind of app; why not, if not.
+    pub fn allows(self, url: &Url) -> Result<(), String> {
+        match self {
+            Self::Web if url.scheme() != "https" => Err(format!(
+                "{url}: a web application's redirect URIs must use https (loopback and app schemes are for application_type native)"
+            )),
+            Self::Web if is_loopback(url) => Err(format!(
+                "{url}: a web application can't redirect to this computer (loopback is for application_type native)"
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
 /// loopback URI matches on any port (scheme, host, path and query must still be identical).
 pub fn matches(registered: &[String], requested: &str) -> bool {
     if registered.iter().any(|r| r == requested) {
@@ -345,6 +389,29 @@ mod tests {
                 Err(UnreadablePolicy),
                 "{corrupt:?}"
             );
+        }
+    }
+
+    #[test]
+    fn application_types_restrict_redirect_uris() {
+        let web = ApplicationType::parse(Some("web")).unwrap().unwrap();
+        let native = ApplicationType::parse(Some("native")).unwrap().unwrap();
+        assert!(ApplicationType::parse(Some("desktop")).is_err());
+        assert_eq!(ApplicationType::parse(None), Ok(None));
+        let url = |s: &str| validate(s).unwrap();
+        assert!(web.allows(&url("https://app.example/cb")).is_ok());
+        assert!(web.allows(&url("http://127.0.0.1:9/cb")).is_err());
+        assert!(web.allows(&url("https://localhost/cb")).is_err());
+        assert!(
+            web.allows(&url("cursor://anysphere.cursor-mcp/cb"))
+                .is_err()
+        );
+        for ok in [
+            "http://127.0.0.1:9/cb",
+            "cursor://anysphere.cursor-mcp/cb",
+            "https://app.example/cb",
+        ] {
+            assert!(native.allows(&url(ok)).is_ok(), "{ok}");
         }
     }
 

@@ -65,11 +65,19 @@ impl ScopeSet {
         Self(SCOPES.iter().map(|(s, _)| *s).collect())
     }
 
-    /// Known scopes in `raw`; unknown ones are dropped (RFC 6749 §3.3 lets the server narrow).
+    /// Known scopes in `raw`; unknown ones (`openid`, `offline_access`, …) are dropped (RFC
+    /// 6749 §3.3 lets the server narrow). `mcp` and `*`, which connectors send for "full
+    /// access" (seeds 003 and 004), stand for every scope.
     pub fn parse_known(raw: &str) -> Self {
         Self(
             raw.split_ascii_whitespace()
-                .filter_map(|w| SCOPES.iter().find(|(s, _)| *s == w).map(|(s, _)| *s))
+                .flat_map(|w| {
+                    let all = matches!(w, "mcp" | "*");
+                    SCOPES
+                        .iter()
+                        .map(|(s, _)| *s)
+                        .filter(move |s| all || *s == w)
+                })
                 .collect(),
         )
     }
@@ -110,6 +118,12 @@ mod tests {
         let s = ScopeSet::parse_known("mcp:write  openid mcp:read offline_access");
         assert_eq!(s.to_string(), "mcp:read mcp:write");
         assert!(ScopeSet::parse_known("openid").is_empty());
+        assert_eq!(ScopeSet::parse_known("mcp"), ScopeSet::all());
+        assert_eq!(
+            ScopeSet::parse_known("openid * offline_access"),
+            ScopeSet::all()
+        );
+        assert!(ScopeSet::parse_known("mcp:readx mcps").is_empty());
         assert!(ScopeSet::parse_known("mcp:read").is_subset(&ScopeSet::all()));
         assert!(!ScopeSet::all().is_subset(&ScopeSet::parse_known("mcp:read")));
     }

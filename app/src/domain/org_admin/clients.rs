@@ -132,6 +132,7 @@ async fn describe(
                 blocked_in_org: blocked.contains(&c.id),
                 resource_server: owned_by(&c, org_id) && c.resource_server,
                 created_at: c.created_at,
+                metadata_fetched_at: c.metadata_fetched_at,
                 client_id: c.client_id,
                 name: c.name,
                 source: c.kind,
