@@ -1,4 +1,6 @@
 import { defineConfig } from "@playwright/test";
+import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 
@@ -15,6 +17,40 @@ const db = path.join(os.tmpdir(), `gatehouse-e2e-${process.pid}-${Date.now()}.db
 const smtpPort = Number(process.env.GATEHOUSE_E2E_SMTP_PORT ?? port + 25);
 process.env.GATEHOUSE_E2E_MAIL_DIR ??= path.join(os.tmpdir(), `gatehouse-e2e-mail-${process.pid}-${Date.now()}`);
 const mailDir = process.env.GATEHOUSE_E2E_MAIL_DIR;
+
+// Client ID metadata documents are served over real HTTPS by support/doc_server.mjs, with a
+// certificate from a CA made here once (openssl); Gatehouse trusts that CA through
+// GATEHOUSE_EXTRA_CA_FILE and may fetch from loopback through the setting named unsafe.
+const docsPort = Number(process.env.GATEHOUSE_E2E_DOCS_PORT ?? port + 26);
+process.env.GATEHOUSE_E2E_METADATA_URL ??= `https://localhost:${docsPort}/client.json`;
+process.env.GATEHOUSE_E2E_TLS_DIR ??= makeTestCa();
+const tlsDir = process.env.GATEHOUSE_E2E_TLS_DIR;
+
+function makeTestCa(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gatehouse-e2e-tls-"));
+  const run = (...args: string[]) => execFileSync("openssl", args, { cwd: dir, stdio: "pipe" });
+  const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
+  run("req", "-x509", ...ec, "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=Gatehouse e2e CA",
+    "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign");
+  run("req", ...ec, "-keyout", "leaf.key", "-out", "leaf.csr", "-subj", "/CN=localhost");
+  fs.writeFileSync(path.join(dir, "leaf.ext"),
+    "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n");
+  run("x509", "-req", "-in", "leaf.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", "leaf.pem",
+    "-days", "2", "-extfile", "leaf.ext");
+  fs.mkdirSync(path.join(dir, "docs"));
+  const clientId = process.env.GATEHOUSE_E2E_METADATA_URL!;
+  fs.writeFileSync(path.join(dir, "docs", "client.json"), JSON.stringify({
+    client_id: clientId,
+    client_name: "Gatehouse e2e metadata client",
+    client_uri: "https://localhost/",
+    // Any loopback port, as Claude Code's document does.
+    redirect_uris: ["http://127.0.0.1/callback"],
+    grant_types: ["authorization_code", "refresh_token"],
+    response_types: ["code"],
+    token_endpoint_auth_method: "none",
+  }));
+  return dir;
+}
 
 export default defineConfig({
   testDir: "./tests",
@@ -47,6 +83,14 @@ export default defineConfig({
       stderr: "pipe",
     },
     {
+      command: `node ${path.join(__dirname, "support", "doc_server.mjs")} ${docsPort} ${tlsDir}`,
+      port: docsPort,
+      reuseExistingServer: false,
+      timeout: 30_000,
+      stdout: "pipe",
+      stderr: "pipe",
+    },
+    {
       command: `${bin} serve`,
       cwd: root,
       url: `${baseURL}/readyz`,
@@ -63,6 +107,8 @@ export default defineConfig({
         GATEHOUSE_SIGNUPS_PER_HOUR: "100000",
         GATEHOUSE_SMTP_URL: `smtp://127.0.0.1:${smtpPort}`,
         GATEHOUSE_MAIL_FROM: "Gatehouse <no-reply@gatehouse.test>",
+        GATEHOUSE_EXTRA_CA_FILE: path.join(tlsDir, "ca.pem"),
+        GATEHOUSE_UNSAFE_METADATA_FROM_LOOPBACK: "on",
       },
     },
   ],

@@ -377,6 +377,41 @@ test("a standard PAT from /settings/tokens works as a bearer header with the SDK
   await client.close();
 });
 
+/** The same provider, identifying the app by a Client ID Metadata Document instead of registering. */
+class MetadataDocumentProvider extends PlaywrightOAuthProvider {
+  readonly clientMetadataUrl = process.env.GATEHOUSE_E2E_METADATA_URL!;
+}
+
+test("the SDK connects with a client ID metadata document, calls tools and refreshes", async ({ page, baseURL }, testInfo) => {
+  test.setTimeout(120_000);
+  const { email, slug, orgName } = await adminWithOrg(page, testInfo, "ada");
+  const documentUrl = process.env.GATEHOUSE_E2E_METADATA_URL!;
+  const registrations: string[] = [];
+  const counting: FetchLike = async (url, init) => {
+    if (new URL(String(url)).pathname === "/oauth/register") registrations.push(String(url));
+    return fetch(url, init);
+  };
+  const provider = new MetadataDocumentProvider(browserApprover(page, email, orgName), "ignored by the document");
+  const client = await connect(`${baseURL}/o/${slug}/mcp`, provider, counting);
+  // The document's URL is the client ID; nothing was registered.
+  expect(registrations).toEqual([]);
+  expect(provider.client?.client_id).toBe(documentUrl);
+  expect(provider.authorizationUrls[0].searchParams.get("client_id")).toBe(documentUrl);
+  const tools = (await client.listTools()).tools.map((t) => t.name);
+  expect(tools).toContain("whoami");
+  const me = await data(client, "whoami");
+  expect(me.user.email).toBe(email);
+
+  // An access token the server no longer knows: the SDK refreshes with the document's client ID.
+  provider.saved.push({ ...provider.saved[provider.saved.length - 1], access_token: "gate_at_notvalidanymore0000000000000000" });
+  const again = await data(client, "whoami");
+  expect(again.credential.connection_id).toBe(me.credential.connection_id);
+  expect(provider.saved.length).toBeGreaterThanOrEqual(3);
+  expect(provider.saved[provider.saved.length - 1].refresh_token).not.toBe(provider.saved[0].refresh_token);
+  expect(provider.authorizationUrls).toHaveLength(1);
+  await client.close();
+});
+
 // Last, in an org of its own: MCP stays off there, so nothing needs restoring.
 test("an admin switches MCP off over MCP; the next call is refused", async ({ page, baseURL }, testInfo) => {
   test.setTimeout(120_000);
