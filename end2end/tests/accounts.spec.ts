@@ -1,5 +1,5 @@
 import { test, expect, Page, TestInfo } from "@playwright/test";
-import { PASSWORD, logIn, logOut, open, signUp, totp, unique, waitForMail } from "./helpers";
+import { PASSWORD, createOrg, logIn, logOut, open, signUp, totp, unique, waitForMail } from "./helpers";
 
 // Accounts you can trust, with and without JavaScript, in light and dark: the verification
 // link from the mailbox, "Forgot your password?", two-factor sign-in, and the org policy that
@@ -30,14 +30,6 @@ async function enrolTwoFactor(page: Page, testInfo: TestInfo, screenshots = fals
   for (const c of codes) expect(c).toMatch(/^[a-z2-9]{4}-[a-z2-9]{4}-[a-z2-9]{4}-[a-z2-9]{4}$/);
   if (screenshots) await shoot(page, testInfo, "two-factor-recovery-codes");
   return secret;
-}
-
-async function createOrg(page: Page, testInfo: TestInfo, slug: string) {
-  await open(page, testInfo, "/orgs/new");
-  await page.getByLabel("Name", { exact: true }).fill(`Acme ${slug}`);
-  await page.getByLabel("URL name").fill(slug);
-  await page.getByRole("button", { name: "Create organization" }).click();
-  await expect(page).toHaveURL(new RegExp(`/o/${slug}$`));
 }
 
 test("a new account verifies its address from the mailbox", async ({ page }, testInfo) => {

@@ -41,6 +41,15 @@ export async function signUp(page: Page, testInfo: TestInfo, email: string, name
   if (verify) await verifyEmail(page, email);
 }
 
+/** Creates an organization "Acme {slug}" as the signed-in page's user (who becomes its admin). */
+export async function createOrg(page: Page, testInfo: TestInfo, slug: string) {
+  await open(page, testInfo, "/orgs/new");
+  await page.getByLabel("Name", { exact: true }).fill(`Acme ${slug}`);
+  await page.getByLabel("URL name").fill(slug);
+  await page.getByRole("button", { name: "Create organization" }).click();
+  await expect(page).toHaveURL(new RegExp(`/o/${slug}$`));
+}
+
 export async function logIn(page: Page, testInfo: TestInfo, email: string, password = PASSWORD) {
   await open(page, testInfo, "/login");
   await page.getByLabel("Email").fill(email);

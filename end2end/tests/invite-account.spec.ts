@@ -1,5 +1,5 @@
 import { test, expect } from "@playwright/test";
-import { PASSWORD, logOut, open, signUp, unique, waitForMail } from "./helpers";
+import { PASSWORD, createOrg, logOut, open, signUp, unique, waitForMail } from "./helpers";
 
 // An admin invites an address without an account; the invitation arrives by mail, the invitee
 // opens its link, creates an account with it and joins with the given role. Then the account page: name and password.
@@ -8,11 +8,7 @@ test("invitation link: sign up with it and join; account profile and password", 
   const invitee = `${unique(testInfo, "carol")}@example.com`;
   const slug = unique(testInfo, "acme");
   await signUp(page, testInfo, admin);
-  await open(page, testInfo, "/orgs/new");
-  await page.getByLabel("Name", { exact: true }).fill(`Acme ${slug}`);
-  await page.getByLabel("URL name").fill(slug);
-  await page.getByRole("button", { name: "Create organization" }).click();
-  await expect(page).toHaveURL(new RegExp(`/o/${slug}$`));
+  await createOrg(page, testInfo, slug);
 
   await open(page, testInfo, "/admin/members");
   await page.getByLabel("Email").fill(invitee);

@@ -1,6 +1,6 @@
 import { test, expect } from "@playwright/test";
 import { createHash, randomBytes } from "node:crypto";
-import { jsEnabled, open, signUp, unique } from "./helpers";
+import { createOrg, jsEnabled, open, signUp, unique } from "./helpers";
 
 // An app that identifies itself with a Client ID Metadata Document (served over HTTPS by
 // support/doc_server.mjs), seen by a person, with and without JavaScript: the consent screen
@@ -10,11 +10,7 @@ test("a metadata-document app: consent names its domain, the admin list shows it
   const admin = `${unique(testInfo, "ada")}@example.com`;
   const slug = unique(testInfo, "acme");
   await signUp(page, testInfo, admin);
-  await open(page, testInfo, "/orgs/new");
-  await page.getByLabel("Name", { exact: true }).fill(`Acme ${slug}`);
-  await page.getByLabel("URL name").fill(slug);
-  await page.getByRole("button", { name: "Create organization" }).click();
-  await expect(page).toHaveURL(new RegExp(`/o/${slug}$`));
+  await createOrg(page, testInfo, slug);
 
   const clientId = process.env.GATEHOUSE_E2E_METADATA_URL!;
   const callback = `http://127.0.0.1:${30000 + Math.floor(Math.random() * 20000)}/callback`;

@@ -13,10 +13,8 @@ use std::time::Duration;
 use app::domain::entities::{audit_event, user};
 use app::domain::users;
 use app::error::AppError;
-use axum::body::Body;
-use http::{Request, StatusCode, header};
+use http::StatusCode;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter};
-use serde_json::json;
 use support::flow::{auth_query, public_client, signed_in_with_org};
 use support::{
     Browser, PASSWORD, Response, TestApp, assert_ok, org, redirected_error, refused, testid_text,
@@ -577,21 +575,6 @@ async fn two_factor_sign_in_takes_each_code_once(db: DatabaseConnection) {
     ));
 }
 
-async fn whoami(app: &TestApp, pat: &str) -> Response {
-    app.call(
-        Request::post("/o/acme/mcp")
-            .header(header::CONTENT_TYPE, "application/json")
-            .header(header::ACCEPT, "application/json, text/event-stream")
-            .header(header::AUTHORIZATION, format!("Bearer {pat}"))
-            .body(Body::from(
-                json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": { "name": "whoami", "arguments": {} } })
-                    .to_string(),
-            ))
-            .unwrap(),
-    )
-    .await
-}
-
 fn settings_form(policy: &str) -> Vec<(&'static str, String)> {
     vec![
         ("mcp_enabled", "on".into()),
@@ -641,7 +624,7 @@ async fn the_org_policy_sends_members_to_set_up_two_factor(db: DatabaseConnectio
         .find("gate_pat_")
         .expect("the new token, shown once");
     let pat = pat.body[start..].split('"').next().unwrap().to_string();
-    assert_eq!(whoami(&app, &pat).await.status, StatusCode::OK);
+    assert_eq!(app.whoami("/o/acme/mcp", &pat).await.status, StatusCode::OK);
 
     // An admin without two-factor sign-in can't require it: it would lock them out.
     let res = set_policy(&mut ada, "everyone").await;
@@ -685,7 +668,7 @@ async fn the_org_policy_sends_members_to_set_up_two_factor(db: DatabaseConnectio
         )
         .await;
     assert!(matches!(refused(&res), AppError::TwoFactorRequired(_)));
-    let res = whoami(&app, &pat).await;
+    let res = app.whoami("/o/acme/mcp", &pat).await;
     assert_eq!(res.status, StatusCode::FORBIDDEN, "{}", res.body);
     assert!(
         res.body.contains("Two-factor sign-in required"),
@@ -707,7 +690,7 @@ async fn the_org_policy_sends_members_to_set_up_two_factor(db: DatabaseConnectio
     // Once Bob turns it on, acme is open to him again, his token included.
     enrol(&mut bob).await;
     assert_eq!(bob.get("/o/acme").await.status, StatusCode::OK);
-    assert_eq!(whoami(&app, &pat).await.status, StatusCode::OK);
+    assert_eq!(app.whoami("/o/acme/mcp", &pat).await.status, StatusCode::OK);
 }
 
 /// Mail is written before anyone tries to send it: an SMTP server that is down only delays

@@ -101,19 +101,18 @@ async fn exchange(app: &TestApp, client_id: &str, code: &str, verifier: &str) ->
     .await
 }
 
-async fn whoami(app: &TestApp, token: &str) -> Response {
-    app.call(
-        Request::post("/mcp")
-            .header(header::CONTENT_TYPE, "application/json")
-            .header(header::ACCEPT, "application/json, text/event-stream")
-            .header(header::AUTHORIZATION, format!("Bearer {token}"))
-            .body(Body::from(
-                json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": { "name": "whoami", "arguments": {} } })
-                    .to_string(),
-            ))
-            .unwrap(),
-    )
-    .await
+/// Time passes: every stored document is stale.
+async fn expire_documents(app: &TestApp) {
+    oauth_client::Entity::update_many()
+        .col_expr(
+            oauth_client::Column::MetadataExpiresAt,
+            sea_orm::sea_query::Expr::value(chrono::Utc::now()),
+        )
+        .exec(&app.db)
+        .await
+        .unwrap();
+    app.services
+        .invalidate(app::domain::access::Invalidation::All);
 }
 
 async fn metadata_rows(app: &TestApp) -> u64 {
@@ -176,7 +175,7 @@ async fn a_metadata_client_connects_refreshes_and_is_listed(db: DatabaseConnecti
     let tokens = res.json();
     assert_eq!(tokens["scope"], "mcp:read mcp:write");
     let access = tokens["access_token"].as_str().unwrap();
-    assert_eq!(whoami(&app, access).await.status, StatusCode::OK);
+    assert_eq!(app.whoami("/mcp", access).await.status, StatusCode::OK);
     let res = app
         .post_form(
             "/oauth/token",
@@ -431,16 +430,7 @@ async fn documents_are_cached_by_their_headers_and_fetched_again_when_stale(
         DOC,
         Reply::json(&changed).header("cache-control", "no-store"),
     );
-    oauth_client::Entity::update_many()
-        .col_expr(
-            oauth_client::Column::MetadataExpiresAt,
-            sea_orm::sea_query::Expr::value(chrono::Utc::now()),
-        )
-        .exec(&app.db)
-        .await
-        .unwrap();
-    app.services
-        .invalidate(app::domain::access::Invalidation::All);
+    expire_documents(&app).await;
     let page = authorize_page(&mut ada, &auth_query(&client_id, &pkce().0, "mcp:read"))
         .await
         .expect("refused");
@@ -462,16 +452,7 @@ async fn documents_are_cached_by_their_headers_and_fetched_again_when_stale(
     // A document that disappears: the client fails with the reason, at the token endpoint as
     // invalid_client; nothing else is affected.
     server.set(DOC, Reply::raw(404, "text/plain", b"gone"));
-    oauth_client::Entity::update_many()
-        .col_expr(
-            oauth_client::Column::MetadataExpiresAt,
-            sea_orm::sea_query::Expr::value(chrono::Utc::now()),
-        )
-        .exec(&app.db)
-        .await
-        .unwrap();
-    app.services
-        .invalidate(app::domain::access::Invalidation::All);
+    expire_documents(&app).await;
     let res = app
         .post_form(
             "/oauth/token",
@@ -517,7 +498,7 @@ async fn the_org_decides_which_metadata_clients_may_connect(db: DatabaseConnecti
     let code = res.location_param("code").unwrap();
     let tokens = exchange(&app, &client_id, &code, &verifier).await.json();
     let access = tokens["access_token"].as_str().unwrap().to_string();
-    assert_eq!(whoami(&app, &access).await.status, StatusCode::OK);
+    assert_eq!(app.whoami("/mcp", &access).await.status, StatusCode::OK);
 
     for (change, words) in [
         (
@@ -544,7 +525,7 @@ async fn the_org_decides_which_metadata_clients_may_connect(db: DatabaseConnecti
     ] {
         set_policy(&app, change).await;
         // Its token stops at once, with the words…
-        let res = whoami(&app, &access).await;
+        let res = app.whoami("/mcp", &access).await;
         assert_eq!(res.status, StatusCode::FORBIDDEN, "{}", res.body);
         assert!(res.body.contains(words), "{words}: {}", res.body);
         // …and the consent screen says so.
@@ -569,7 +550,7 @@ async fn the_org_decides_which_metadata_clients_may_connect(db: DatabaseConnecti
             },
         )
         .await;
-        assert_eq!(whoami(&app, &access).await.status, StatusCode::OK);
+        assert_eq!(app.whoami("/mcp", &access).await.status, StatusCode::OK);
     }
     // The settings form takes the lists, and names a bad entry.
     let res = ada

@@ -302,6 +302,22 @@ pub fn redirected_error(res: &Response) -> Option<app::error::AppError> {
 pub const PASSWORD: &str = "correct horse battery staple";
 
 impl TestApp {
+    /// The `whoami` tool called at the MCP endpoint `path` with a bearer token.
+    pub async fn whoami(&self, path: &str, token: &str) -> Response {
+        self.call(
+            Request::post(path)
+                .header(header::CONTENT_TYPE, "application/json")
+                .header(header::ACCEPT, "application/json, text/event-stream")
+                .header(header::AUTHORIZATION, format!("Bearer {token}"))
+                .body(Body::from(
+                    serde_json::json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": { "name": "whoami", "arguments": {} } })
+                        .to_string(),
+                ))
+                .unwrap(),
+        )
+        .await
+    }
+
     /// Sends a request straight into the router (no cookies): for machine endpoints.
     pub async fn call(&self, req: Request<Body>) -> Response {
         Response::read(self.router.clone().oneshot(req).await.expect("router")).await
