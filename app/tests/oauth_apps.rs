@@ -144,9 +144,19 @@ async fn a_confidential_app_gets_a_secret_that_works_once_shown(db: DatabaseConn
     // The real flow works with it, and the app shows as used.
     let (conn_id, t) = connect(&s, &ada, &row, &acme).await;
     assert!(bearer_ok(&s, &t.access_token, &acme).await.is_ok());
-    let used = oauth_apps::get(&s.db, AppOwner::User(ada.id), app.id)
+    // Use is recorded off the request path: it shows within moments.
+    let mut used = oauth_apps::get(&s.db, AppOwner::User(ada.id), app.id)
         .await
         .unwrap();
+    for _ in 0..50 {
+        if used.last_used_at.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        used = oauth_apps::get(&s.db, AppOwner::User(ada.id), app.id)
+            .await
+            .unwrap();
+    }
     assert_eq!(used.status, OAuthAppStatus::Active);
     assert_eq!(used.active_connections, 1);
     assert!(used.last_used_at.is_some());

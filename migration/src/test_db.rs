@@ -9,10 +9,21 @@ pub const POSTGRES_ENV: &str = "GATEHOUSE_TEST_POSTGRES_URL";
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
+/// `gh_test_<pid>_<start>_<n>`: the pid lets a later run sweep what an ended run left behind; the
+/// process start time keeps names apart when a fresh container hands out the same pid again
+/// over a /tmp (or a PostgreSQL server) that outlived the last run.
 fn unique_name() -> String {
+    static STARTED: std::sync::OnceLock<u128> = std::sync::OnceLock::new();
+    let started = STARTED.get_or_init(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default()
+    });
     format!(
-        "gh_test_{}_{}",
+        "gh_test_{}_{:x}_{}",
         std::process::id(),
+        started,
         COUNTER.fetch_add(1, Ordering::SeqCst)
     )
 }
@@ -22,6 +33,10 @@ pub async fn sqlite() -> Result<DatabaseConnection, DbErr> {
     let dir = std::env::temp_dir().join("gatehouse-tests");
     std::fs::create_dir_all(&dir).map_err(|e| DbErr::Custom(e.to_string()))?;
     let path = dir.join(format!("{}.db", unique_name()));
+    // A file left by an earlier run under the same name would carry its rows into this test.
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
     let db = crate::db::connect(&format!("sqlite://{}?mode=rwc", path.display())).await?;
     crate::db::migrate(&db).await?;
     Ok(db)
@@ -76,7 +91,7 @@ async fn sweep_stale(admin: &DatabaseConnection) -> Result<(), DbErr> {
     Ok(())
 }
 
-/// Whether the process that made `gh_test_<pid>_<n>` still runs. Where that can't be told
+/// Whether the process that made `gh_test_<pid>_…` still runs. Where that can't be told
 /// (no /proc), the database is kept: a leftover costs disk, a wrong drop fails a test.
 fn owner_alive(name: &str) -> bool {
     let pid = name

@@ -147,7 +147,7 @@ async fn login_then_token_with_refresh() {
         .unwrap();
     });
 
-    let dir = std::env::temp_dir().join(format!("gh-login-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!("gh-login-{}", uuid::Uuid::new_v4()));
     let store = dir.join("gatehouse").join("credentials.json");
     // SAFETY: this test binary has this one test; nothing else reads the environment meanwhile.
     unsafe { std::env::set_var("GATEHOUSE_CREDENTIALS", &store) };
