@@ -29,6 +29,9 @@ pub enum AppError {
     Csrf,
     #[error("Something went wrong on our side. Please try again.")]
     Internal,
+    /// The database can't be reached right now: try again in a few seconds (503).
+    #[error("Gatehouse can't reach its database right now. Please try again in a few seconds.")]
+    Unavailable,
     /// Transport-level failures reported by the server-function machinery.
     #[error("{0}")]
     Transport(String),
@@ -67,6 +70,7 @@ impl AppError {
             Self::Conflict(_) => 409,
             Self::TooManyRequests(_) => 429,
             Self::Internal => 500,
+            Self::Unavailable => 503,
             Self::Transport(_) => 502,
         }
     }
@@ -91,13 +95,44 @@ impl leptos::server_fn::error::FromServerFnError for AppError {
 pub type AppResult<T> = Result<T, AppError>;
 
 #[cfg(feature = "ssr")]
+pub use ssr::database_unavailable;
+
+#[cfg(feature = "ssr")]
 mod ssr {
     use super::AppError;
 
     impl From<sea_orm::DbErr> for AppError {
         fn from(err: sea_orm::DbErr) -> Self {
+            if database_unavailable(&err) {
+                tracing::warn!(error = %err, "database unavailable");
+                return AppError::Unavailable;
+            }
             tracing::error!(error = %err, "database error");
             AppError::Internal
+        }
+    }
+
+    /// Whether `err` says the database can't be reached (down, restarting, pool exhausted)
+    /// rather than that a statement was wrong: the first is worth a retry, the second is a bug.
+    pub fn database_unavailable(err: &sea_orm::DbErr) -> bool {
+        use sea_orm::sqlx::Error as S;
+        use sea_orm::{DbErr, RuntimeErr};
+        let e = match err {
+            DbErr::ConnectionAcquire(_) => return true,
+            DbErr::Conn(RuntimeErr::SqlxError(e))
+            | DbErr::Exec(RuntimeErr::SqlxError(e))
+            | DbErr::Query(RuntimeErr::SqlxError(e)) => e,
+            DbErr::Conn(_) => return true,
+            _ => return false,
+        };
+        match e.as_ref() {
+            S::Io(_) | S::Tls(_) | S::Protocol(_) | S::PoolTimedOut | S::PoolClosed => true,
+            S::WorkerCrashed => true,
+            // Class 08 (connection exception) and 57P0x (the server shutting down or starting).
+            S::Database(d) => d
+                .code()
+                .is_some_and(|c| c.starts_with("08") || c.starts_with("57P0")),
+            _ => false,
         }
     }
 

@@ -9,7 +9,7 @@ use std::time::Duration;
 use support::*;
 
 use app::domain::entities::{audit_event, user};
-use app::domain::throttle::{Throttle, ThrottleLimits};
+use app::domain::throttle::ThrottleLimits;
 use app::domain::validate::{Email, Password, Slug};
 use app::domain::{audit, invitations, members, orgs, users};
 use app::error::AppError;
@@ -91,12 +91,12 @@ async fn accounts_sign_up_and_sign_in(db: DatabaseConnection) {
 }
 
 async fn sign_in_is_throttled_per_account_and_per_address(db: DatabaseConnection) {
-    let s = services(db).with_throttle(Throttle::new(ThrottleLimits {
+    let s = services(db).with_throttle_limits(ThrottleLimits {
         per_account: 3,
         per_ip: 5,
         window: Duration::from_secs(600),
         ..Default::default()
-    }));
+    });
     user(&s, "ada@example.com").await;
     for _ in 0..3 {
         let e = users::authenticate(&s, "ada@example.com", "not the password", &meta())
@@ -433,12 +433,12 @@ async fn membership_ids_of_other_orgs_are_not_found(db: DatabaseConnection) {
 /// 5d: the attempt is counted before the password is hashed, so guesses sent all at once are
 /// throttled exactly like guesses sent one after another.
 async fn parallel_wrong_passwords_are_throttled_like_sequential_ones(db: DatabaseConnection) {
-    let s = services(db).with_throttle(Throttle::new(ThrottleLimits {
+    let s = services(db).with_throttle_limits(ThrottleLimits {
         per_account: 3,
         per_ip: 100,
         window: Duration::from_secs(600),
         ..Default::default()
-    }));
+    });
     user(&s, "ada@example.com").await;
     let guesses: Vec<_> = (0..12)
         .map(|i| {

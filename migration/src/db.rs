@@ -28,7 +28,12 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
                     .foreign_keys(true)
             });
     } else {
-        opts.max_connections(16);
+        // A request waits at most 3 s for a connection: while PostgreSQL is down or
+        // restarting, callers get a quick "try again" (503) instead of a hang, and the pool
+        // reconnects by itself once it is back.
+        opts.max_connections(16)
+            .acquire_timeout(Duration::from_secs(3))
+            .connect_timeout(Duration::from_secs(3));
     }
     Database::connect(opts).await
 }

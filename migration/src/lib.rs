@@ -9,6 +9,7 @@ mod m20261124_000002_refresh_grace;
 mod m20261129_000003_trust_core;
 mod m20261130_000004_accounts;
 mod m20261130_000005_metadata_clients;
+mod m20261130_000006_shared_throttles;
 pub mod test_db;
 
 pub struct Migrator;
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000003_trust_core::Migration),
             Box::new(m20261130_000004_accounts::Migration),
             Box::new(m20261130_000005_metadata_clients::Migration),
+            Box::new(m20261130_000006_shared_throttles::Migration),
         ]
     }
 }

@@ -1,5 +1,6 @@
 //! The `gatehouse` command line: serve, migrate, and the account and org helpers.
 
+use std::future::IntoFuture;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -403,23 +404,58 @@ async fn serve(config: Config, services: Services) -> Result<(), CliError> {
             "no SMTP server configured (GATEHOUSE_SMTP_URL): mail stays in the outbox and its links are logged; `gatehouse outbox` lists them"
         ),
     }
+    if let Some(bind) = config.metrics_bind {
+        crate::metrics_endpoint::serve(bind, services.db.clone())
+            .await
+            .map_err(CliError)?;
+    }
+    if services.db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+        crate::cluster::spawn(services.db.clone(), services.caches.clone());
+    }
     let public_url = config.public_url.clone();
-    let state = AppState::new(config, services);
+    let state = AppState::new(config, services.clone());
     let app = router::build_router(state);
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| CliError(format!("can't listen on {addr} (GATEHOUSE_BIND): {e}")))?;
     tracing::info!(%addr, %public_url, "Gatehouse is listening");
     println!("Gatehouse is running at {public_url} (listening on {addr}). Press Ctrl+C to stop.");
-    axum::serve(
+    let (stopping, stopped) = tokio::sync::oneshot::channel();
+    let server = axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown_signal())
-    .await?;
+    .with_graceful_shutdown(async move {
+        shutdown_signal().await;
+        let _ = stopping.send(());
+    })
+    .into_future();
+    // Long-lived connections (an MCP client's event stream) would hold a graceful stop
+    // forever: after the grace period the rest is cut.
+    let deadline = async {
+        if stopped.await.is_ok() {
+            tokio::time::sleep(SHUTDOWN_GRACE).await;
+        } else {
+            std::future::pending::<()>().await;
+        }
+    };
+    tokio::select! {
+        served = server => served?,
+        () = deadline => tracing::warn!(
+            grace_secs = SHUTDOWN_GRACE.as_secs(),
+            "connections still open after the grace period; closing them"
+        ),
+    }
+    // Every answered refresh is committed already; this stores what was queued behind it.
+    if let Some(writer) = services.rotations() {
+        writer.drain().await;
+    }
     tracing::info!("Gatehouse stopped");
     Ok(())
 }
+
+/// How long a stopping process waits for open requests and connections.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
 
 /// Every ten minutes: expired sessions, unused self-registered clients, stale OAuth requests,
 /// mailed links nobody can follow any more, old outbox entries.
@@ -444,6 +480,9 @@ fn spawn_housekeeping(services: Services) {
                 }
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "OAuth housekeeping failed"),
+            }
+            if let Err(e) = services.throttle.sweep().await {
+                tracing::warn!(error = %e, "throttle sweep failed");
             }
             let links = app::domain::email_links::sweep(&services.db).await;
             let mails = app::domain::mail::outbox::sweep(&services.db).await;

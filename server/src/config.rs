@@ -22,6 +22,8 @@ pub struct Config {
     pub public_url: String,
     pub database_url: String,
     pub bind: SocketAddr,
+    /// Where `/metrics` is served (Prometheus text format); off when unset.
+    pub metrics_bind: Option<SocketAddr>,
     pub cookie_secure: bool,
     pub signup: bool,
     /// Accounts one client address may create per hour from the sign-up page.
@@ -102,6 +104,7 @@ const SETTINGS: &[&str] = &[
     "GATEHOUSE_PUBLIC_URL",
     "GATEHOUSE_DATABASE_URL",
     "GATEHOUSE_BIND",
+    "GATEHOUSE_METRICS_BIND",
     "GATEHOUSE_COOKIE_SECURE",
     "GATEHOUSE_SIGNUP",
     "GATEHOUSE_SIGNUPS_PER_HOUR",
@@ -171,6 +174,22 @@ impl Config {
                     "expected an address and port such as 127.0.0.1:3000 or 0.0.0.0:8080",
                 )
             })?;
+        let metrics_bind = get("GATEHOUSE_METRICS_BIND")
+            .map(|v| {
+                v.parse::<SocketAddr>().map_err(|_| {
+                    err(
+                        "GATEHOUSE_METRICS_BIND",
+                        "expected an address and port such as 127.0.0.1:9100",
+                    )
+                })
+            })
+            .transpose()?;
+        if metrics_bind == Some(bind) {
+            return Err(err(
+                "GATEHOUSE_METRICS_BIND",
+                "must differ from GATEHOUSE_BIND: metrics are not for the public listener",
+            ));
+        }
         let cookie_secure = match get("GATEHOUSE_COOKIE_SECURE") {
             Some(v) => parse_bool("GATEHOUSE_COOKIE_SECURE", &v)?,
             None => https,
@@ -305,6 +324,7 @@ impl Config {
             public_url,
             database_url,
             bind,
+            metrics_bind,
             cookie_secure,
             signup,
             signups_per_hour,

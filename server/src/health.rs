@@ -14,9 +14,14 @@ pub async fn healthz() -> Json<Value> {
 
 /// The database answers; otherwise 503 so a load balancer stops sending traffic.
 pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
-    match state.services.db.ping().await {
-        Ok(()) => (StatusCode::OK, Json(json!({ "status": "ready" }))),
-        Err(e) => {
+    let ping = tokio::time::timeout(std::time::Duration::from_secs(2), state.services.db.ping());
+    match ping.await {
+        Ok(Ok(())) => (StatusCode::OK, Json(json!({ "status": "ready" }))),
+        failed => {
+            let e = match failed {
+                Ok(Err(e)) => e.to_string(),
+                _ => "no answer within 2 s".to_string(),
+            };
             tracing::warn!(error = %e, "readiness check failed");
             (
                 StatusCode::SERVICE_UNAVAILABLE,

@@ -3,11 +3,13 @@
 pub mod api;
 pub mod bench;
 pub mod cli;
+pub mod cluster;
 pub mod config;
 pub mod health;
 pub mod instance_key;
 pub mod login;
 pub mod mcp;
+pub mod metrics_endpoint;
 pub mod middleware;
 pub mod oauth;
 pub mod router;

@@ -11,11 +11,11 @@ use leptos_axum::{LeptosRoutes, generate_route_list};
 use tower::ServiceBuilder;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
-use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tower_http::trace::{DefaultOnFailure, DefaultOnResponse, TraceLayer};
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
 
-use crate::middleware::{csrf, request_meta, security_headers};
+use crate::middleware::{csrf, request_meta, security_headers, unavailable};
 use crate::session_store::SeaOrmStore;
 use crate::state::AppState;
 use crate::{api, health, mcp, oauth};
@@ -87,6 +87,12 @@ pub fn build_router(state: AppState) -> Router {
             state.clone(),
             request_meta::record,
         ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            unavailable::retry_later,
+        ))
+        // Inside the routes, where the matched route template is known.
+        .layer(axum::middleware::from_fn(crate::metrics_endpoint::track))
         .with_state(state);
     for layer in security_headers::layers() {
         router = router.layer(layer);
@@ -100,7 +106,10 @@ pub fn build_router(state: AppState) -> Router {
                 // The path only: query strings can carry codes and tokens.
                 tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path())
             })
-            .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)))
+            .on_response(DefaultOnResponse::new().level(tracing::Level::INFO))
+            // A 5xx is already logged where it arose; during a database outage every request
+            // would add an ERROR line.
+            .on_failure(DefaultOnFailure::new().level(tracing::Level::WARN)))
             .layer(PropagateRequestIdLayer::new(REQUEST_ID))
             .layer(tower_http::timeout::TimeoutLayer::with_status_code(http::StatusCode::REQUEST_TIMEOUT, Duration::from_secs(30))),
     )

@@ -519,3 +519,113 @@ async fn the_instance_key_is_created_checked_and_rotated() {
             .is_ok()
     );
 }
+
+/// One HTTP/1.1 exchange on a fresh connection; the whole response (head and body).
+fn http(port: u16, method: &str, path: &str, headers: &str, body: &str) -> String {
+    use std::io::{Read, Write};
+    let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return String::new();
+    };
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nhost: 127.0.0.1\r\nconnection: close\r\ncontent-length: {}\r\n{headers}\r\n{body}",
+        body.len()
+    );
+    s.write_all(request.as_bytes()).unwrap();
+    let mut out = String::new();
+    let _ = s.read_to_string(&mut out);
+    out
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[test]
+fn metrics_are_served_on_their_own_address_only() {
+    let db = db_url("metrics");
+    let (port, metrics_port) = (free_port(), free_port());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gatehouse"))
+        .arg("serve")
+        .env("GATEHOUSE_DATABASE_URL", &db)
+        .env("GATEHOUSE_BIND", format!("127.0.0.1:{port}"))
+        .env(
+            "GATEHOUSE_METRICS_BIND",
+            format!("127.0.0.1:{metrics_port}"),
+        )
+        .env("GATEHOUSE_PUBLIC_URL", format!("http://127.0.0.1:{port}"))
+        .env("RUST_LOG", "error")
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let up = (0..100).any(|_| {
+        let ok = http(port, "GET", "/readyz", "", "").starts_with("HTTP/1.1 200");
+        if !ok {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        ok
+    });
+    assert!(up, "server did not become ready");
+
+    // A refused bearer token and a bad token request, to be counted.
+    let mcp = http(
+        port,
+        "POST",
+        "/mcp",
+        "authorization: Bearer not-a-gatehouse-token\r\ncontent-type: application/json\r\n",
+        "{}",
+    );
+    assert!(mcp.starts_with("HTTP/1.1 401"), "{mcp}");
+    let token = http(
+        port,
+        "POST",
+        "/oauth/token",
+        "content-type: application/x-www-form-urlencoded\r\n",
+        "grant_type=refresh_token&refresh_token=x&client_id=nobody",
+    );
+    assert!(token.starts_with("HTTP/1.1 4"), "{token}");
+
+    let public = http(port, "GET", "/metrics", "", "");
+    assert!(
+        public.starts_with("HTTP/1.1 404"),
+        "metrics must not be on the public listener: {public}"
+    );
+    let scraped = http(metrics_port, "GET", "/metrics", "", "");
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let _ = child.wait();
+    assert!(scraped.starts_with("HTTP/1.1 200"), "{scraped}");
+    assert!(scraped.contains("text/plain; version=0.0.4"), "{scraped}");
+    let has = |name: &str, parts: &[&str]| {
+        scraped
+            .lines()
+            .any(|l| l.starts_with(name) && parts.iter().all(|p| l.contains(p)))
+    };
+    assert!(
+        has(
+            "gatehouse_http_requests_total{",
+            &["route=\"/readyz\"", "status=\"200\""]
+        ),
+        "{scraped}"
+    );
+    assert!(
+        has(
+            "gatehouse_http_request_duration_seconds_bucket{",
+            &["route=\"/oauth/token\"", "status=\"401\""]
+        ) || has(
+            "gatehouse_http_request_duration_seconds_bucket{",
+            &["route=\"/oauth/token\"", "status=\"400\""]
+        ),
+        "{scraped}"
+    );
+    assert!(
+        has("gatehouse_denials_total{", &["reason=\"not_a_token\""]),
+        "{scraped}"
+    );
+    assert!(has("gatehouse_db_pool_max", &[]), "{scraped}");
+    assert!(has("gatehouse_mail_outbox_depth 0", &[]), "{scraped}");
+}

@@ -28,7 +28,8 @@ pub fn answer(email: &str) -> String {
 pub async fn request(s: &Services, email: &str, meta: &RequestMeta) -> AppResult<String> {
     let email = Email::parse(email)?;
     s.throttle
-        .password_reset_attempt(email.as_str(), meta.ip.as_deref())?;
+        .password_reset_attempt(email.as_str(), meta.ip.as_deref())
+        .await?;
     if let Some(user) = users::find_by_email(&s.db, email.as_str()).await?
         && user.disabled_at.is_none()
     {
@@ -95,6 +96,7 @@ pub async fn reset(
     txn.commit().await?;
     s.mail_queued();
     s.throttle
-        .sign_in_succeeded(&user.email, meta.ip.as_deref());
+        .sign_in_succeeded(&user.email, meta.ip.as_deref())
+        .await?;
     Ok(user)
 }

@@ -103,10 +103,13 @@ impl Services {
         let rotations = tokio::runtime::Handle::try_current()
             .is_ok()
             .then(|| RotationWriter::spawn(db.clone()));
-        let throttle = Throttle::new(ThrottleLimits {
-            signups_per_ip: settings.signups_per_hour,
-            ..ThrottleLimits::default()
-        });
+        let throttle = Throttle::new(
+            db.clone(),
+            ThrottleLimits {
+                signups_per_ip: settings.signups_per_hour,
+                ..ThrottleLimits::default()
+            },
+        );
         let metadata_fetcher = match DocumentFetcher::new(&settings.oauth.metadata_fetch) {
             Ok(f) => Some(f),
             Err(e) => {
@@ -160,8 +163,9 @@ impl Services {
         self.rotations.as_ref()
     }
 
-    pub fn with_throttle(mut self, throttle: Throttle) -> Self {
-        self.throttle = Arc::new(throttle);
+    /// These services with other throttle limits (tests).
+    pub fn with_throttle_limits(mut self, limits: ThrottleLimits) -> Self {
+        self.throttle = Arc::new(Throttle::new(self.db.clone(), limits));
         self
     }
 

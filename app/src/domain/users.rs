@@ -127,7 +127,7 @@ pub async fn sign_up(
     name: Option<String>,
     meta: &RequestMeta,
 ) -> AppResult<user::Model> {
-    s.throttle.sign_up_attempt(meta.ip.as_deref())?;
+    s.throttle.sign_up_attempt(meta.ip.as_deref()).await?;
     create_user(s, email, password, name, false, meta).await
 }
 
@@ -211,7 +211,9 @@ pub async fn check_password(
     if password.is_empty() {
         return Err(AppError::invalid("password", "Enter your password."));
     }
-    s.throttle.sign_in_attempt(&email, meta.ip.as_deref())?;
+    s.throttle
+        .sign_in_attempt(&email, meta.ip.as_deref())
+        .await?;
     let found = find_by_email(&s.db, &email).await?;
     let ok = s
         .passwords
@@ -222,7 +224,9 @@ pub async fn check_password(
         .await?;
     match found {
         Some(user) if ok && user.disabled_at.is_none() => {
-            s.throttle.sign_in_succeeded(&email, meta.ip.as_deref());
+            s.throttle
+                .sign_in_succeeded(&email, meta.ip.as_deref())
+                .await?;
             Ok(user)
         }
         _ => Err(AppError::Invalid {
@@ -296,7 +300,8 @@ pub async fn confirm_password(
         return Err(AppError::invalid(field, "Enter your current password."));
     }
     s.throttle
-        .sign_in_attempt(&user.email, meta.ip.as_deref())?;
+        .sign_in_attempt(&user.email, meta.ip.as_deref())
+        .await?;
     if !s
         .passwords
         .verify(password.to_string(), Some(user.password_hash.clone()))
@@ -308,7 +313,8 @@ pub async fn confirm_password(
         ));
     }
     s.throttle
-        .sign_in_succeeded(&user.email, meta.ip.as_deref());
+        .sign_in_succeeded(&user.email, meta.ip.as_deref())
+        .await?;
     Ok(())
 }
 

@@ -26,7 +26,7 @@ pub async fn resend(s: &Services, user: &user::Model) -> AppResult<()> {
             "Your email address is already verified.".into(),
         ));
     }
-    s.throttle.mail_to_account(&user.email)?;
+    s.throttle.mail_to_account(&user.email).await?;
     let txn = s.db.begin().await?;
     super::users::queue_verification(s, &txn, user).await?;
     txn.commit().await?;
@@ -131,7 +131,7 @@ pub async fn request_change(
             "Another account uses that address.",
         ));
     }
-    s.throttle.mail_to_account(&user.email)?;
+    s.throttle.mail_to_account(&user.email).await?;
     let txn = s.db.begin().await?;
     let link = email_links::issue(
         &txn,

@@ -140,6 +140,11 @@ impl From<AppError> for ApiError {
             AppError::TooManyRequests(_) => {
                 Self::new(StatusCode::TOO_MANY_REQUESTS, "too_many_requests", message)
             }
+            AppError::Unavailable => Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "temporarily_unavailable",
+                message,
+            ),
             AppError::Internal | AppError::Transport(_) => Self::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal_error",

@@ -159,6 +159,10 @@ pub async fn run(args: BenchArgs) -> Result<(), CliError> {
         config.domain_settings(),
         app::domain::sealing::InstanceKey::generate().0,
     );
+    if args.postgres {
+        // As `serve` runs it: invalidations go out through NOTIFY.
+        crate::cluster::spawn(services.db.clone(), services.caches.clone());
+    }
     let n = args.concurrency.max(1);
     print!("Seeding {n} authorizations… ");
     let seeded = seed(&services, n).await?;

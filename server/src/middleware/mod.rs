@@ -1,5 +1,6 @@
-//! Request middleware of the browser-facing routes.
+//! Request middleware.
 
 pub mod csrf;
 pub mod request_meta;
 pub mod security_headers;
+pub mod unavailable;

@@ -3,7 +3,6 @@
 pub mod authorize;
 pub mod discovery;
 pub mod params;
-pub mod rate_limit;
 pub mod register;
 pub mod token;
 
@@ -12,8 +11,6 @@ use axum::Router;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use http::{HeaderName, HeaderValue, Method, StatusCode, header};
-use tower_governor::GovernorLayer;
-use tower_governor::governor::GovernorConfigBuilder;
 use tower_http::cors::{Any, CorsLayer};
 
 use crate::state::AppState;
@@ -48,21 +45,7 @@ pub fn api_routes() -> Router<AppState> {
             "/.well-known/oauth-protected-resource/o/{slug}/mcp",
             get(discovery::org_protected_resource),
         )
-        .route(
-            "/oauth/register",
-            // 30 at once per address, then one a minute (hosted clients share egress addresses).
-            post(register::register).layer(
-                GovernorLayer::new(std::sync::Arc::new(
-                    GovernorConfigBuilder::default()
-                        .period(std::time::Duration::from_secs(60))
-                        .burst_size(30)
-                        .key_extractor(rate_limit::ClientAddress)
-                        .finish()
-                        .expect("non-zero burst and period"),
-                ))
-                .error_handler(rate_limit::too_many),
-            ),
-        )
+        .route("/oauth/register", post(register::register))
         .route("/oauth/token", post(token::token))
         .route("/oauth/revoke", post(token::revoke))
         .route("/oauth/introspect", post(token::introspect))

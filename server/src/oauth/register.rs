@@ -26,6 +26,18 @@ pub async fn register(
         *res.status_mut() = StatusCode::FORBIDDEN;
         return res;
     }
+    // Per client address, counted in the database so every node counts the same; generous
+    // enough for hosted clients sharing egress addresses (they register on every connection).
+    match state
+        .services
+        .throttle
+        .registration_attempt(meta.ip.as_deref())
+        .await
+    {
+        Ok(None) => {}
+        Ok(Some(wait)) => return too_many(wait),
+        Err(e) => return reply(e.into()),
+    }
     let ct = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -60,4 +72,16 @@ pub async fn register(
         }
         Err(e) => reply(e),
     }
+}
+
+/// `429` in the shape of an OAuth error, with `Retry-After`.
+fn too_many(wait: std::time::Duration) -> Response {
+    let secs = wait.as_secs().max(1);
+    let mut res = reply(OAuthError::new(
+        "too_many_requests",
+        format!("Too many registrations from your address. Try again in {secs} seconds."),
+    ));
+    res.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    res
 }

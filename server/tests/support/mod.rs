@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod cluster;
 pub mod flow;
 pub mod https_docs;
 pub mod mail;

@@ -44,6 +44,8 @@ where
     V: Clone + Send + Sync + 'static,
 {
     entries: Cache<K, (u64, V)>,
+    /// The cache's label in metrics.
+    name: &'static str,
 }
 
 impl<K, V> Tagged<K, V>
@@ -51,12 +53,13 @@ where
     K: std::hash::Hash + Eq + Send + Sync + 'static,
     V: Clone + Send + Sync + 'static,
 {
-    fn new(capacity: u64) -> Self {
+    fn new(name: &'static str, capacity: u64) -> Self {
         Self {
             entries: Cache::builder()
                 .max_capacity(capacity)
                 .time_to_live(TTL)
                 .build(),
+            name,
         }
     }
 
@@ -65,8 +68,14 @@ where
         K: std::borrow::Borrow<Q>,
         Q: std::hash::Hash + Eq + ?Sized,
     {
-        let (tag, v) = self.entries.get(key)?;
-        (tag == generation).then_some(v)
+        let found = self
+            .entries
+            .get(key)
+            .and_then(|(tag, v)| (tag == generation).then_some(v));
+        let result = if found.is_some() { "hit" } else { "miss" };
+        metrics::counter!("gatehouse_access_cache_total", "cache" => self.name, "result" => result)
+            .increment(1);
+        found
     }
 
     fn put(&self, key: K, tag: u64, now: u64, value: V) {
@@ -101,9 +110,9 @@ impl Default for AuthCaches {
     fn default() -> Self {
         Self {
             generation: AtomicU64::new(0),
-            tokens: Tagged::new(200_000),
-            holders: Tagged::new(200_000),
-            clients: Tagged::new(50_000),
+            tokens: Tagged::new("tokens", 200_000),
+            holders: Tagged::new("holders", 200_000),
+            clients: Tagged::new("clients", 50_000),
             touched: Cache::builder()
                 .max_capacity(200_000)
                 .time_to_live(TOUCH_EVERY)

@@ -47,16 +47,25 @@ impl Access<'_> {
         secret: &str,
         purpose: Purpose<'_>,
     ) -> crate::error::AppResult<Result<std::sync::Arc<Principal>, Denial>> {
-        Ok(self.lookup(secret).await?.and_then(|p| {
+        let answer = self.lookup(secret).await?.and_then(|p| {
             decide(&p, purpose, self.public_url, Utc::now())?;
             Ok(p)
-        }))
+        });
+        if let Err(denial) = &answer {
+            count_denial(denial);
+        }
+        Ok(answer)
     }
 
     /// The decision for `p` (a principal read by [`Access::principal_of`]) now.
     pub fn decide(&self, p: &Principal, purpose: Purpose<'_>) -> Result<(), Denial> {
-        decide(p, purpose, self.public_url, Utc::now())
+        decide(p, purpose, self.public_url, Utc::now()).inspect_err(count_denial)
     }
+}
+
+/// Refusals by reason, for operators (`gatehouse_denials_total`).
+fn count_denial(denial: &Denial) {
+    metrics::counter!("gatehouse_denials_total", "reason" => denial.code()).increment(1);
 }
 
 /// When a browser session signed in, as the session records it.

@@ -6,8 +6,8 @@
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use uuid::Uuid;
 
@@ -277,6 +277,15 @@ pub async fn list(
             }
         })
         .collect())
+}
+
+/// Mail waiting to be sent (not sent, not given up): the outbox depth operators watch.
+pub async fn depth(db: &impl ConnectionTrait) -> AppResult<u64> {
+    Ok(mail_outbox::Entity::find()
+        .filter(mail_outbox::Column::SentAt.is_null())
+        .filter(mail_outbox::Column::FailedAt.is_null())
+        .count(db)
+        .await?)
 }
 
 /// How long sent and failed mail stays listed by `gatehouse outbox`.

@@ -59,6 +59,14 @@ impl OAuthError {
         )
     }
 
+    /// The database can't be reached right now (RFC 6749 §4.1.2.1's `temporarily_unavailable`).
+    pub fn temporarily_unavailable() -> Self {
+        Self::new(
+            "temporarily_unavailable",
+            "The server can't reach its database right now; try again in a few seconds.",
+        )
+    }
+
     pub fn status(&self) -> u16 {
         match self.error {
             "invalid_client" => 401,
@@ -72,8 +80,7 @@ impl OAuthError {
 
 impl From<sea_orm::DbErr> for OAuthError {
     fn from(e: sea_orm::DbErr) -> Self {
-        tracing::error!(error = %e, "database error in an OAuth endpoint");
-        OAuthError::server_error()
+        crate::error::AppError::from(e).into()
     }
 }
 
@@ -81,6 +88,7 @@ impl From<crate::error::AppError> for OAuthError {
     fn from(e: crate::error::AppError) -> Self {
         match e {
             crate::error::AppError::Internal => OAuthError::server_error(),
+            crate::error::AppError::Unavailable => OAuthError::temporarily_unavailable(),
             other => OAuthError::invalid_request(other.to_string()),
         }
     }

@@ -322,6 +322,7 @@ pub async fn exchange_code(
     )
     .await?;
     txn.commit().await?;
+    metrics::counter!("gatehouse_grants_total", "grant_type" => "authorization_code").increment(1);
     note_use(s, client.id, connection_id);
     Ok(response)
 }
@@ -433,6 +434,7 @@ pub async fn refresh(
         let at = current.rotated_at.unwrap_or_else(Utc::now);
         return replay_or_reuse(s, client, &current, at, presented, meta).await;
     }
+    metrics::counter!("gatehouse_grants_total", "grant_type" => "refresh_token").increment(1);
     note_use(s, client.id, grant.connection_id);
     Ok(response)
 }
@@ -484,6 +486,8 @@ async fn replay_or_reuse(
             None => true,
         };
         if still_live {
+            metrics::counter!("gatehouse_refresh_reuse_total", "outcome" => "grace_replay")
+                .increment(1);
             return Ok(replay);
         }
     }
@@ -494,6 +498,7 @@ async fn replay_or_reuse(
         tokens::revoke_connection(&s.db, conn, None, "refresh_token_reuse").await?;
     }
     s.invalidate(Invalidation::All);
+    metrics::counter!("gatehouse_refresh_reuse_total", "outcome" => "family_revoked").increment(1);
     audit::record(
         &s.db,
         AuditEntry::new("oauth.refresh_token.reused")

@@ -34,9 +34,17 @@ pub struct Rotation {
 /// revoked meanwhile.
 type Answer = oneshot::Sender<Result<bool, DbErr>>;
 
+// Nearly every job is a rotation: boxing it would only add an allocation per refresh.
+#[allow(clippy::large_enum_variant)]
+enum Job {
+    Rotate(Rotation, Answer),
+    /// Answered once everything queued before it is committed.
+    Drain(oneshot::Sender<()>),
+}
+
 #[derive(Clone)]
 pub struct RotationWriter {
-    jobs: mpsc::Sender<(Rotation, Answer)>,
+    jobs: mpsc::Sender<Job>,
 }
 
 impl RotationWriter {
@@ -51,12 +59,21 @@ impl RotationWriter {
     pub async fn rotate(&self, rotation: Rotation) -> Result<bool, DbErr> {
         let (done, answer) = oneshot::channel();
         self.jobs
-            .send((rotation, done))
+            .send(Job::Rotate(rotation, done))
             .await
             .map_err(|_| DbErr::Custom("the rotation writer has stopped".into()))?;
         answer
             .await
             .map_err(|_| DbErr::Custom("the rotation writer dropped a job".into()))?
+    }
+
+    /// Waits until every rotation submitted so far is committed (or refused): a stopping
+    /// process calls it after its last request, so nothing is left half-done in the queue.
+    pub async fn drain(&self) {
+        let (done, drained) = oneshot::channel();
+        if self.jobs.send(Job::Drain(done)).await.is_ok() {
+            let _ = drained.await;
+        }
     }
 }
 
@@ -66,40 +83,79 @@ pub async fn rotate_alone(db: &DatabaseConnection, rotation: &Rotation) -> Resul
     Ok(commit(db, std::slice::from_ref(rotation)).await?[0])
 }
 
-async fn run(db: DatabaseConnection, mut rx: mpsc::Receiver<(Rotation, Answer)>) {
+async fn run(db: DatabaseConnection, mut rx: mpsc::Receiver<Job>) {
     while let Some(first) = rx.recv().await {
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(job) => batch.push(job),
-                Err(_) => break,
+        let mut batch = Vec::new();
+        let mut drained = Vec::new();
+        let mut next = Some(first);
+        while let Some(job) = next.take() {
+            match job {
+                Job::Rotate(rotation, done) => batch.push((rotation, done)),
+                // Everything before it is in this batch: answer once the batch is stored.
+                Job::Drain(done) => drained.push(done),
+            }
+            if batch.len() < MAX_BATCH && drained.is_empty() {
+                next = rx.try_recv().ok();
             }
         }
-        let (rotations, answers): (Vec<Rotation>, Vec<Answer>) = batch.into_iter().unzip();
-        match commit(&db, &rotations).await {
-            Ok(claimed) => {
-                for (done, ok) in answers.into_iter().zip(claimed) {
-                    finish(done, Ok(ok));
+        let away = if batch.is_empty() {
+            None
+        } else {
+            store(&db, batch).await
+        };
+        // The database is away: what queued meanwhile would each wait out the pool's timeout
+        // in turn. It gets the same answer now; later jobs try again.
+        if let Some(e) = away {
+            while let Ok(job) = rx.try_recv() {
+                match job {
+                    Job::Rotate(_, done) => finish(done, Err(e.clone())),
+                    Job::Drain(done) => drained.push(done),
                 }
             }
-            Err(e) if rotations.len() > 1 => {
-                tracing::warn!(error = %e, jobs = rotations.len(), "refresh rotation batch failed; retrying one by one");
-                for (rotation, done) in rotations.iter().zip(answers) {
-                    finish(done, rotate_alone(&db, rotation).await);
-                }
+        }
+        for done in drained {
+            let _ = done.send(());
+        }
+    }
+}
+
+/// Commits the batch and answers its jobs; the error when that failed because the database
+/// can't be reached.
+async fn store(db: &DatabaseConnection, batch: Vec<(Rotation, Answer)>) -> Option<DbErr> {
+    metrics::histogram!("gatehouse_rotation_batch_size").record(batch.len() as f64);
+    let (rotations, answers): (Vec<Rotation>, Vec<Answer>) = batch.into_iter().unzip();
+    match commit(db, &rotations).await {
+        Ok(claimed) => {
+            for (done, ok) in answers.into_iter().zip(claimed) {
+                finish(done, Ok(ok));
             }
-            Err(e) => {
-                for done in answers {
-                    finish(done, Err(e.clone()));
-                }
+            None
+        }
+        // One by one would wait out the pool's timeout once per job: when the database is
+        // away, every job of the batch gets the answer now.
+        Err(e) if rotations.len() > 1 && !crate::error::database_unavailable(&e) => {
+            tracing::warn!(error = %e, jobs = rotations.len(), "refresh rotation batch failed; retrying one by one");
+            for (rotation, done) in rotations.iter().zip(answers) {
+                finish(done, rotate_alone(db, rotation).await);
             }
+            None
+        }
+        Err(e) => {
+            for done in answers {
+                finish(done, Err(e.clone()));
+            }
+            crate::error::database_unavailable(&e).then_some(e)
         }
     }
 }
 
 fn finish(done: Answer, result: Result<bool, DbErr>) {
-    if let Err(e) = &result {
-        tracing::error!(error = %e, "refresh rotation failed");
+    match &result {
+        Err(e) if crate::error::database_unavailable(e) => {
+            tracing::warn!(error = %e, "refresh rotation failed: database unavailable")
+        }
+        Err(e) => tracing::error!(error = %e, "refresh rotation failed"),
+        Ok(_) => {}
     }
     let _ = done.send(result);
 }

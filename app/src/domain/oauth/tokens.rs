@@ -105,6 +105,10 @@ async fn revoke_where(
         .filter(token::Column::RevokedAt.is_null())
         .exec(db)
         .await?;
+    if res.rows_affected > 0 {
+        metrics::counter!("gatehouse_revocations_total", "reason" => reason.to_owned())
+            .increment(res.rows_affected);
+    }
     Ok(res.rows_affected)
 }
 

@@ -170,12 +170,14 @@ pub async fn confirm_enrolment(
         ));
     }
     s.throttle
-        .second_factor_attempt(user.id, meta.ip.as_deref())?;
+        .second_factor_attempt(user.id, meta.ip.as_deref())
+        .await?;
     let secret = totp_row_secret(s, &row)?;
     let t = totp::totp(&secret, &user.email).ok_or(AppError::Internal)?;
     let step = totp::step_of(&t, code, now_secs()).ok_or_else(wrong_code)?;
     s.throttle
-        .second_factor_succeeded(user.id, meta.ip.as_deref());
+        .second_factor_succeeded(&s.db, user.id, meta.ip.as_deref())
+        .await?;
     let now = Utc::now();
     let txn = s.db.begin().await?;
     let confirmed = user_totp::Entity::update_many()
@@ -347,14 +349,16 @@ async fn consume_code(
         return Err(AppError::invalid("code", "Enter the code."));
     }
     s.throttle
-        .second_factor_attempt(user.id, meta.ip.as_deref())?;
+        .second_factor_attempt(user.id, meta.ip.as_deref())
+        .await?;
     let proof = if code.chars().filter(|c| !c.is_whitespace()).count() == 6 {
         consume_totp(s, txn, user, totp_row, code).await?
     } else {
         consume_recovery(txn, user.id, code).await?
     };
     s.throttle
-        .second_factor_succeeded(user.id, meta.ip.as_deref());
+        .second_factor_succeeded(txn, user.id, meta.ip.as_deref())
+        .await?;
     Ok(proof)
 }
 
