@@ -14,10 +14,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use app::domain::sealing::InstanceKey;
-use http::StatusCode;
 use serde_json::{Value, json};
 use support::cluster::{Node, Postgres, seeding_app};
-use support::flow::{self, CB};
+use support::flow;
 use support::{Browser, TestApp};
 
 /// The issuer both processes share, as behind one load balancer.
@@ -234,40 +233,10 @@ fn chain(t: &Value, client_id: &str, slug: &str) -> Chain {
     }
 }
 
-/// A full authorization of `client_id` by the signed-in `b` for org `slug` (as
-/// `flow::connect`, with a client registered once for several people).
+/// A full authorization of `client_id` by the signed-in `b` for org `slug`.
 async fn grant(app: &TestApp, b: &mut Browser, client_id: &str, slug: &str) -> Value {
     let resource = format!("{PUBLIC_URL}/o/{slug}/mcp");
-    let (challenge, verifier) = oauth2::PkceCodeChallenge::new_random_sha256();
-    let q = flow::query(&[
-        ("response_type", "code"),
-        ("client_id", client_id),
-        ("redirect_uri", CB),
-        ("code_challenge", challenge.as_str()),
-        ("code_challenge_method", "S256"),
-        ("state", "s"),
-        ("scope", "mcp:read mcp:write"),
-        ("resource", &resource),
-    ]);
-    let res = flow::authorize(b, &q, slug, "approve").await;
-    let code = res
-        .location_param("code")
-        .unwrap_or_else(|| panic!("no code: {:?} {}", res.location(), res.body));
-    let res = app
-        .post_form(
-            "/oauth/token",
-            &[
-                ("grant_type", "authorization_code"),
-                ("code", &code),
-                ("code_verifier", verifier.secret()),
-                ("redirect_uri", CB),
-                ("client_id", client_id),
-                ("resource", &resource),
-            ],
-        )
-        .await;
-    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
-    res.json()
+    flow::connect_client(app, b, client_id, &resource, "mcp:read mcp:write", slug).await
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -100,10 +100,24 @@ pub async fn connect(
     org: &str,
 ) -> serde_json::Value {
     let client_id = public_client(app).await;
+    let mut t = connect_client(app, b, &client_id, resource, scope, org).await;
+    t["client_id"] = json!(client_id);
+    t
+}
+
+/// As [`connect`], for a client registered already (one client for several people).
+pub async fn connect_client(
+    app: &TestApp,
+    b: &mut Browser,
+    client_id: &str,
+    resource: &str,
+    scope: &str,
+    org: &str,
+) -> serde_json::Value {
     let (challenge, verifier) = oauth2::PkceCodeChallenge::new_random_sha256();
     let q = query(&[
         ("response_type", "code"),
-        ("client_id", &client_id),
+        ("client_id", client_id),
         ("redirect_uri", CB),
         ("code_challenge", challenge.as_str()),
         ("code_challenge_method", "S256"),
@@ -123,15 +137,13 @@ pub async fn connect(
                 ("code", &code),
                 ("code_verifier", verifier.secret()),
                 ("redirect_uri", CB),
-                ("client_id", &client_id),
+                ("client_id", client_id),
                 ("resource", resource),
             ],
         )
         .await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.body);
-    let mut t = res.json();
-    t["client_id"] = json!(client_id);
-    t
+    res.json()
 }
 
 /// A resource server of org `slug`: the org's own confidential app (created by its admin
