@@ -10,6 +10,7 @@ mod m20261129_000003_trust_core;
 mod m20261130_000004_accounts;
 mod m20261130_000005_metadata_clients;
 mod m20261130_000006_shared_throttles;
+mod m20261130_000007_sso;
 pub mod test_db;
 
 pub struct Migrator;
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000004_accounts::Migration),
             Box::new(m20261130_000005_metadata_clients::Migration),
             Box::new(m20261130_000006_shared_throttles::Migration),
+            Box::new(m20261130_000007_sso::Migration),
         ]
     }
 }

@@ -78,6 +78,36 @@ enum Command {
         #[arg(long)]
         email: String,
     },
+    /// Set up (or replace) an organization's single sign-on through its OpenID Connect
+    /// provider. The client secret is read from the environment variable
+    /// GATEHOUSE_SSO_CLIENT_SECRET, never from the command line (kept when unset on a change).
+    SetSso {
+        #[arg(long)]
+        org: String,
+        /// The provider's issuer URL, e.g. https://acme.okta.com
+        #[arg(long)]
+        issuer: String,
+        /// The client ID the provider gave Gatehouse.
+        #[arg(long)]
+        client_id: String,
+        /// Email domains whose people sign in there, comma-separated.
+        #[arg(long)]
+        domains: String,
+        /// The role of a first-time member: viewer, restricted_querier or querier.
+        #[arg(long, default_value = "viewer")]
+        role: String,
+        /// Members with an address in these domains can't sign in with a password.
+        #[arg(long)]
+        require: bool,
+        /// Saved but switched off.
+        #[arg(long)]
+        disabled: bool,
+    },
+    /// Remove an organization's single sign-on.
+    RemoveSso {
+        #[arg(long)]
+        org: String,
+    },
     /// Create the demo organization `acme` with one user per role and print their sign-ins.
     Demo,
     /// List the newest mail in the outbox: sent, waiting or failed, with the link of mail not
@@ -241,6 +271,59 @@ async fn execute(cli: Cli) -> Result<(), CliError> {
                 .await
                 .map_err(|e| CliError(format!("--email: {e}")))?;
             println!("Added {} to {} as {role}.", user.email, org.slug);
+            Ok(())
+        }
+        Command::SetSso {
+            org,
+            issuer,
+            client_id,
+            domains,
+            role,
+            require,
+            disabled,
+        } => {
+            let role = Role::parse(&role).ok_or_else(|| {
+                CliError(format!(
+                    "--role: unknown role {role:?}; use viewer, restricted_querier or querier"
+                ))
+            })?;
+            let org = orgs::find_by_slug(&db, &org)
+                .await?
+                .ok_or_else(|| CliError(format!("--org: no organization {org:?}")))?;
+            let change = app::domain::sso::connection::ConnectionChange {
+                issuer,
+                client_id,
+                client_secret: std::env::var("GATEHOUSE_SSO_CLIENT_SECRET").ok(),
+                domains: domains.split(',').map(|d| d.trim().to_string()).collect(),
+                default_role: role,
+                require_sso: require,
+                enabled: !disabled,
+            };
+            let saved = app::domain::sso::connection::save(&services, None, org.id, &change, &meta)
+                .await
+                .map_err(|e| match e.field() {
+                    Some("client_secret") => CliError(format!("GATEHOUSE_SSO_CLIENT_SECRET: {e}")),
+                    Some("default_role") => CliError(format!("--role: {e}")),
+                    Some(f) => CliError(format!("--{}: {e}", f.replace('_', "-"))),
+                    None => CliError(e.to_string()),
+                })?;
+            println!(
+                "Single sign-on for {} through {} (domains {}); redirect URI to register with the provider: {}",
+                org.slug,
+                saved.issuer,
+                saved.domains.join(", "),
+                app::domain::sso::flow::callback_url(&services)
+            );
+            Ok(())
+        }
+        Command::RemoveSso { org } => {
+            let org = orgs::find_by_slug(&db, &org)
+                .await?
+                .ok_or_else(|| CliError(format!("--org: no organization {org:?}")))?;
+            app::domain::sso::connection::remove(&services, None, org.id, &meta)
+                .await
+                .map_err(|e| CliError(e.to_string()))?;
+            println!("Single sign-on for {} removed.", org.slug);
             Ok(())
         }
         Command::DisableUser { email } => set_disabled(&services, &db, &email, true, &meta).await,
@@ -483,6 +566,9 @@ fn spawn_housekeeping(services: Services) {
             }
             if let Err(e) = services.throttle.sweep().await {
                 tracing::warn!(error = %e, "throttle sweep failed");
+            }
+            if let Err(e) = app::domain::sso::flow::sweep(&services.db).await {
+                tracing::warn!(error = %e, "SSO sign-in sweep failed");
             }
             let links = app::domain::email_links::sweep(&services.db).await;
             let mails = app::domain::mail::outbox::sweep(&services.db).await;

@@ -14,5 +14,6 @@ pub mod middleware;
 pub mod oauth;
 pub mod router;
 pub mod session_store;
+pub mod sso;
 pub mod state;
 pub mod telemetry;

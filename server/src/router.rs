@@ -18,7 +18,7 @@ use tower_sessions::{Expiry, SessionManagerLayer};
 use crate::middleware::{csrf, request_meta, security_headers, unavailable};
 use crate::session_store::SeaOrmStore;
 use crate::state::AppState;
-use crate::{api, health, mcp, oauth};
+use crate::{api, health, mcp, oauth, sso};
 
 pub const SESSION_COOKIE: &str = "gatehouse_session";
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -55,6 +55,9 @@ pub fn build_router(state: AppState) -> Router {
             "/oauth/authorize",
             get(oauth::authorize::authorize).post(oauth::authorize::authorize),
         )
+        .route("/login/sso", get(sso::by_email))
+        .route("/login/sso/callback", get(sso::callback))
+        .route("/login/sso/{slug}", get(sso::start))
         .leptos_routes_with_context(&state, routes, context.clone(), move || {
             shell(options.clone())
         })

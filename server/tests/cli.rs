@@ -629,3 +629,76 @@ fn metrics_are_served_on_their_own_address_only() {
     assert!(has("gatehouse_db_pool_max", &[]), "{scraped}");
     assert!(has("gatehouse_mail_outbox_depth 0", &[]), "{scraped}");
 }
+
+#[test]
+fn single_sign_on_is_set_up_and_removed_from_the_command_line() {
+    let db = db_url("sso");
+    for args in [
+        &[
+            "create-user",
+            "--email",
+            "ada@acme.example",
+            "--password",
+            "correct horse battery staple",
+        ][..],
+        &[
+            "create-org",
+            "--slug",
+            "acme",
+            "--name",
+            "Acme",
+            "--owner",
+            "ada@acme.example",
+        ],
+    ] {
+        let out = gatehouse(&db, args);
+        assert!(out.status.success(), "{}", text(&out));
+    }
+    let set = |env: &[(&str, &str)], extra: &[&str]| {
+        let mut args = vec![
+            "set-sso",
+            "--org",
+            "acme",
+            "--issuer",
+            "https://login.acme.example",
+            "--client-id",
+            "gatehouse",
+            "--domains",
+            "acme.example",
+        ];
+        args.extend_from_slice(extra);
+        gatehouse_with(&db, env, &args)
+    };
+    let no_secret = set(&[], &[]);
+    assert!(!no_secret.status.success());
+    assert!(
+        text(&no_secret).contains("GATEHOUSE_SSO_CLIENT_SECRET"),
+        "{}",
+        text(&no_secret)
+    );
+    let secret = [("GATEHOUSE_SSO_CLIENT_SECRET", "from-the-provider")];
+    let admin = set(&secret, &["--role", "admin"]);
+    assert!(!admin.status.success());
+    assert!(text(&admin).contains("--role"), "{}", text(&admin));
+    let ok = set(&secret, &["--role", "querier", "--require"]);
+    assert!(ok.status.success(), "{}", text(&ok));
+    assert!(
+        text(&ok).contains("/login/sso/callback"),
+        "the redirect URI to register is printed: {}",
+        text(&ok)
+    );
+    assert!(!text(&ok).contains("from-the-provider"), "{}", text(&ok));
+    // A change without the secret keeps it.
+    let again = set(&[], &["--disabled"]);
+    assert!(again.status.success(), "{}", text(&again));
+
+    let removed = gatehouse(&db, &["remove-sso", "--org", "acme"]);
+    assert!(removed.status.success(), "{}", text(&removed));
+    let twice = gatehouse(&db, &["remove-sso", "--org", "acme"]);
+    assert!(!twice.status.success());
+    assert!(
+        text(&twice).contains("no single sign-on"),
+        "{}",
+        text(&twice)
+    );
+}

@@ -37,6 +37,15 @@ impl AuditEntry {
         self
     }
 
+    /// By an account, or (`None`) by the operator at the command line.
+    pub fn by(mut self, actor: Option<Uuid>) -> Self {
+        match actor {
+            Some(id) => self.actor_user_id = Some(id),
+            None => self.actor_label = Some("operator (command line)".into()),
+        }
+        self
+    }
+
     pub fn target(mut self, kind: &'static str, id: impl ToString) -> Self {
         self.target_type = Some(kind);
         self.target_id = Some(id.to_string());

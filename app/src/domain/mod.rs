@@ -23,6 +23,8 @@ pub mod pats;
 pub mod sealing;
 pub mod secrets;
 pub mod services;
+pub mod sso;
+pub mod sso_policy;
 pub mod throttle;
 pub mod two_factor;
 pub mod users;

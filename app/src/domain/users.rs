@@ -227,6 +227,16 @@ pub async fn check_password(
             s.throttle
                 .sign_in_succeeded(&email, meta.ip.as_deref())
                 .await?;
+            // Told only to whoever knows the password: it says where the account belongs.
+            if let Some(org) = super::sso_policy::required_for(&s.db, &user).await? {
+                return Err(AppError::Invalid {
+                    field: None,
+                    message: format!(
+                        "{} signs in through single sign-on: use “Continue with SSO” with your work address (or go to /login/sso/{}).",
+                        org.name, org.slug
+                    ),
+                });
+            }
             Ok(user)
         }
         _ => Err(AppError::Invalid {

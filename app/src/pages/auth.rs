@@ -46,6 +46,13 @@ pub fn LoginPage() -> impl IntoView {
                 <p class="hint"><a href="/forgot-password">"Forgot your password?"</a></p>
                 <button type="submit" disabled=move || login.pending().get()>"Sign in"</button>
             </ActionForm>
+            // A plain GET form: it leads to the org's provider with or without JavaScript.
+            <form method="get" action="/login/sso" class="sso-form" data-testid="sso-form">
+                <input type="hidden" name="next" value=next />
+                <label for="sso-email">"Or sign in with your organization's single sign-on"</label>
+                <input id="sso-email" name="email" type="email" autocomplete="email" placeholder="you@company.com" required />
+                <button type="submit" class="secondary">"Continue with SSO"</button>
+            </form>
             <Suspense>
                 {move || Suspend::new(async move {
                     session.await.ok().filter(|s| s.signup_enabled).map(|_| view! {

@@ -161,6 +161,20 @@ pub async fn audit_count(db: &DatabaseConnection, action: &str) -> u64 {
         .unwrap()
 }
 
+/// The details of every audit event named `action`, as stored (to look for what must not be
+/// there).
+pub async fn audit_details(db: &DatabaseConnection, action: &str) -> String {
+    audit_event::Entity::find()
+        .filter(audit_event::Column::Action.eq(action))
+        .all(db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| format!("{:?}", e.details))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// The link of the newest mail to `to` still in the outbox (what its reader would follow).
 pub async fn mailed_link(s: &Services, to: &str) -> String {
     app::domain::mail::outbox::list(&s.db, &s.key, 100)

@@ -8,7 +8,6 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair, SanType};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -64,6 +63,8 @@ pub struct DocServer {
     pub port: u16,
     /// The test CA's certificate (PEM), for `GATEHOUSE_EXTRA_CA_FILE`.
     pub ca_file: PathBuf,
+    /// Keeps the CA file until the server goes.
+    _cert: super::test_ca::TestCert,
     routes: Routes,
     hits: Arc<Mutex<HashMap<String, u32>>>,
     task: tokio::task::JoinHandle<()>,
@@ -71,24 +72,7 @@ pub struct DocServer {
 
 impl DocServer {
     pub async fn start() -> Self {
-        let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        ca_params
-            .distinguished_name
-            .push(DnType::CommonName, "Gatehouse test CA");
-        let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
-        let mut leaf_params = CertificateParams::new(vec!["localhost".to_string()]).unwrap();
-        leaf_params
-            .subject_alt_names
-            .push(SanType::IpAddress("127.0.0.1".parse().unwrap()));
-        let leaf_key = KeyPair::generate().unwrap();
-        let leaf = leaf_params.signed_by(&leaf_key, &ca).unwrap();
-        let ca_file = std::env::temp_dir().join(format!(
-            "gatehouse-test-ca-{}-{}.pem",
-            std::process::id(),
-            uuid::Uuid::new_v4()
-        ));
-        std::fs::write(&ca_file, ca.pem()).unwrap();
+        let cert = super::test_ca::TestCert::localhost();
 
         let config = rustls::ServerConfig::builder_with_provider(Arc::new(
             rustls::crypto::ring::default_provider(),
@@ -97,8 +81,8 @@ impl DocServer {
         .unwrap()
         .with_no_client_auth()
         .with_single_cert(
-            vec![CertificateDer::from(leaf.der().to_vec())],
-            PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf_key.serialize_der())),
+            vec![CertificateDer::from(cert.cert_der.clone())],
+            PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(cert.key_der.clone())),
         )
         .unwrap();
         let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
@@ -156,7 +140,8 @@ impl DocServer {
         });
         Self {
             port,
-            ca_file,
+            ca_file: cert.ca_file.clone(),
+            _cert: cert,
             routes,
             hits,
             task,
@@ -193,6 +178,5 @@ impl DocServer {
 impl Drop for DocServer {
     fn drop(&mut self) {
         self.task.abort();
-        let _ = std::fs::remove_file(&self.ca_file);
     }
 }

@@ -7,6 +7,8 @@ pub mod cluster;
 pub mod flow;
 pub mod https_docs;
 pub mod mail;
+pub mod oidc;
+pub mod test_ca;
 
 use std::collections::BTreeMap;
 
@@ -440,4 +442,22 @@ pub fn basic_auth(id: &str, secret: &str) -> String {
         "Basic {}",
         base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"))
     )
+}
+
+/// A request's facts for domain calls a test makes directly (as an admin's page would).
+pub fn meta() -> app::domain::RequestMeta {
+    app::domain::RequestMeta {
+        ip: Some("203.0.113.9".into()),
+        user_agent: Some("tests".into()),
+    }
+}
+
+pub async fn audit_count(db: &DatabaseConnection, action: &str) -> usize {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    app::domain::entities::audit_event::Entity::find()
+        .filter(app::domain::entities::audit_event::Column::Action.eq(action))
+        .all(db)
+        .await
+        .unwrap()
+        .len()
 }

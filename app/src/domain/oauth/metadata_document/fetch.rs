@@ -120,6 +120,9 @@ impl DocumentFetcher {
             .no_proxy()
             .timeout(TIMEOUT)
             .connect_timeout(CONNECT_TIMEOUT)
+            // Requests are rare and to many hosts: a kept connection mostly risks being one
+            // the server has already closed.
+            .pool_max_idle_per_host(0)
             .dns_resolver(Arc::new(PublicOnly {
                 allow_loopback: settings.allow_loopback,
             }))
@@ -196,6 +199,58 @@ impl DocumentFetcher {
             max_age,
             no_store,
         })
+    }
+}
+
+impl DocumentFetcher {
+    /// Sends `request` under the same rules (public addresses only, https, no redirects, no
+    /// proxy, the timeout) and reads at most `max_bytes` of the answer, whatever its status:
+    /// the HTTP client Gatehouse talks to an organization's identity provider with (discovery,
+    /// keys, token exchange), whose URLs an org admin chooses.
+    pub async fn exchange(
+        &self,
+        request: http::Request<Vec<u8>>,
+        max_bytes: usize,
+    ) -> Result<http::Response<Vec<u8>>, FetchError> {
+        let url = url::Url::parse(&request.uri().to_string())
+            .map_err(|_| FetchError::Unreachable(request.uri().to_string(), "bad URL".into()))?;
+        let host = url.host_str().unwrap_or_default().to_string();
+        if let Some(ip) = literal_ip(&url)
+            && !allowed(ip, self.allow_loopback)
+        {
+            return Err(FetchError::NotPublic(ip.to_string()));
+        }
+        let (parts, body) = request.into_parts();
+        let mut res = self
+            .client
+            .request(parts.method, url)
+            .headers(parts.headers)
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| classify(&host, &e))?;
+        if let Some(peer) = res.remote_addr()
+            && !allowed(peer.ip(), self.allow_loopback)
+        {
+            return Err(FetchError::NotPublic(peer.ip().to_string()));
+        }
+        if res.status().is_redirection() {
+            return Err(FetchError::Redirect);
+        }
+        let mut answer = http::Response::builder().status(res.status());
+        for (name, value) in res.headers() {
+            answer = answer.header(name, value);
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = res.chunk().await.map_err(|e| classify(&host, &e))? {
+            if body.len() + chunk.len() > max_bytes {
+                return Err(FetchError::TooLarge);
+            }
+            body.extend_from_slice(&chunk);
+        }
+        answer
+            .body(body)
+            .map_err(|e| FetchError::Unreachable(host, e.to_string()))
     }
 }
 

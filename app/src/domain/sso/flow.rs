@@ -1,0 +1,568 @@
+//! Signing in through an organization's OpenID Connect provider: authorization code with PKCE,
+//! `state` and `nonce` (openidconnect does discovery and checks the ID token: signature by
+//! the provider's published keys, issuer, audience, expiry, nonce).
+//!
+//! A sign-in under way is a row of `sso_logins` (its `state` hashed, the PKCE verifier sealed),
+//! so any process can finish it, and each is good once for [`LOGIN_TTL`]. The provider's
+//! documents are fetched through the same guarded HTTP client as metadata documents (an org
+//! admin chooses the issuer URL, so it must not reach into Gatehouse's network), with no
+//! cache: a rotated signing key is picked up on the next sign-in.
+//!
+//! Who the person is: the provider account (issuer, subject) linked before; otherwise an
+//! address the provider says is verified, in one of the connection's domains, which either
+//! belongs to no account yet (one is created, with the first-time role in the org) or to a
+//! member of this org already (linked). An address of an account outside the org is never
+//! linked: another org's provider can't take over an account by claiming its address.
+
+use chrono::Utc;
+use openidconnect::core::{
+    CoreAuthenticationFlow, CoreClient, CoreProviderMetadata, CoreUserInfoClaims,
+};
+use openidconnect::{
+    AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce, OAuth2TokenResponse,
+    PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope, TokenResponse,
+};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::connection::secret_place;
+use crate::domain::audit::{self, AuditEntry};
+use crate::domain::entities::{organization, sso_connection, sso_identity, sso_login, user};
+use crate::domain::oauth::client_domains::DomainList;
+use crate::domain::oauth::metadata_document::fetch::{DocumentFetcher, FetchError};
+use crate::domain::secrets::sha256_hex;
+use crate::domain::validate::{Email, Password};
+use crate::domain::{RequestMeta, Services, members, orgs, users};
+use crate::error::{AppError, AppResult};
+
+/// How long a sign-in may stay at the provider.
+pub const LOGIN_TTL: chrono::Duration = chrono::Duration::minutes(10);
+/// Where providers send people back (registered with the provider as the redirect URI).
+pub const CALLBACK_PATH: &str = "/login/sso/callback";
+/// The most Gatehouse reads of one answer from a provider (discovery, keys, tokens).
+const MAX_ANSWER: usize = 256 * 1024;
+
+pub fn callback_url(s: &Services) -> String {
+    format!("{}{CALLBACK_PATH}", s.settings.public_url)
+}
+
+fn login_place(id: Uuid) -> String {
+    format!("sso_login:{id}")
+}
+
+/// Why a single sign-on didn't sign the person in. Its text is for the person (never the
+/// provider's own words); [`code`](Self::code) and the detail go to the audit log.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SsoFailure {
+    #[error("This organization has no single sign-on set up.")]
+    NotSetUp,
+    #[error("Single sign-on is switched off for this organization. Ask its administrator.")]
+    Disabled,
+    #[error(
+        "Gatehouse couldn't reach your organization's sign-in provider. Try again in a minute; if it keeps happening, ask your administrator to check the single sign-on settings."
+    )]
+    Unreachable(String),
+    #[error("This sign-in has expired or was already used. Start again.")]
+    UnknownState,
+    #[error("Your organization's sign-in provider did not sign you in.")]
+    Refused(String),
+    #[error(
+        "Your organization's sign-in provider sent an answer Gatehouse can't trust, so you are not signed in. Ask your administrator to check the single sign-on settings."
+    )]
+    Untrusted(String),
+    #[error("Your sign-in provider didn't tell Gatehouse your email address.")]
+    NoEmail,
+    #[error(
+        "Your sign-in provider hasn't confirmed your email address ({0}), so Gatehouse can't use it. Ask your administrator."
+    )]
+    EmailNotVerified(String),
+    #[error("{0} is not an address this organization's single sign-on covers.")]
+    DomainNotCovered(String),
+    #[error(
+        "An account with {0} already exists and isn't a member of this organization. Sign in with its password, or ask an admin of the organization to invite it."
+    )]
+    AccountElsewhere(String),
+    #[error("This account is disabled. Ask your administrator.")]
+    AccountDisabled,
+}
+
+impl SsoFailure {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::NotSetUp => "not_set_up",
+            Self::Disabled => "disabled",
+            Self::Unreachable(_) => "provider_unreachable",
+            Self::UnknownState => "unknown_state",
+            Self::Refused(_) => "provider_refused",
+            Self::Untrusted(_) => "untrusted_answer",
+            Self::NoEmail => "no_email",
+            Self::EmailNotVerified(_) => "email_not_verified",
+            Self::DomainNotCovered(_) => "domain_not_covered",
+            Self::AccountElsewhere(_) => "account_elsewhere",
+            Self::AccountDisabled => "account_disabled",
+        }
+    }
+
+    /// What the audit log keeps beyond the code (never shown to the person).
+    fn detail(&self) -> Option<&str> {
+        match self {
+            Self::Unreachable(d) | Self::Refused(d) | Self::Untrusted(d) => Some(d),
+            _ => None,
+        }
+    }
+}
+
+type Outcome<T> = AppResult<Result<T, SsoFailure>>;
+
+/// The connection of `org_id`, usable for a sign-in, with its secret opened.
+async fn usable(s: &Services, org_id: Uuid) -> Outcome<(sso_connection::Model, String)> {
+    let Some(conn) = sso_connection::Entity::find_by_id(org_id)
+        .one(&s.db)
+        .await?
+    else {
+        return Ok(Err(SsoFailure::NotSetUp));
+    };
+    if !conn.enabled {
+        return Ok(Err(SsoFailure::Disabled));
+    }
+    let secret = s
+        .key
+        .open_str(&secret_place(org_id), &conn.client_secret_sealed)
+        .map_err(|e| {
+            tracing::error!(error = %e, %org_id, "SSO client secret does not open");
+            AppError::Internal
+        })?;
+    Ok(Ok((conn, secret)))
+}
+
+/// The guarded HTTP client, as openidconnect calls it.
+struct Http(DocumentFetcher);
+
+impl<'c> openidconnect::AsyncHttpClient<'c> for Http {
+    type Error = FetchError;
+    type Future = std::pin::Pin<
+        Box<
+            dyn std::future::Future<Output = Result<openidconnect::HttpResponse, FetchError>>
+                + Send
+                + 'c,
+        >,
+    >;
+
+    fn call(&'c self, request: openidconnect::HttpRequest) -> Self::Future {
+        Box::pin(self.0.exchange(request, MAX_ANSWER))
+    }
+}
+
+fn fetcher(s: &Services) -> AppResult<Http> {
+    s.metadata_fetcher().cloned().map(Http).ok_or_else(|| {
+        tracing::error!("no outbound HTTP client: the fetch settings were refused at start");
+        AppError::Internal
+    })
+}
+
+/// The provider's metadata (and keys) by OpenID Connect Discovery; the issuer it states must
+/// be the configured one.
+async fn discover(http: &Http, issuer: &str) -> Result<CoreProviderMetadata, SsoFailure> {
+    let issuer = IssuerUrl::new(issuer.to_string())
+        .map_err(|e| SsoFailure::Unreachable(format!("issuer URL: {e}")))?;
+    CoreProviderMetadata::discover_async(issuer, http)
+        .await
+        .map_err(|e| SsoFailure::Unreachable(format!("discovery: {}", chain(&e))))
+}
+
+/// An error with its causes, for logs and the audit trail.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
+}
+
+/// Starts a sign-in at `org`'s provider; the provider URL to send the person to.
+/// `return_to`: a path of this site to come back to (anything else becomes `/`).
+pub async fn begin(
+    s: &Services,
+    org: &organization::Model,
+    return_to: Option<&str>,
+    meta: &RequestMeta,
+) -> Outcome<String> {
+    let (conn, secret) = match usable(s, org.id).await? {
+        Ok(c) => c,
+        Err(SsoFailure::NotSetUp) => return Ok(Err(SsoFailure::NotSetUp)),
+        Err(f) => return failed(s, Some(org), f, meta).await,
+    };
+    let http = fetcher(s)?;
+    let metadata = match discover(&http, &conn.issuer).await {
+        Ok(m) => m,
+        Err(f) => return failed(s, Some(org), f, meta).await,
+    };
+    let redirect = RedirectUrl::new(callback_url(s)).map_err(|_| AppError::Internal)?;
+    let client = CoreClient::from_provider_metadata(
+        metadata,
+        ClientId::new(conn.client_id.clone()),
+        Some(ClientSecret::new(secret)),
+    )
+    .set_redirect_uri(redirect);
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let (url, state, nonce) = client
+        .authorize_url(
+            CoreAuthenticationFlow::AuthorizationCode,
+            CsrfToken::new_random,
+            Nonce::new_random,
+        )
+        .add_scope(Scope::new("email".into()))
+        .add_scope(Scope::new("profile".into()))
+        .set_pkce_challenge(challenge)
+        .url();
+    let id = Uuid::new_v4();
+    let now = Utc::now();
+    sso_login::ActiveModel {
+        id: Set(id),
+        state_hash: Set(sha256_hex(state.secret())),
+        org_id: Set(org.id),
+        nonce: Set(nonce.secret().clone()),
+        pkce_verifier_sealed: Set(s.key.seal_str(&login_place(id), verifier.secret())),
+        return_to: Set(return_to.filter(|p| local_path(p)).map(str::to_string)),
+        created_at: Set(now),
+        expires_at: Set(now + LOGIN_TTL),
+        used_at: Set(None),
+    }
+    .insert(&s.db)
+    .await?;
+    Ok(Ok(url.to_string()))
+}
+
+/// A path of this site and nothing else (the caller makes it so with
+/// `web::session::safe_next`; checked again here since it ends up in a redirect).
+fn local_path(p: &str) -> bool {
+    p.starts_with('/') && !p.starts_with("//") && !p.chars().any(|c| c.is_control() || c == '\\')
+}
+
+/// Deletes sign-ins that expired more than an hour ago (housekeeping); how many went.
+pub async fn sweep(db: &impl sea_orm::ConnectionTrait) -> AppResult<u64> {
+    Ok(sso_login::Entity::delete_many()
+        .filter(sso_login::Column::ExpiresAt.lt(Utc::now() - chrono::Duration::hours(1)))
+        .exec(db)
+        .await?
+        .rows_affected)
+}
+
+/// What the provider sent back to [`CALLBACK_PATH`].
+#[derive(Debug, Clone, Default)]
+pub struct Callback {
+    pub state: Option<String>,
+    pub code: Option<String>,
+    /// The provider's refusal (`access_denied`, `login_required`, …).
+    pub error: Option<String>,
+}
+
+/// A finished sign-in: who, in which org, and where to go now.
+#[derive(Debug, Clone)]
+pub struct Finished {
+    pub user: user::Model,
+    pub org: organization::Model,
+    pub return_to: String,
+}
+
+/// Finishes a sign-in the provider sent back. Every outcome is audited.
+pub async fn finish(s: &Services, cb: &Callback, meta: &RequestMeta) -> Outcome<Finished> {
+    let Some(state) = cb.state.as_deref().filter(|v| !v.is_empty()) else {
+        return failed(s, None, SsoFailure::UnknownState, meta).await;
+    };
+    // Good once: of two requests with the same state, one claims it.
+    let now = Utc::now();
+    let hash = sha256_hex(state);
+    let claimed = sso_login::Entity::update_many()
+        .col_expr(sso_login::Column::UsedAt, Expr::value(now))
+        .filter(sso_login::Column::StateHash.eq(hash.clone()))
+        .filter(sso_login::Column::UsedAt.is_null())
+        .filter(sso_login::Column::ExpiresAt.gt(now))
+        .exec(&s.db)
+        .await?
+        .rows_affected
+        == 1;
+    let login = match claimed {
+        true => {
+            sso_login::Entity::find()
+                .filter(sso_login::Column::StateHash.eq(hash))
+                .one(&s.db)
+                .await?
+        }
+        false => None,
+    };
+    let Some(login) = login else {
+        return failed(s, None, SsoFailure::UnknownState, meta).await;
+    };
+    let Some(org) = orgs::find(&s.db, login.org_id).await? else {
+        return failed(s, None, SsoFailure::NotSetUp, meta).await;
+    };
+    match sign_in(s, &org, &login, cb, meta).await? {
+        Ok(user) => {
+            audit::record(
+                &s.db,
+                AuditEntry::new("sso.sign_in")
+                    .org(org.id)
+                    .actor(user.id)
+                    .target("user", user.id),
+                meta,
+            )
+            .await?;
+            let return_to = login.return_to.clone().unwrap_or_else(|| "/".into());
+            Ok(Ok(Finished {
+                user,
+                org,
+                return_to,
+            }))
+        }
+        Err(f) => failed(s, Some(&org), f, meta).await,
+    }
+}
+
+async fn failed<T>(
+    s: &Services,
+    org: Option<&organization::Model>,
+    failure: SsoFailure,
+    meta: &RequestMeta,
+) -> Outcome<T> {
+    let mut entry = AuditEntry::new("sso.sign_in_failed")
+        .details(json!({ "reason": failure.code(), "detail": failure.detail() }));
+    if let Some(org) = org {
+        entry = entry.org(org.id).target("organization", org.id);
+    }
+    audit::record(&s.db, entry, meta).await?;
+    tracing::info!(
+        reason = failure.code(),
+        detail = failure.detail(),
+        "SSO sign-in failed"
+    );
+    Ok(Err(failure))
+}
+
+/// The code exchange, the ID token's checks, and the account they lead to.
+async fn sign_in(
+    s: &Services,
+    org: &organization::Model,
+    login: &sso_login::Model,
+    cb: &Callback,
+    meta: &RequestMeta,
+) -> Outcome<user::Model> {
+    if let Some(error) = &cb.error {
+        return Ok(Err(SsoFailure::Refused(format!("provider error: {error}"))));
+    }
+    let Some(code) = cb.code.as_deref().filter(|c| !c.is_empty()) else {
+        return Ok(Err(SsoFailure::Refused("no code in the answer".into())));
+    };
+    let (conn, secret) = match usable(s, org.id).await? {
+        Ok(c) => c,
+        Err(f) => return Ok(Err(f)),
+    };
+    let verifier = s
+        .key
+        .open_str(&login_place(login.id), &login.pkce_verifier_sealed)
+        .map_err(|_| AppError::Internal)?;
+    let http = fetcher(s)?;
+    let metadata = match discover(&http, &conn.issuer).await {
+        Ok(m) => m,
+        Err(f) => return Ok(Err(f)),
+    };
+    let redirect = RedirectUrl::new(callback_url(s)).map_err(|_| AppError::Internal)?;
+    let client = CoreClient::from_provider_metadata(
+        metadata,
+        ClientId::new(conn.client_id.clone()),
+        Some(ClientSecret::new(secret)),
+    )
+    .set_redirect_uri(redirect);
+    let request = match client.exchange_code(AuthorizationCode::new(code.to_string())) {
+        Ok(r) => r,
+        Err(e) => {
+            return Ok(Err(SsoFailure::Unreachable(format!(
+                "no token endpoint: {e}"
+            ))));
+        }
+    };
+    let tokens = match request
+        .set_pkce_verifier(PkceCodeVerifier::new(verifier))
+        .request_async(&http)
+        .await
+    {
+        Ok(t) => t,
+        Err(e) => {
+            let why = chain(&e);
+            let failure = match e {
+                openidconnect::RequestTokenError::Request(_) => SsoFailure::Unreachable(why),
+                _ => SsoFailure::Refused(format!("token exchange: {why}")),
+            };
+            return Ok(Err(failure));
+        }
+    };
+    let Some(id_token) = tokens.id_token() else {
+        return Ok(Err(SsoFailure::Untrusted("no ID token".into())));
+    };
+    let claims = match id_token.claims(
+        &client.id_token_verifier(),
+        &Nonce::new(login.nonce.clone()),
+    ) {
+        Ok(c) => c.clone(),
+        Err(e) => {
+            return Ok(Err(SsoFailure::Untrusted(format!(
+                "ID token: {}",
+                chain(&e)
+            ))));
+        }
+    };
+    let subject = claims.subject().as_str().to_string();
+    let mut email = claims.email().map(|e| e.as_str().trim().to_lowercase());
+    let mut verified = claims.email_verified().unwrap_or(false);
+    let mut name = claims
+        .name()
+        .and_then(|n| n.get(None))
+        .map(|n| n.as_str().to_string());
+    // A conforming provider may leave the scopes' claims to its userinfo endpoint (the code
+    // flow's ID token need only identify the person); openidconnect checks there that the
+    // subject is the ID token's.
+    if email.is_none()
+        && let Ok(request) = client.user_info(
+            tokens.access_token().clone(),
+            Some(claims.subject().clone()),
+        )
+    {
+        let info: CoreUserInfoClaims = match request.request_async(&http).await {
+            Ok(info) => info,
+            Err(e) => {
+                return Ok(Err(SsoFailure::Untrusted(format!(
+                    "userinfo: {}",
+                    chain(&e)
+                ))));
+            }
+        };
+        email = info.email().map(|e| e.as_str().trim().to_lowercase());
+        verified = info.email_verified().unwrap_or(false);
+        name = name.or_else(|| {
+            info.name()
+                .and_then(|n| n.get(None))
+                .map(|n| n.as_str().to_string())
+        });
+    }
+    account(
+        s,
+        org,
+        &conn,
+        Identity {
+            subject,
+            email,
+            verified,
+            name,
+        },
+        meta,
+    )
+    .await
+}
+
+struct Identity {
+    subject: String,
+    email: Option<String>,
+    verified: bool,
+    name: Option<String>,
+}
+
+/// The account a verified provider identity signs in as (see the module's rules).
+async fn account(
+    s: &Services,
+    org: &organization::Model,
+    conn: &sso_connection::Model,
+    who: Identity,
+    meta: &RequestMeta,
+) -> Outcome<user::Model> {
+    let now = Utc::now();
+    let linked = sso_identity::Entity::find()
+        .filter(sso_identity::Column::Issuer.eq(conn.issuer.clone()))
+        .filter(sso_identity::Column::Subject.eq(who.subject.clone()))
+        .one(&s.db)
+        .await?;
+    if let Some(link) = linked
+        && let Some(user) = users::find(&s.db, link.user_id).await?
+    {
+        if user.disabled_at.is_some() {
+            return Ok(Err(SsoFailure::AccountDisabled));
+        }
+        let mut link = sso_identity::ActiveModel::from(link);
+        link.last_sign_in_at = Set(Some(now));
+        if let Some(email) = &who.email {
+            link.email = Set(email.clone());
+        }
+        link.update(&s.db).await?;
+        return Ok(Ok(user));
+    }
+    let Some(email) = who.email else {
+        return Ok(Err(SsoFailure::NoEmail));
+    };
+    if !who.verified {
+        return Ok(Err(SsoFailure::EmailNotVerified(email)));
+    }
+    let domain = email.rsplit_once('@').map(|(_, d)| d).unwrap_or_default();
+    let domains: Vec<String> = crate::domain::entities::sso_domain::Entity::find()
+        .filter(crate::domain::entities::sso_domain::Column::OrgId.eq(org.id))
+        .all(&s.db)
+        .await?
+        .into_iter()
+        .map(|d| d.domain)
+        .collect();
+    let covered = DomainList::parse(&domains).is_ok_and(|l| l.covers(domain));
+    if !covered {
+        return Ok(Err(SsoFailure::DomainNotCovered(email)));
+    }
+    let user = match users::find_by_email(&s.db, &email).await? {
+        Some(existing) => {
+            if orgs::role_in(&s.db, org.id, existing.id).await?.is_none() {
+                return Ok(Err(SsoFailure::AccountElsewhere(email)));
+            }
+            if existing.disabled_at.is_some() {
+                return Ok(Err(SsoFailure::AccountDisabled));
+            }
+            existing
+        }
+        None => {
+            let Ok(parsed) = Email::parse(&email) else {
+                return Ok(Err(SsoFailure::NoEmail));
+            };
+            // Nobody knows this password: the account signs in through its provider (or sets
+            // a password of its own with "forgot password").
+            let unknown =
+                Password::parse(&crate::domain::secrets::random_urlsafe(32), Some(&parsed))
+                    .map_err(|_| AppError::Internal)?;
+            let user =
+                users::create_user(s, &parsed, &unknown, who.name.clone(), true, meta).await?;
+            members::add_user(&s.db, user.id, org, &user, conn.default_role, meta).await?;
+            audit::record(
+                &s.db,
+                AuditEntry::new("org.sso.member_joined")
+                    .org(org.id)
+                    .actor(user.id)
+                    .target("user", user.id)
+                    .details(json!({ "role": conn.default_role })),
+                meta,
+            )
+            .await?;
+            user
+        }
+    };
+    sso_identity::ActiveModel {
+        id: Set(Uuid::new_v4()),
+        user_id: Set(user.id),
+        org_id: Set(org.id),
+        issuer: Set(conn.issuer.clone()),
+        subject: Set(who.subject),
+        email: Set(email),
+        created_at: Set(now),
+        last_sign_in_at: Set(Some(now)),
+    }
+    .insert(&s.db)
+    .await?;
+    Ok(Ok(user))
+}

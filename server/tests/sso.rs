@@ -1,0 +1,237 @@
+//! Single sign-on against a real OpenID Connect provider (node `oidc-provider`, over HTTPS,
+//! started by the test), through the real router: a newcomer gets the first-time role, a
+//! member is linked, `state` works once, an unverified address or one of an account outside
+//! the org is never linked, an address outside the connection's domains is refused, a
+//! provider whose stated issuer differs is not trusted, and "require SSO" stops password
+//! sign-in for the org's members.
+
+mod support;
+
+use migration::on_both_backends;
+
+use app::domain::entities::audit_event;
+use app::domain::sso::connection::{self, ConnectionChange};
+use app::domain::{orgs, users};
+use app::model::Role;
+use http::StatusCode;
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use support::oidc::{CLIENT_ID, CLIENT_SECRET, OidcProvider};
+use support::{Browser, ORIGIN, PASSWORD, TestApp, flow, redirected_error, user_id};
+
+on_both_backends!(people_sign_in_through_their_orgs_provider);
+
+const CALLBACK: &str = "http://127.0.0.1:3000/login/sso/callback";
+
+async fn set_up(app: &TestApp, admin: uuid::Uuid, org: uuid::Uuid, issuer: &str, require: bool) {
+    connection::save(
+        &app.services,
+        Some(admin),
+        org,
+        &ConnectionChange {
+            issuer: issuer.to_string(),
+            client_id: CLIENT_ID.into(),
+            client_secret: Some(CLIENT_SECRET.into()),
+            domains: vec!["acme.example".into()],
+            default_role: Role::Querier,
+            require_sso: require,
+            enabled: true,
+        },
+        &support::meta(),
+    )
+    .await
+    .unwrap();
+}
+
+/// Starts SSO at `/login/sso/acme`, signs `login` in at the provider and comes back: the
+/// browser and Gatehouse's answer to the callback.
+async fn through_provider(
+    app: &TestApp,
+    provider: &OidcProvider,
+    login: &str,
+) -> (Browser, support::Response, String) {
+    let mut b = app.browser();
+    let res = b.get_raw("/login/sso/acme?next=/account").await;
+    assert_eq!(
+        res.status,
+        StatusCode::SEE_OTHER,
+        "{}\nlast failure: {:?}",
+        res.body,
+        last_failure(app).await
+    );
+    let to_provider = res.location().unwrap().to_string();
+    assert!(to_provider.starts_with(&provider.issuer), "{to_provider}");
+    for p in [
+        "code_challenge=",
+        "code_challenge_method=S256",
+        "nonce=",
+        "state=",
+    ] {
+        assert!(to_provider.contains(p), "{p} missing: {to_provider}");
+    }
+    let back = provider.sign_in(&to_provider, login).await;
+    let path = back
+        .strip_prefix(ORIGIN)
+        .unwrap_or_else(|| panic!("sent back elsewhere: {back}"))
+        .to_string();
+    let res = b.get_raw(&path).await;
+    (b, res, path)
+}
+
+fn refused(res: &support::Response, words: &str) {
+    assert!(
+        res.status == StatusCode::FORBIDDEN || res.status == StatusCode::BAD_GATEWAY,
+        "{} {}",
+        res.status,
+        res.body
+    );
+    assert!(res.body.contains(words), "{words:?} not in {}", res.body);
+    assert!(res.body.contains("data-testid=\"sso-error\""));
+}
+
+/// The newest `sso.sign_in_failed` audit details (what the person is not shown).
+async fn last_failure(app: &TestApp) -> Option<String> {
+    audit_event::Entity::find()
+        .filter(audit_event::Column::Action.eq("sso.sign_in_failed"))
+        .all(&app.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .last()
+        .and_then(|e| e.details)
+}
+
+async fn failures(app: &TestApp, reason: &str) -> usize {
+    audit_event::Entity::find()
+        .filter(audit_event::Column::Action.eq("sso.sign_in_failed"))
+        .all(&app.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.details.as_deref().is_some_and(|d| d.contains(reason)))
+        .count()
+}
+
+async fn people_sign_in_through_their_orgs_provider(db: DatabaseConnection) {
+    let provider = OidcProvider::start(CALLBACK);
+    let env = provider.env();
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let app = TestApp::with_db(db, &env).await;
+    flow::signed_in_with_org(&app, "ada@acme.example", "acme").await;
+    let ada = user_id(&app, "ada@acme.example").await;
+    let acme = orgs::find_by_slug(&app.db, "acme").await.unwrap().unwrap();
+
+    // Not set up yet: a readable page.
+    let mut anon = app.browser();
+    let res = anon.get_raw("/login/sso/acme").await;
+    assert_eq!(res.status, StatusCode::NOT_FOUND);
+    assert!(
+        res.body.contains("no single sign-on set up"),
+        "{}",
+        res.body
+    );
+
+    // A provider that states another issuer than the one configured is not trusted.
+    let localhost = provider.issuer.replace("127.0.0.1", "localhost");
+    set_up(&app, ada, acme.id, &localhost, false).await;
+    let res = anon.get_raw("/login/sso/acme").await;
+    refused(&res, "couldn't reach your organization's sign-in provider");
+    assert_eq!(failures(&app, "provider_unreachable").await, 1);
+
+    set_up(&app, ada, acme.id, &provider.issuer, false).await;
+
+    // A newcomer with an address of the org's domain: an account, the first-time role.
+    let (mut bob, res, callback) = through_provider(&app, &provider, "bob@acme.example").await;
+    assert_eq!(
+        res.status,
+        StatusCode::SEE_OTHER,
+        "{:?}",
+        last_failure(&app).await
+    );
+    assert_eq!(res.location(), Some("/account"));
+    let page = bob.get("/account").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("bob@acme.example"));
+    let bob_id = user_id(&app, "bob@acme.example").await;
+    assert_eq!(
+        orgs::role_in(&app.db, acme.id, bob_id).await.unwrap(),
+        Some(Role::Querier)
+    );
+    assert!(
+        users::find(&app.db, bob_id)
+            .await
+            .unwrap()
+            .unwrap()
+            .email_verified()
+    );
+
+    // The same answer again (a replayed state) signs nobody in.
+    let mut mallory = app.browser();
+    let res = mallory.get_raw(&callback).await;
+    refused(&res, "expired or was already used");
+    assert_eq!(mallory.get("/account").await.status, StatusCode::FOUND);
+    assert_eq!(failures(&app, "unknown_state").await, 1);
+
+    // Bob again: the same account (linked by the provider's subject), no second membership.
+    let (_, res, _) = through_provider(&app, &provider, "bob@acme.example").await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    assert_eq!(user_id(&app, "bob@acme.example").await, bob_id);
+
+    // A member who had a password account is linked by their verified address.
+    let (mut ada_b, res, _) = through_provider(&app, &provider, "ada@acme.example").await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    assert_eq!(ada_b.get("/account").await.status, StatusCode::OK);
+    assert_eq!(
+        orgs::role_in(&app.db, acme.id, ada).await.unwrap(),
+        Some(Role::Admin),
+        "an existing member keeps their role"
+    );
+
+    // An account with an address of the domain that isn't a member here is not taken over.
+    flow::signed_in_with_org(&app, "carol@acme.example", "carols-own").await;
+    let (mut carol, res, _) = through_provider(&app, &provider, "carol@acme.example").await;
+    refused(
+        &res,
+        "already exists and isn't a member of this organization",
+    );
+    assert_eq!(carol.get("/account").await.status, StatusCode::FOUND);
+
+    // An address the provider hasn't verified is never used.
+    let (_, res, _) = through_provider(&app, &provider, "unverified-dan@acme.example").await;
+    refused(&res, "hasn't confirmed your email address");
+    assert!(
+        users::find_by_email(&app.db, "unverified-dan@acme.example")
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    // An address outside the connection's domains is refused.
+    let (_, res, _) = through_provider(&app, &provider, "eve@elsewhere.example").await;
+    refused(
+        &res,
+        "not an address this organization's single sign-on covers",
+    );
+
+    // Every outcome is in the audit log.
+    assert_eq!(support::audit_count(&app.db, "sso.sign_in").await, 3);
+    assert_eq!(
+        support::audit_count(&app.db, "org.sso.member_joined").await,
+        1
+    );
+
+    // Required: the org's members can't sign in with a password any more, and are told where.
+    set_up(&app, ada, acme.id, &provider.issuer, true).await;
+    let mut b = app.browser();
+    let res = b.log_in("ada@acme.example", PASSWORD).await;
+    let e = redirected_error(&res).expect("password sign-in refused");
+    assert!(e.to_string().contains("single sign-on"), "{e}");
+    assert!(e.to_string().contains("/login/sso/acme"), "{e}");
+    // ...but the address-first door leads there.
+    let res = b
+        .get_raw("/login/sso?email=ada%40acme.example&next=%2Faccount")
+        .await;
+    assert_eq!(res.location(), Some("/login/sso/acme?next=%2Faccount"));
+    // Someone of another org with an address elsewhere is not affected.
+    let res = b.get_raw("/login/sso?email=zed%40elsewhere.example").await;
+    assert_eq!(res.status, StatusCode::NOT_FOUND);
+}

@@ -1,0 +1,143 @@
+//! A real OpenID Connect provider for the single sign-on tests: node `oidc-provider` (OpenID
+//! certified) started by the test over HTTPS with a test CA (`end2end/support/oidc_provider.mjs`),
+//! and a person signing in at it the way a browser without JavaScript would: following
+//! redirects and posting its sign-in form.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+
+use super::test_ca::TestCert;
+
+pub const CLIENT_ID: &str = "gatehouse-sso";
+pub const CLIENT_SECRET: &str = "a-secret-the-provider-gave-gatehouse";
+
+pub struct OidcProvider {
+    pub port: u16,
+    /// `https://127.0.0.1:<port>`: what its discovery document and ID tokens state.
+    pub issuer: String,
+    pub cert: TestCert,
+    child: Child,
+    dir: PathBuf,
+}
+
+impl OidcProvider {
+    /// A provider with Gatehouse registered as `CLIENT_ID`, sending people back to
+    /// `redirect_uri`.
+    pub fn start(redirect_uri: &str) -> Self {
+        let cert = TestCert::localhost();
+        let dir = std::env::temp_dir().join(format!("gatehouse-oidc-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("cert.pem"), &cert.cert_pem).unwrap();
+        std::fs::write(dir.join("key.pem"), &cert.key_pem).unwrap();
+        let script = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../end2end/support/oidc_provider.mjs"
+        );
+        let mut child = Command::new("node")
+            .arg(script)
+            .env("OIDC_CERT", dir.join("cert.pem"))
+            .env("OIDC_KEY", dir.join("key.pem"))
+            .env("OIDC_PORT", "0")
+            .env("OIDC_CLIENT_ID", CLIENT_ID)
+            .env("OIDC_CLIENT_SECRET", CLIENT_SECRET)
+            .env("OIDC_REDIRECT_URI", redirect_uri)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect(
+                "start node oidc-provider (node, and `npm ci` in end2end: `bash .ci/setup --test`)",
+            );
+        // The first line says where it listens; the rest is drained, or the provider would
+        // die writing to a closed pipe.
+        let mut out = BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        out.read_line(&mut line).unwrap();
+        std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
+        let port: u16 = line
+            .trim()
+            .strip_prefix("READY ")
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("the OIDC provider did not start: {line:?}"));
+        Self {
+            port,
+            issuer: format!("https://127.0.0.1:{port}"),
+            cert,
+            child,
+            dir,
+        }
+    }
+
+    /// What Gatehouse needs to reach it: trust in the test CA, and loopback allowed.
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            (
+                "GATEHOUSE_EXTRA_CA_FILE",
+                self.cert.ca_file.display().to_string(),
+            ),
+            ("GATEHOUSE_UNSAFE_METADATA_FROM_LOOPBACK", "on".to_string()),
+        ]
+    }
+
+    /// Signs `login` (an email address) in at the provider from `authorize_url` (where
+    /// Gatehouse sent the person) and returns where the provider sends them back: the full
+    /// callback URL with its query.
+    pub async fn sign_in(&self, authorize_url: &str, login: &str) -> String {
+        let ca =
+            reqwest::Certificate::from_pem(std::fs::read(&self.cert.ca_file).unwrap().as_slice())
+                .unwrap();
+        let http = reqwest::Client::builder()
+            .add_root_certificate(ca)
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let base = url::Url::parse(&self.issuer).unwrap();
+        let mut next = url::Url::parse(authorize_url).unwrap();
+        for _ in 0..10 {
+            if next.origin() != base.origin() {
+                return next.to_string();
+            }
+            let res = http.get(next.clone()).send().await.unwrap();
+            if let Some(location) = res.headers().get("location") {
+                next = next.join(location.to_str().unwrap()).unwrap();
+                continue;
+            }
+            let status = res.status();
+            let page = res.text().await.unwrap();
+            assert!(
+                page.contains("name=\"login\""),
+                "the provider answered {status} without a sign-in form: {page}"
+            );
+            let action = page
+                .split("action=\"")
+                .nth(1)
+                .and_then(|rest| rest.split('"').next())
+                .expect("the form's action")
+                .to_string();
+            let res = http
+                .post(next.join(&action).unwrap())
+                .form(&[("prompt", "login"), ("login", login), ("password", "any")])
+                .send()
+                .await
+                .unwrap();
+            let location = res
+                .headers()
+                .get("location")
+                .unwrap_or_else(|| panic!("the sign-in form led nowhere: {}", res.status()))
+                .to_str()
+                .unwrap()
+                .to_string();
+            next = next.join(&location).unwrap();
+        }
+        panic!("the provider never sent the person back");
+    }
+}
+
+impl Drop for OidcProvider {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
