@@ -31,6 +31,16 @@ fn change(domains: &[&str]) -> ConnectionChange {
     }
 }
 
+/// `who` saves `org`'s connection covering `domains`.
+async fn save(
+    s: &app::domain::Services,
+    who: &app::domain::entities::user::Model,
+    org: &app::domain::entities::organization::Model,
+    domains: &[&str],
+) -> Result<connection::Connection, AppError> {
+    connection::save(s, Some(who.id), org.id, &change(domains), &meta()).await
+}
+
 fn field(e: AppError) -> String {
     e.field()
         .unwrap_or_else(|| panic!("no field: {e:?}"))
@@ -43,15 +53,9 @@ async fn a_connection_is_saved_with_its_secret_sealed(db: DatabaseConnection) {
     let org = org_of(&s, &ada, "acme").await;
     assert_eq!(connection::get(&s.db, org.id).await.unwrap(), None);
 
-    let saved = connection::save(
-        &s,
-        Some(ada.id),
-        org.id,
-        &change(&["ACME.example", "eu.acme.example"]),
-        &meta(),
-    )
-    .await
-    .unwrap();
+    let saved = save(&s, &ada, &org, &["ACME.example", "eu.acme.example"])
+        .await
+        .unwrap();
     assert_eq!(saved.issuer, "https://login.acme.example");
     assert_eq!(saved.domains, vec!["acme.example", "eu.acme.example"]);
     assert_eq!(connection::get(&s.db, org.id).await.unwrap(), Some(saved));
@@ -140,37 +144,15 @@ async fn a_domain_belongs_to_one_org(db: DatabaseConnection) {
     let eve = user(&s, "eve@evil.example").await;
     let acme = org_of(&s, &ada, "acme").await;
     let evil = org_of(&s, &eve, "evil").await;
-    connection::save(
-        &s,
-        Some(ada.id),
-        acme.id,
-        &change(&["acme.example"]),
-        &meta(),
-    )
-    .await
-    .unwrap();
-    let e = connection::save(
-        &s,
-        Some(eve.id),
-        evil.id,
-        &change(&["evil.example", "acme.example"]),
-        &meta(),
-    )
-    .await
-    .unwrap_err();
+    save(&s, &ada, &acme, &["acme.example"]).await.unwrap();
+    let e = save(&s, &eve, &evil, &["evil.example", "acme.example"])
+        .await
+        .unwrap_err();
     assert_eq!(e.field(), Some("domains"));
     assert!(e.to_string().contains("acme.example"), "{e}");
     assert_eq!(connection::get(&s.db, evil.id).await.unwrap(), None);
     // The owner keeps saving it.
-    connection::save(
-        &s,
-        Some(ada.id),
-        acme.id,
-        &change(&["acme.example"]),
-        &meta(),
-    )
-    .await
-    .unwrap();
+    save(&s, &ada, &acme, &["acme.example"]).await.unwrap();
 }
 
 async fn a_connection_is_removed_and_audited(db: DatabaseConnection) {
@@ -181,15 +163,7 @@ async fn a_connection_is_removed_and_audited(db: DatabaseConnection) {
         .await
         .unwrap_err();
     assert!(matches!(e, AppError::NotFound(_)), "{e:?}");
-    connection::save(
-        &s,
-        Some(ada.id),
-        acme.id,
-        &change(&["acme.example"]),
-        &meta(),
-    )
-    .await
-    .unwrap();
+    save(&s, &ada, &acme, &["acme.example"]).await.unwrap();
     connection::remove(&s, Some(ada.id), acme.id, &meta())
         .await
         .unwrap();
@@ -198,13 +172,5 @@ async fn a_connection_is_removed_and_audited(db: DatabaseConnection) {
     // The domain is free again.
     let bob = user(&s, "bob@other.example").await;
     let other = org_of(&s, &bob, "other").await;
-    connection::save(
-        &s,
-        Some(bob.id),
-        other.id,
-        &change(&["acme.example"]),
-        &meta(),
-    )
-    .await
-    .unwrap();
+    save(&s, &bob, &other, &["acme.example"]).await.unwrap();
 }

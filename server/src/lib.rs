@@ -12,6 +12,7 @@ pub mod mcp;
 pub mod metrics_endpoint;
 pub mod middleware;
 pub mod oauth;
+pub mod plain_page;
 pub mod router;
 pub mod session_store;
 pub mod sso;

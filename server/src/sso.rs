@@ -9,7 +9,7 @@ use app::domain::sso_policy;
 use app::domain::{RequestMeta, orgs, users};
 use app::web::session::{safe_next, set_current_org, sign_in};
 use axum::extract::{Extension, Path, Query, State};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use http::StatusCode;
 use serde::Deserialize;
 use tower_sessions::Session;
@@ -163,27 +163,17 @@ fn failure_of(e: app::error::AppError) -> Response {
 }
 
 fn page(status: StatusCode, title: &str, message: &str, next: Option<&str>) -> Response {
+    use crate::plain_page::escape;
     let back = with_next("/login", next);
-    let body = format!(
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{title} · Gatehouse</title><link rel=\"stylesheet\" href=\"/pkg/gatehouse.css\"></head><body>\
-         <main class=\"container\"><section class=\"panel error-panel\" role=\"alert\" data-testid=\"sso-error\">\
-         <h1>{title}</h1><p>{message}</p><p><a href=\"{back}\">Back to sign-in</a></p></section></main></body></html>",
-        title = escape(title),
-        message = escape(message),
-        back = escape(&back),
-    );
-    let mut res = (status, Html(body)).into_response();
-    res.headers_mut().insert(
-        http::header::CACHE_CONTROL,
-        http::HeaderValue::from_static("no-store"),
-    );
-    res
-}
-
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+    crate::plain_page::render(
+        status,
+        title,
+        "sso-error",
+        &format!(
+            "<h1>{}</h1><p>{}</p><p><a href=\"{}\">Back to sign-in</a></p>",
+            escape(title),
+            escape(message),
+            escape(&back)
+        ),
+    )
 }

@@ -88,26 +88,28 @@ fn refused(res: &support::Response, words: &str) {
     assert!(res.body.contains("data-testid=\"sso-error\""));
 }
 
-/// The newest `sso.sign_in_failed` audit details (what the person is not shown).
-async fn last_failure(app: &TestApp) -> Option<String> {
+/// The details of every `sso.sign_in_failed` audit event, oldest first (what the person is
+/// not shown).
+async fn failure_details(app: &TestApp) -> Vec<String> {
     audit_event::Entity::find()
         .filter(audit_event::Column::Action.eq("sso.sign_in_failed"))
         .all(&app.db)
         .await
         .unwrap()
         .into_iter()
-        .last()
-        .and_then(|e| e.details)
+        .filter_map(|e| e.details)
+        .collect()
+}
+
+async fn last_failure(app: &TestApp) -> Option<String> {
+    failure_details(app).await.pop()
 }
 
 async fn failures(app: &TestApp, reason: &str) -> usize {
-    audit_event::Entity::find()
-        .filter(audit_event::Column::Action.eq("sso.sign_in_failed"))
-        .all(&app.db)
+    failure_details(app)
         .await
-        .unwrap()
-        .into_iter()
-        .filter(|e| e.details.as_deref().is_some_and(|d| d.contains(reason)))
+        .iter()
+        .filter(|d| d.contains(reason))
         .count()
 }
 

@@ -7,7 +7,7 @@ use app::domain::oauth::consent;
 use app::web::session::signed_in;
 use axum::body::Bytes;
 use axum::extract::{Extension, RawQuery, State};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use http::{HeaderMap, Method, StatusCode};
 use tower_sessions::Session;
 
@@ -102,25 +102,14 @@ fn encode(s: &str) -> String {
 
 /// A phase-1 error: shown to the person, never redirected.
 pub fn error_page(status: StatusCode, message: &str) -> Response {
-    let body = format!(
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>Authorization failed · Gatehouse</title><link rel=\"stylesheet\" href=\"/pkg/gatehouse.css\"></head><body>\
-         <main class=\"container\"><section class=\"panel error-panel\" role=\"alert\" data-testid=\"authorize-error\">\
-         <h1>This app's request can't be completed</h1><p>{}</p><p class=\"muted\">You were not sent anywhere. \
-         Close this tab and try connecting again from the app.</p></section></main></body></html>",
-        escape(message)
-    );
-    let mut res = (status, Html(body)).into_response();
-    res.headers_mut().insert(
-        http::header::CACHE_CONTROL,
-        http::HeaderValue::from_static("no-store"),
-    );
-    res
-}
-
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+    crate::plain_page::render(
+        status,
+        "Authorization failed",
+        "authorize-error",
+        &format!(
+            "<h1>This app's request can't be completed</h1><p>{}</p><p class=\"muted\">You were not sent anywhere. \
+             Close this tab and try connecting again from the app.</p>",
+            crate::plain_page::escape(message)
+        ),
+    )
 }

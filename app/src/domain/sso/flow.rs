@@ -19,8 +19,9 @@ use openidconnect::core::{
     CoreAuthenticationFlow, CoreClient, CoreProviderMetadata, CoreUserInfoClaims,
 };
 use openidconnect::{
-    AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce, OAuth2TokenResponse,
-    PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope, TokenResponse,
+    AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointMaybeSet, EndpointNotSet,
+    EndpointSet, IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier,
+    RedirectUrl, Scope, TokenResponse,
 };
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
@@ -172,6 +173,35 @@ async fn discover(http: &Http, issuer: &str) -> Result<CoreProviderMetadata, Sso
         .map_err(|e| SsoFailure::Unreachable(format!("discovery: {}", chain(&e))))
 }
 
+/// Gatehouse as the provider's client: its metadata found by discovery, our redirect URI.
+type ProviderClient = CoreClient<
+    EndpointSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointMaybeSet,
+    EndpointMaybeSet,
+>;
+
+async fn provider_client(
+    s: &Services,
+    http: &Http,
+    conn: &sso_connection::Model,
+    secret: String,
+) -> Outcome<ProviderClient> {
+    let metadata = match discover(http, &conn.issuer).await {
+        Ok(m) => m,
+        Err(f) => return Ok(Err(f)),
+    };
+    let redirect = RedirectUrl::new(callback_url(s)).map_err(|_| AppError::Internal)?;
+    Ok(Ok(CoreClient::from_provider_metadata(
+        metadata,
+        ClientId::new(conn.client_id.clone()),
+        Some(ClientSecret::new(secret)),
+    )
+    .set_redirect_uri(redirect)))
+}
+
 /// An error with its causes, for logs and the audit trail.
 fn chain(e: &dyn std::error::Error) -> String {
     let mut out = e.to_string();
@@ -198,17 +228,10 @@ pub async fn begin(
         Err(f) => return failed(s, Some(org), f, meta).await,
     };
     let http = fetcher(s)?;
-    let metadata = match discover(&http, &conn.issuer).await {
-        Ok(m) => m,
+    let client = match provider_client(s, &http, &conn, secret).await? {
+        Ok(c) => c,
         Err(f) => return failed(s, Some(org), f, meta).await,
     };
-    let redirect = RedirectUrl::new(callback_url(s)).map_err(|_| AppError::Internal)?;
-    let client = CoreClient::from_provider_metadata(
-        metadata,
-        ClientId::new(conn.client_id.clone()),
-        Some(ClientSecret::new(secret)),
-    )
-    .set_redirect_uri(redirect);
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
     let (url, state, nonce) = client
         .authorize_url(
@@ -367,17 +390,10 @@ async fn sign_in(
         .open_str(&login_place(login.id), &login.pkce_verifier_sealed)
         .map_err(|_| AppError::Internal)?;
     let http = fetcher(s)?;
-    let metadata = match discover(&http, &conn.issuer).await {
-        Ok(m) => m,
+    let client = match provider_client(s, &http, &conn, secret).await? {
+        Ok(c) => c,
         Err(f) => return Ok(Err(f)),
     };
-    let redirect = RedirectUrl::new(callback_url(s)).map_err(|_| AppError::Internal)?;
-    let client = CoreClient::from_provider_metadata(
-        metadata,
-        ClientId::new(conn.client_id.clone()),
-        Some(ClientSecret::new(secret)),
-    )
-    .set_redirect_uri(redirect);
     let request = match client.exchange_code(AuthorizationCode::new(code.to_string())) {
         Ok(r) => r,
         Err(e) => {

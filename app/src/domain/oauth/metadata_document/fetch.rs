@@ -150,29 +150,15 @@ impl DocumentFetcher {
     /// GETs `url` (already checked to be an https URL with a host).
     pub async fn fetch(&self, url: &url::Url) -> Result<Fetched, FetchError> {
         let host = url.host_str().unwrap_or_default().to_string();
-        // An address in the URL never goes through the resolver: check it here.
-        if let Some(ip) = literal_ip(url)
-            && !allowed(ip, self.allow_loopback)
-        {
-            return Err(FetchError::NotPublic(ip.to_string()));
-        }
         let mut res = self
-            .client
-            .get(url.clone())
-            .header(ACCEPT, "application/json")
-            .send()
-            .await
-            .map_err(|e| classify(&host, &e))?;
-        // Defence in depth: the peer the answer came from.
-        if let Some(peer) = res.remote_addr()
-            && !allowed(peer.ip(), self.allow_loopback)
-        {
-            return Err(FetchError::NotPublic(peer.ip().to_string()));
-        }
+            .send(
+                url,
+                self.client
+                    .get(url.clone())
+                    .header(ACCEPT, "application/json"),
+            )
+            .await?;
         let status = res.status();
-        if status.is_redirection() {
-            return Err(FetchError::Redirect);
-        }
         if status.as_u16() != 200 {
             return Err(FetchError::Status(status.as_u16()));
         }
@@ -215,28 +201,13 @@ impl DocumentFetcher {
         let url = url::Url::parse(&request.uri().to_string())
             .map_err(|_| FetchError::Unreachable(request.uri().to_string(), "bad URL".into()))?;
         let host = url.host_str().unwrap_or_default().to_string();
-        if let Some(ip) = literal_ip(&url)
-            && !allowed(ip, self.allow_loopback)
-        {
-            return Err(FetchError::NotPublic(ip.to_string()));
-        }
         let (parts, body) = request.into_parts();
-        let mut res = self
+        let built = self
             .client
-            .request(parts.method, url)
+            .request(parts.method, url.clone())
             .headers(parts.headers)
-            .body(body)
-            .send()
-            .await
-            .map_err(|e| classify(&host, &e))?;
-        if let Some(peer) = res.remote_addr()
-            && !allowed(peer.ip(), self.allow_loopback)
-        {
-            return Err(FetchError::NotPublic(peer.ip().to_string()));
-        }
-        if res.status().is_redirection() {
-            return Err(FetchError::Redirect);
-        }
+            .body(body);
+        let mut res = self.send(&url, built).await?;
         let mut answer = http::Response::builder().status(res.status());
         for (name, value) in res.headers() {
             answer = answer.header(name, value);
@@ -251,6 +222,33 @@ impl DocumentFetcher {
         answer
             .body(body)
             .map_err(|e| FetchError::Unreachable(host, e.to_string()))
+    }
+}
+
+impl DocumentFetcher {
+    /// Sends a request for `url`, refusing a non-public address in the URL (those never go
+    /// through the resolver), a non-public peer (defence in depth) and a redirect.
+    async fn send(
+        &self,
+        url: &url::Url,
+        request: reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response, FetchError> {
+        let host = url.host_str().unwrap_or_default();
+        if let Some(ip) = literal_ip(url)
+            && !allowed(ip, self.allow_loopback)
+        {
+            return Err(FetchError::NotPublic(ip.to_string()));
+        }
+        let res = request.send().await.map_err(|e| classify(host, &e))?;
+        if let Some(peer) = res.remote_addr()
+            && !allowed(peer.ip(), self.allow_loopback)
+        {
+            return Err(FetchError::NotPublic(peer.ip().to_string()));
+        }
+        if res.status().is_redirection() {
+            return Err(FetchError::Redirect);
+        }
+        Ok(res)
     }
 }
 
