@@ -26,6 +26,14 @@ process.env.GATEHOUSE_E2E_METADATA_URL ??= `https://localhost:${docsPort}/client
 process.env.GATEHOUSE_E2E_TLS_DIR ??= makeTestCa();
 const tlsDir = process.env.GATEHOUSE_E2E_TLS_DIR;
 
+// Single sign-on goes to a real OpenID Connect provider (node oidc-provider,
+// support/oidc_provider.mjs) over HTTPS with the same test CA; Chromium is told to accept its
+// certificate in the SSO tests.
+const oidcPort = Number(process.env.GATEHOUSE_E2E_OIDC_PORT ?? port + 27);
+process.env.GATEHOUSE_E2E_OIDC_ISSUER ??= `https://127.0.0.1:${oidcPort}`;
+process.env.GATEHOUSE_E2E_OIDC_CLIENT_ID ??= "gatehouse-e2e";
+process.env.GATEHOUSE_E2E_OIDC_CLIENT_SECRET ??= "the-e2e-providers-secret";
+
 function makeTestCa(): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gatehouse-e2e-tls-"));
   const run = (...args: string[]) => execFileSync("openssl", args, { cwd: dir, stdio: "pipe" });
@@ -89,6 +97,22 @@ export default defineConfig({
       timeout: 30_000,
       stdout: "pipe",
       stderr: "pipe",
+    },
+    {
+      command: `node ${path.join(__dirname, "support", "oidc_provider.mjs")}`,
+      port: oidcPort,
+      reuseExistingServer: false,
+      timeout: 30_000,
+      stdout: "pipe",
+      stderr: "pipe",
+      env: {
+        OIDC_CERT: path.join(tlsDir, "leaf.pem"),
+        OIDC_KEY: path.join(tlsDir, "leaf.key"),
+        OIDC_PORT: String(oidcPort),
+        OIDC_CLIENT_ID: process.env.GATEHOUSE_E2E_OIDC_CLIENT_ID,
+        OIDC_CLIENT_SECRET: process.env.GATEHOUSE_E2E_OIDC_CLIENT_SECRET,
+        OIDC_REDIRECT_URI: `${baseURL}/login/sso/callback`,
+      },
     },
     {
       command: `${bin} serve`,

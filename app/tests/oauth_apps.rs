@@ -34,6 +34,7 @@ on_both_backends!(
     editing_changes_the_settings_and_is_audited,
     rotating_the_secret_stops_the_old_one_at_once,
     deleting_an_app_ends_its_connections_and_tokens,
+    apps_deleted_at_the_same_time_are_all_deleted,
     org_owned_apps_are_the_orgs_alone,
     the_list_is_newest_first_and_paginated,
     connected_apps_are_listed_per_org_and_revoked_by_their_user_only,
@@ -580,6 +581,41 @@ async fn rotating_the_secret_stops_the_old_one_at_once(db: DatabaseConnection) {
             .is_ok()
     );
     assert_eq!(audit_count(&s.db, "oauth_app.secret_rotated").await, 1);
+}
+
+/// Deleting reads (the live connections and tokens) before it writes. On SQLite a plain BEGIN
+/// would fail such a transaction with "database is locked" whenever another one committed in
+/// between; every concurrent delete must succeed instead.
+async fn apps_deleted_at_the_same_time_are_all_deleted(db: DatabaseConnection) {
+    let s = services(db);
+    let ada = user(&s, "ada@example.com").await;
+    let acme = org_of(&s, &ada, "acme").await;
+    let mut ids = Vec::new();
+    for i in 0..16 {
+        let created = oauth_apps::create(
+            &s,
+            ada.id,
+            AppOwner::User(ada.id),
+            &new_app(&format!("App {i}"), true, Some(&acme)),
+            &meta(),
+        )
+        .await
+        .unwrap();
+        ids.push(created.app.id);
+    }
+    let mut deletes = tokio::task::JoinSet::new();
+    for id in ids {
+        let s = s.clone();
+        deletes.spawn(async move {
+            oauth_apps::delete(&s, ada.id, AppOwner::User(ada.id), id, &meta()).await
+        });
+    }
+    while let Some(done) = deletes.join_next().await {
+        if let Err(e) = done.unwrap() {
+            panic!("a concurrent delete failed: {e:?}");
+        }
+    }
+    assert_eq!(client_count(&s.db).await, 0);
 }
 
 async fn deleting_an_app_ends_its_connections_and_tokens(db: DatabaseConnection) {

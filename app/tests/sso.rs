@@ -16,6 +16,7 @@ on_both_backends!(
     a_connection_is_saved_with_its_secret_sealed,
     bad_settings_are_refused_naming_the_field_and_change_nothing,
     a_domain_belongs_to_one_org,
+    only_the_domain_of_the_admins_verified_address_can_be_claimed,
     a_connection_is_removed_and_audited,
 );
 
@@ -141,15 +142,18 @@ async fn bad_settings_are_refused_naming_the_field_and_change_nothing(db: Databa
 async fn a_domain_belongs_to_one_org(db: DatabaseConnection) {
     let s = services(db);
     let ada = user(&s, "ada@acme.example").await;
-    let eve = user(&s, "eve@evil.example").await;
+    // Eve works at acme.example too, and runs an org of her own.
+    let eve = user(&s, "eve@acme.example").await;
     let acme = org_of(&s, &ada, "acme").await;
     let evil = org_of(&s, &eve, "evil").await;
     save(&s, &ada, &acme, &["acme.example"]).await.unwrap();
-    let e = save(&s, &eve, &evil, &["evil.example", "acme.example"])
-        .await
-        .unwrap_err();
+    let e = save(&s, &eve, &evil, &["acme.example"]).await.unwrap_err();
     assert_eq!(e.field(), Some("domains"));
-    assert!(e.to_string().contains("acme.example"), "{e}");
+    assert!(
+        e.to_string()
+            .contains("acme.example already signs in through another organization"),
+        "{e}"
+    );
     assert_eq!(connection::get(&s.db, evil.id).await.unwrap(), None);
     // The owner keeps saving it.
     save(&s, &ada, &acme, &["acme.example"]).await.unwrap();
@@ -170,7 +174,62 @@ async fn a_connection_is_removed_and_audited(db: DatabaseConnection) {
     assert_eq!(connection::get(&s.db, acme.id).await.unwrap(), None);
     assert_eq!(audit_count(&s.db, "org.sso.removed").await, 1);
     // The domain is free again.
-    let bob = user(&s, "bob@other.example").await;
+    let bob = user(&s, "bob@acme.example").await;
     let other = org_of(&s, &bob, "other").await;
     save(&s, &bob, &other, &["acme.example"]).await.unwrap();
+}
+
+/// An admin proves a domain by a verified address there; otherwise any org's admin could send
+/// another company's people to a provider of theirs from the sign-in page.
+async fn only_the_domain_of_the_admins_verified_address_can_be_claimed(db: DatabaseConnection) {
+    let s = services(db);
+    let eve = user(&s, "eve@evil.example").await;
+    let evil = org_of(&s, &eve, "evil").await;
+    for (domains, words) in [
+        (vec!["acme.example"], "acme.example isn't"),
+        (vec!["evil.example", "acme.example"], "acme.example isn't"),
+        // Ending in the same letters isn't being a subdomain.
+        (vec!["notevil.example"], "notevil.example isn't"),
+    ] {
+        let e = save(&s, &eve, &evil, &domains).await.unwrap_err();
+        assert_eq!(e.field(), Some("domains"), "{domains:?}");
+        assert!(e.to_string().contains(words), "{domains:?}: {e}");
+    }
+    assert_eq!(connection::get(&s.db, evil.id).await.unwrap(), None);
+    // Her own domain and its subdomains are hers.
+    let saved = save(&s, &eve, &evil, &["evil.example", "eu.evil.example"])
+        .await
+        .unwrap();
+    assert_eq!(saved.domains, vec!["evil.example", "eu.evil.example"]);
+
+    // A public mail service is nobody's, even for an admin with an address there.
+    let gus = user(&s, "gus@gmail.com").await;
+    let gus_org = org_of(&s, &gus, "gus").await;
+    let e = save(&s, &gus, &gus_org, &["gmail.com"]).await.unwrap_err();
+    assert!(e.to_string().contains("public mail service"), "{e}");
+
+    // An address not yet verified proves nothing.
+    let email = app::domain::validate::Email::parse("una@una.example").unwrap();
+    let password = app::domain::validate::Password::parse(PASSWORD, Some(&email)).unwrap();
+    let una = app::domain::users::create_user(&s, &email, &password, None, false, &meta())
+        .await
+        .unwrap();
+    let una_org = org_of(&s, &una, "una").await;
+    let e = save(&s, &una, &una_org, &["una.example"])
+        .await
+        .unwrap_err();
+    assert!(
+        e.to_string().contains("Verify your own email address"),
+        "{e}"
+    );
+
+    // The operator, at the command line, may name any domain (but no public one).
+    connection::save(&s, None, una_org.id, &change(&["una.example"]), &meta())
+        .await
+        .unwrap();
+    assert!(
+        connection::save(&s, None, una_org.id, &change(&["gmail.com"]), &meta())
+            .await
+            .is_err()
+    );
 }

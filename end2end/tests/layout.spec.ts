@@ -7,6 +7,7 @@ const ADMIN_LINKS: [string, string][] = [
   ["OAuth clients", "/admin/oauth-clients"],
   ["Tokens", "/admin/tokens"],
   ["Settings", "/admin/settings"],
+  ["Single sign-on", "/admin/sso"],
   ["Audit log", "/admin/audit"],
 ];
 

@@ -29,13 +29,14 @@ on_both_backends!(
     the_token_list_filters_and_pages,
     the_session_works_and_writes_need_its_csrf_token,
     policy_patches_are_validated_field_by_field,
+    single_sign_on_is_set_up_read_and_removed_with_a_write_only_secret,
     openapi_json_is_3_1_and_lists_every_path,
     the_docs_page_and_its_assets_are_served_here,
     unknown_endpoints_and_methods_are_json_errors,
     switching_mcp_off_leaves_the_api_open_and_personal_tokens_off_closes_it,
 );
 
-const ENDPOINTS: [(&str, &str); 10] = [
+const ENDPOINTS: [(&str, &str); 13] = [
     ("GET", "/api/v1/me"),
     ("GET", "/api/v1/tokens"),
     (
@@ -54,6 +55,9 @@ const ENDPOINTS: [(&str, &str); 10] = [
     ("GET", "/api/v1/oauth-clients/some-client"),
     ("GET", "/api/v1/org/policy"),
     ("PATCH", "/api/v1/org/policy"),
+    ("GET", "/api/v1/org/sso"),
+    ("PUT", "/api/v1/org/sso"),
+    ("DELETE", "/api/v1/org/sso"),
     ("GET", "/api/v1/members"),
 ];
 
@@ -399,6 +403,8 @@ async fn writes_need_mcp_write_and_roles_are_read_live(db: DatabaseConnection) {
             "/api/v1/org/policy".to_string(),
             Some(json!({ "mcp_enabled": false })),
         ),
+        ("PUT", "/api/v1/org/sso".to_string(), Some(sso_body())),
+        ("DELETE", "/api/v1/org/sso".to_string(), None),
     ] {
         let res = api(&app, method, &path, Auth::Pat(&read_only), body).await;
         let v = assert_error(&res, StatusCode::FORBIDDEN, "insufficient_scope");
@@ -424,7 +430,11 @@ async fn writes_need_mcp_write_and_roles_are_read_live(db: DatabaseConnection) {
         .into_iter()
         .filter(|(_, p)| !p.ends_with("/me") && !p.ends_with("/members"))
     {
-        let body = (method == "PATCH").then(|| json!({ "mcp_enabled": false }));
+        let body = match method {
+            "PATCH" => Some(json!({ "mcp_enabled": false })),
+            "PUT" => Some(sso_body()),
+            _ => None,
+        };
         let res = api(&app, method, path, Auth::Pat(&quinn), body).await;
         let v = assert_error(&res, StatusCode::FORBIDDEN, "forbidden");
         assert_eq!(
@@ -891,6 +901,132 @@ async fn the_session_works_and_writes_need_its_csrf_token(db: DatabaseConnection
     )
     .await;
     assert_error(&res, StatusCode::UNAUTHORIZED, "unauthorized");
+}
+
+/// A whole single sign-on connection for an admin at example.com.
+fn sso_body() -> Value {
+    json!({
+        "issuer": "https://login.example.com/realms/acme",
+        "client_id": "gatehouse",
+        "client_secret": "the-providers-secret",
+        "domains": ["example.com"],
+        "default_role": "querier",
+        "require_sso": false,
+        "enabled": true,
+    })
+}
+
+async fn single_sign_on_is_set_up_read_and_removed_with_a_write_only_secret(
+    db: DatabaseConnection,
+) {
+    let app = app_on(db).await;
+    let mut ada = support::flow::verified_with_org(&app, "ada@example.com", "acme").await;
+    let (admin, _) = pat(&app, "ada@example.com", "acme", "mcp:read mcp:write").await;
+    let acme = org(&app, "acme").await;
+    let sso = |method: &'static str, body: Option<Value>| {
+        let admin = admin.clone();
+        let app = &app;
+        async move { api(app, method, "/api/v1/org/sso", Auth::Pat(&admin), body).await }
+    };
+    let sealed = || async {
+        app::domain::entities::sso_connection::Entity::find_by_id(acme.id)
+            .one(&app.db)
+            .await
+            .unwrap()
+            .map(|c| c.client_secret_sealed)
+    };
+
+    assert_error(&sso("GET", None).await, StatusCode::NOT_FOUND, "not_found");
+    assert_error(
+        &sso("DELETE", None).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    );
+
+    // Bad values: 422 naming the field, nothing saved.
+    let mut no_secret = sso_body();
+    no_secret.as_object_mut().unwrap().remove("client_secret");
+    for (body, field) in [
+        (no_secret.clone(), "client_secret"),
+        (json!({ "issuer": "http://login.example.com" }), "issuer"),
+        (json!({ "domains": ["victim.example"] }), "domains"),
+        (json!({ "domains": [] }), "domains"),
+        (json!({ "default_role": "admin" }), "default_role"),
+    ] {
+        let body = match field {
+            "client_secret" => body,
+            _ => merged(sso_body(), body),
+        };
+        let res = sso("PUT", Some(body.clone())).await;
+        let v = assert_error(&res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+        assert_eq!(v["field"], field, "{body}: {v}");
+    }
+    let res = sso("PUT", Some(merged(sso_body(), json!({ "secret": "x" })))).await;
+    assert_error(&res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    assert_eq!(sealed().await, None);
+
+    // Saved: the answer has everything but the secret, and the redirect URI to register.
+    let res = sso("PUT", Some(sso_body())).await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    let saved = res.json();
+    assert_eq!(saved["issuer"], "https://login.example.com/realms/acme");
+    assert_eq!(saved["domains"], json!(["example.com"]));
+    assert_eq!(saved["default_role"], "querier");
+    assert_eq!(
+        saved["redirect_uri"],
+        "http://127.0.0.1:3000/login/sso/callback"
+    );
+    assert!(!res.body.contains("the-providers-secret"));
+    assert!(saved.get("client_secret").is_none());
+    let res = sso("GET", None).await;
+    assert_eq!(res.json(), saved);
+    let stored = sealed().await.unwrap();
+    assert!(!stored.contains("the-providers-secret"));
+
+    // Without a secret the stored one is kept; with one, it is replaced.
+    let res = sso(
+        "PUT",
+        Some(merged(no_secret, json!({ "require_sso": true }))),
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    assert_eq!(res.json()["require_sso"], true);
+    assert_eq!(sealed().await.unwrap(), stored);
+    let res = sso("PUT", Some(sso_body())).await;
+    assert_eq!(res.status, StatusCode::OK);
+    assert_ne!(sealed().await.unwrap(), stored);
+
+    // The browser session needs its CSRF token to change it.
+    let res = api(
+        &app,
+        "DELETE",
+        "/api/v1/org/sso",
+        Auth::Session(&mut ada, None),
+        None,
+    )
+    .await;
+    assert_error(&res, StatusCode::FORBIDDEN, "csrf_failed");
+    assert!(sealed().await.is_some());
+
+    let res = sso("DELETE", None).await;
+    assert_eq!(res.status, StatusCode::NO_CONTENT, "{}", res.body);
+    assert_eq!(sealed().await, None);
+    assert_error(&sso("GET", None).await, StatusCode::NOT_FOUND, "not_found");
+    for (action, n) in [
+        ("org.sso.created", 1),
+        ("org.sso.updated", 2),
+        ("org.sso.removed", 1),
+    ] {
+        assert_eq!(support::audit_count(&app.db, action).await, n, "{action}");
+    }
+}
+
+/// `base` with `changes`' fields put over it.
+fn merged(mut base: Value, changes: Value) -> Value {
+    for (k, v) in changes.as_object().unwrap() {
+        base[k] = v.clone();
+    }
+    base
 }
 
 async fn policy_patches_are_validated_field_by_field(db: DatabaseConnection) {

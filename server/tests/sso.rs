@@ -3,7 +3,9 @@
 //! member is linked, `state` works once, an unverified address or one of an account outside
 //! the org is never linked, an address outside the connection's domains is refused, a
 //! provider whose stated issuer differs is not trusted, and "require SSO" stops password
-//! sign-in for the org's members.
+//! sign-in for the org's members. A forging provider's ID tokens (wrong issuer, audience or
+//! nonce, expired, unsigned, signed by a key it doesn't publish) and a provider's refusal sign
+//! nobody in.
 
 mod support;
 
@@ -18,7 +20,12 @@ use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use support::oidc::{CLIENT_ID, CLIENT_SECRET, OidcProvider};
 use support::{Browser, ORIGIN, PASSWORD, TestApp, flow, redirected_error, user_id};
 
-on_both_backends!(people_sign_in_through_their_orgs_provider);
+on_both_backends!(
+    people_sign_in_through_their_orgs_provider,
+    an_answer_that_cant_be_trusted_signs_nobody_in,
+    an_mcp_clients_user_signs_in_through_sso_on_the_way_to_consent,
+    the_providers_keys_are_kept_and_fetched_again_when_it_rotates_them,
+);
 
 const CALLBACK: &str = "http://127.0.0.1:3000/login/sso/callback";
 
@@ -118,7 +125,7 @@ async fn people_sign_in_through_their_orgs_provider(db: DatabaseConnection) {
     let env = provider.env();
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let app = TestApp::with_db(db, &env).await;
-    flow::signed_in_with_org(&app, "ada@acme.example", "acme").await;
+    flow::verified_with_org(&app, "ada@acme.example", "acme").await;
     let ada = user_id(&app, "ada@acme.example").await;
     let acme = orgs::find_by_slug(&app.db, "acme").await.unwrap().unwrap();
 
@@ -236,4 +243,213 @@ async fn people_sign_in_through_their_orgs_provider(db: DatabaseConnection) {
     // Someone of another org with an address elsewhere is not affected.
     let res = b.get_raw("/login/sso?email=zed%40elsewhere.example").await;
     assert_eq!(res.status, StatusCode::NOT_FOUND);
+}
+
+/// Starts SSO at `/login/sso/acme` and comes back from the forging provider with `flaw`.
+async fn forged(
+    app: &TestApp,
+    provider: &OidcProvider,
+    flaw: &str,
+    email: &str,
+) -> (Browser, support::Response) {
+    let mut b = app.browser();
+    let res = b.get_raw("/login/sso/acme?next=/account").await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    let to_provider = format!(
+        "{}&flaw={flaw}&login_hint={}",
+        res.location().unwrap(),
+        email.replace('@', "%40")
+    );
+    let back = provider.sign_in(&to_provider, email).await;
+    let path = back.strip_prefix(ORIGIN).unwrap().to_string();
+    let res = b.get_raw(&path).await;
+    (b, res)
+}
+
+async fn an_answer_that_cant_be_trusted_signs_nobody_in(db: DatabaseConnection) {
+    let provider = OidcProvider::start_forging(CALLBACK);
+    let env = provider.env();
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let app = TestApp::with_db(db, &env).await;
+    flow::verified_with_org(&app, "ada@acme.example", "acme").await;
+    let ada = user_id(&app, "ada@acme.example").await;
+    let acme = orgs::find_by_slug(&app.db, "acme").await.unwrap().unwrap();
+    set_up(&app, ada, acme.id, &provider.issuer, false).await;
+
+    let flaws = [
+        "wrong_issuer",
+        "wrong_audience",
+        "expired",
+        "unsigned",
+        "wrong_nonce",
+        "other_key",
+    ];
+    for flaw in flaws {
+        // Ada is a member: a forged token naming her must not sign anyone in as her.
+        let (mut b, res) = forged(&app, &provider, flaw, "ada@acme.example").await;
+        refused(&res, "sent an answer Gatehouse can't trust");
+        assert_eq!(b.get("/account").await.status, StatusCode::FOUND, "{flaw}");
+        assert!(
+            last_failure(&app)
+                .await
+                .unwrap()
+                .contains("untrusted_answer"),
+            "{flaw}: {:?}",
+            last_failure(&app).await
+        );
+    }
+    assert_eq!(failures(&app, "untrusted_answer").await, flaws.len());
+    assert_eq!(support::audit_count(&app.db, "sso.sign_in").await, 0);
+
+    // The provider refuses the person (disabled there): no sign-in, a readable page.
+    let (mut b, res) = forged(&app, &provider, "refused", "ada@acme.example").await;
+    refused(&res, "did not sign you in");
+    assert_eq!(b.get("/account").await.status, StatusCode::FOUND);
+    assert_eq!(failures(&app, "provider_refused").await, 1);
+    assert!(
+        !res.body.contains("User is disabled"),
+        "the provider's own words stay in the audit log"
+    );
+
+    // The control: the same forger's correct answer signs in, so each refusal above was for
+    // its flaw.
+    let (mut b, res) = forged(&app, &provider, "none", "ada@acme.example").await;
+    assert_eq!(
+        res.status,
+        StatusCode::SEE_OTHER,
+        "{:?}",
+        last_failure(&app).await
+    );
+    assert_eq!(b.get("/account").await.status, StatusCode::OK);
+    assert_eq!(support::audit_count(&app.db, "sso.sign_in").await, 1);
+}
+
+async fn an_mcp_clients_user_signs_in_through_sso_on_the_way_to_consent(db: DatabaseConnection) {
+    let provider = OidcProvider::start(CALLBACK);
+    let env = provider.env();
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let app = TestApp::with_db(db, &env).await;
+    flow::verified_with_org(&app, "ada@acme.example", "acme").await;
+    let ada = user_id(&app, "ada@acme.example").await;
+    let acme = orgs::find_by_slug(&app.db, "acme").await.unwrap().unwrap();
+    set_up(&app, ada, acme.id, &provider.issuer, true).await;
+    let client_id = flow::public_client(&app).await;
+    let (challenge, verifier) = oauth2::PkceCodeChallenge::new_random_sha256();
+    let authorize = format!(
+        "/oauth/authorize?{}",
+        flow::auth_query(&client_id, challenge.as_str(), &[])
+    );
+
+    // Someone not signed in is sent to sign in, and from there (address first) to the org's
+    // provider, keeping where they were going.
+    let mut bob = app.browser();
+    let res = bob.get_raw(&authorize).await;
+    let login = res
+        .location()
+        .unwrap_or_else(|| panic!("{}", res.body))
+        .to_string();
+    assert!(login.starts_with("/login?"), "{login}");
+    let next: String = url::Url::parse(&format!("{ORIGIN}{login}"))
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "next")
+        .map(|(_, v)| v.into_owned())
+        .unwrap();
+    assert!(next.starts_with("/oauth/consent/"), "{next}");
+    let res = bob
+        .get_raw(&format!(
+            "/login/sso?{}",
+            flow::query(&[("email", "bob@acme.example"), ("next", &next)])
+        ))
+        .await;
+    let start = res.location().unwrap().to_string();
+    assert!(start.starts_with("/login/sso/acme?"), "{start}");
+    let res = bob.get_raw(&start).await;
+    let back = provider
+        .sign_in(res.location().unwrap(), "bob@acme.example")
+        .await;
+    let res = bob.get_raw(back.strip_prefix(ORIGIN).unwrap()).await;
+    assert_eq!(
+        res.status,
+        StatusCode::SEE_OTHER,
+        "{:?}",
+        last_failure(&app).await
+    );
+    // Back where the MCP client sent them: the consent screen, now signed in.
+    assert_eq!(res.location(), Some(next.as_str()));
+    let page = bob.get(&next).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains("Test MCP client"), "{}", page.body);
+
+    // Consenting gives the client a working token, with the first-time role.
+    let fields = [
+        ("csrf", flow::hidden(&page.body, "csrf")),
+        ("request_id", flow::hidden(&page.body, "request_id")),
+        ("org", "acme".to_string()),
+        ("decision", "approve".to_string()),
+    ];
+    let form: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let res = bob.post_form("/fn/decide_consent", &next, &form).await;
+    let code = res
+        .location_param("code")
+        .unwrap_or_else(|| panic!("no code: {:?} {}", res.location(), res.body));
+    let res = app
+        .post_form(
+            "/oauth/token",
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("code_verifier", verifier.secret()),
+                ("redirect_uri", flow::CB),
+                ("client_id", &client_id),
+                ("resource", flow::MCP),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    let bob_id = user_id(&app, "bob@acme.example").await;
+    assert_eq!(
+        orgs::role_in(&app.db, acme.id, bob_id).await.unwrap(),
+        Some(Role::Querier)
+    );
+}
+
+async fn the_providers_keys_are_kept_and_fetched_again_when_it_rotates_them(
+    db: DatabaseConnection,
+) {
+    let provider = OidcProvider::start_forging(CALLBACK);
+    let env = provider.env();
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let app = TestApp::with_db(db, &env).await;
+    flow::verified_with_org(&app, "ada@acme.example", "acme").await;
+    let ada = user_id(&app, "ada@acme.example").await;
+    let acme = orgs::find_by_slug(&app.db, "acme").await.unwrap().unwrap();
+    set_up(&app, ada, acme.id, &provider.issuer, false).await;
+    let signs_in = |what: &'static str| {
+        let (app, provider) = (&app, &provider);
+        async move {
+            let (mut b, res) = forged(app, provider, "none", "ada@acme.example").await;
+            assert_eq!(
+                res.status,
+                StatusCode::SEE_OTHER,
+                "{what}: {:?}",
+                last_failure(app).await
+            );
+            assert_eq!(b.get("/account").await.status, StatusCode::OK, "{what}");
+        }
+    };
+
+    signs_in("first").await;
+    assert_eq!(provider.fetched().await, (1, 1));
+    // Kept: the next sign-ins fetch neither the document nor the keys.
+    signs_in("second").await;
+    signs_in("third").await;
+    assert_eq!(provider.fetched().await, (1, 1));
+    // The provider rotates its key: the first ID token signed with it makes Gatehouse fetch
+    // the keys again, and the sign-in goes through.
+    provider.rotate_keys().await;
+    signs_in("after the rotation").await;
+    assert_eq!(provider.fetched().await, (2, 2));
+    signs_in("after that").await;
+    assert_eq!(provider.fetched().await, (2, 2));
 }

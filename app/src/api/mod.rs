@@ -5,6 +5,7 @@ pub mod account;
 pub mod admin_audit;
 pub mod admin_clients;
 pub mod admin_settings;
+pub mod admin_sso;
 pub mod admin_tokens;
 pub mod connected_apps;
 pub mod consent;

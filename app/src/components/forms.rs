@@ -20,6 +20,14 @@ pub fn CsrfField() -> impl IntoView {
     }
 }
 
+/// `aria-invalid` for a field whose value was refused.
+pub fn aria_invalid(error: Signal<Option<AppError>>, field: &str) -> Option<&'static str> {
+    error
+        .get()
+        .is_some_and(|e| e.field() == Some(field))
+        .then_some("true")
+}
+
 /// The error of an action, if its last run failed.
 pub fn action_error<T, S>(value: S) -> Signal<Option<AppError>>
 where

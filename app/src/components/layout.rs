@@ -141,6 +141,7 @@ fn Nav(info: SessionInfo) -> impl IntoView {
             link("/admin/oauth-clients".into(), "OAuth clients"),
             link("/admin/tokens".into(), "Tokens"),
             link("/admin/settings".into(), "Settings"),
+            link("/admin/sso".into(), "Single sign-on"),
             link("/admin/audit".into(), "Audit log"),
         ];
         view! {

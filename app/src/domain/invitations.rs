@@ -6,7 +6,7 @@
 use chrono::{Duration, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, Set, TransactionTrait,
+    QueryOrder, Set,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -17,6 +17,7 @@ use super::mail::{outbox, templates};
 use super::secrets::{random_urlsafe, sha256_hex};
 use super::validate::Email;
 use super::{RequestMeta, Services};
+use crate::domain::write_txn::BeginWrite;
 use crate::error::{AppError, AppResult};
 use crate::model::{AddMemberOutcome, InvitationInfo, InvitationState, InvitationView, Role};
 
@@ -62,7 +63,7 @@ pub async fn create(
 ) -> AppResult<()> {
     let token = random_urlsafe(32);
     let now = Utc::now();
-    let txn = s.db.begin().await?;
+    let txn = s.db.begin_write().await?;
     invitation::Entity::update_many()
         .col_expr(
             invitation::Column::RevokedAt,
@@ -150,7 +151,7 @@ pub async fn resend(
     if inv.accepted_at.is_some() || inv.revoked_at.is_some() {
         return Err(used());
     }
-    let txn = s.db.begin().await?;
+    let txn = s.db.begin_write().await?;
     // Still pending as it is written (an accept may have won meanwhile).
     let renewed = invitation::Entity::update_many()
         .col_expr(
@@ -350,7 +351,7 @@ pub async fn accept(
             inv.email, user.email
         )));
     }
-    let txn = db.begin().await?;
+    let txn = db.begin_write().await?;
     // Claim the invitation atomically: of two concurrent accepts exactly one updates the row.
     let claimed = invitation::Entity::update_many()
         .col_expr(

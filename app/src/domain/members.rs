@@ -4,7 +4,6 @@
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Set,
-    TransactionTrait,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -15,6 +14,7 @@ use super::entities::{membership, organization, user};
 use super::oauth::tokens::revoke_member_grants;
 use super::orgs::lock;
 use super::{RequestMeta, Services, is_unique_violation};
+use crate::domain::write_txn::BeginWrite;
 use crate::error::{AppError, AppResult};
 use crate::model::{MemberView, Role};
 
@@ -130,7 +130,7 @@ pub async fn change_role(
     role: Role,
     meta: &RequestMeta,
 ) -> AppResult<MemberView> {
-    let txn = s.db.begin().await?;
+    let txn = s.db.begin_write().await?;
     lock(&txn, org.id).await?;
     let m = find_in_org(&txn, org.id, membership_id).await?;
     let old = m.role;
@@ -180,7 +180,7 @@ pub async fn remove(
     membership_id: Uuid,
     meta: &RequestMeta,
 ) -> AppResult<String> {
-    let txn = s.db.begin().await?;
+    let txn = s.db.begin_write().await?;
     lock(&txn, org.id).await?;
     let m = find_in_org(&txn, org.id, membership_id).await?;
     if m.role == Role::Admin && admin_count(&txn, org.id).await? <= 1 {

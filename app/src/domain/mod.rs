@@ -25,11 +25,13 @@ pub mod secrets;
 pub mod services;
 pub mod sso;
 pub mod sso_policy;
+pub mod sso_providers;
 pub mod throttle;
 pub mod two_factor;
 pub mod users;
 pub mod validate;
 pub mod verification;
+pub mod write_txn;
 
 pub use services::{OAuthSettings, Services, Settings};
 

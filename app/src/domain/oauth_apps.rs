@@ -14,7 +14,7 @@ use chrono::Utc;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -31,6 +31,7 @@ use super::oauth::scope::{self, ScopeSet};
 use super::oauth::token_format::{self, SecretKind, random_base62};
 use super::secrets::sha256_hex;
 use super::{RequestMeta, Services, validate};
+use crate::domain::write_txn::BeginWrite;
 use crate::error::{AppError, AppResult};
 use crate::model::{ClientKind, OAuthAppList, OAuthAppStatus, OAuthAppView};
 
@@ -432,7 +433,7 @@ pub async fn create(
         .confidential
         .then(|| token_format::generate(SecretKind::ClientSecret));
     let now = Utc::now();
-    let txn = s.db.begin().await?;
+    let txn = s.db.begin_write().await?;
     let client = oauth_client::ActiveModel {
         id: Set(Uuid::now_v7()),
         client_id: Set(format!("gc_{}", random_base62(24))),
@@ -536,7 +537,7 @@ pub async fn update(
     if changed.is_empty() {
         return Ok(before);
     }
-    let txn = s.db.begin().await?;
+    let txn = s.db.begin_write().await?;
     let mut row = c.clone().into_active_model();
     row.name = Set(name);
     row.description = Set(description);
@@ -585,7 +586,7 @@ pub async fn rotate_secret(
     }
     let secret = token_format::generate(SecretKind::ClientSecret);
     let now = Utc::now();
-    let txn = s.db.begin().await?;
+    let txn = s.db.begin_write().await?;
     let changed = oauth_client::Entity::update_many()
         .col_expr(
             oauth_client::Column::SecretHash,
@@ -636,7 +637,7 @@ pub async fn delete(
 ) -> AppResult<OAuthAppView> {
     let c = find_owned(&s.db, owner, client_uuid).await?;
     let was = view(&s.db, &c).await?;
-    let txn = s.db.begin().await?;
+    let txn = s.db.begin_write().await?;
     let live_connections = connection::Entity::find()
         .filter(connection::Column::ClientId.eq(c.id))
         .filter(connection::Column::RevokedAt.is_null())

@@ -6,7 +6,6 @@ use chrono::Utc;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, Set,
-    TransactionTrait,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -18,6 +17,7 @@ use super::entities::organization;
 use super::oauth::client_domains::DomainList;
 use super::oauth::redirect_uri::RedirectAllowList;
 use super::{RequestMeta, Services};
+use crate::domain::write_txn::BeginWrite;
 use crate::error::{AppError, AppResult};
 use crate::model::{OrgPolicyForm, TwoFactorPolicy};
 
@@ -188,7 +188,7 @@ pub async fn update(
     meta: &RequestMeta,
 ) -> AppResult<Policy> {
     let lists = validate(change)?;
-    let txn = s.db.begin().await?;
+    let txn = s.db.begin_write().await?;
     // Write first, read second. SQLite can't turn a read into a write once another writer has
     // committed ("database is locked" at once, without waiting), but a transaction that starts
     // with a write waits its turn; on PostgreSQL this row lock orders concurrent changes, so each

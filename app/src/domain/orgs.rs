@@ -3,7 +3,7 @@
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    PaginatorTrait, QueryFilter, Set, TransactionTrait,
+    PaginatorTrait, QueryFilter, Set,
 };
 use uuid::Uuid;
 
@@ -11,6 +11,7 @@ use super::audit::{self, AuditEntry};
 use super::entities::{membership, organization, user};
 use super::validate::Slug;
 use super::{RequestMeta, is_unique_violation};
+use crate::domain::write_txn::BeginWrite;
 use crate::error::{AppError, AppResult};
 use crate::model::{OrgOverview, OrgView, Role};
 
@@ -30,7 +31,7 @@ pub async fn create_org(
     if find_by_slug(db, slug.as_str()).await?.is_some() {
         return Err(taken());
     }
-    let txn = db.begin().await?;
+    let txn = db.begin_write().await?;
     let now = Utc::now();
     let org = organization::ActiveModel {
         id: Set(Uuid::now_v7()),

@@ -3,7 +3,7 @@
 //! the link sets a new password, ends every session of the account, and (the link came from
 //! the mailbox) verifies the address. A second factor is still asked at the next sign-in.
 
-use sea_orm::{ConnectionTrait, EntityTrait, TransactionTrait};
+use sea_orm::{ConnectionTrait, EntityTrait};
 use serde_json::json;
 
 use super::audit::{self, AuditEntry};
@@ -14,6 +14,7 @@ use super::mail::{outbox, templates};
 use super::users::{self, PasswordChange};
 use super::validate::{Email, Password};
 use super::{RequestMeta, Services};
+use crate::domain::write_txn::BeginWrite;
 use crate::error::{AppError, AppResult};
 
 /// What the person is told after asking, whatever the address.
@@ -33,7 +34,7 @@ pub async fn request(s: &Services, email: &str, meta: &RequestMeta) -> AppResult
     if let Some(user) = users::find_by_email(&s.db, email.as_str()).await?
         && user.disabled_at.is_none()
     {
-        let txn = s.db.begin().await?;
+        let txn = s.db.begin_write().await?;
         let link = email_links::issue(
             &txn,
             &s.settings.public_url,
@@ -83,7 +84,7 @@ pub async fn reset(
         other => other,
     })?;
     let hash = s.passwords.hash(password.expose().to_string()).await?;
-    let txn = s.db.begin().await?;
+    let txn = s.db.begin_write().await?;
     let link = email_links::claim(&txn, secret, &[LinkPurpose::ResetPassword]).await?;
     let user = match user::Entity::find_by_id(link.user_id).one(&txn).await? {
         // The link is for the address it was sent to, while the account still uses it.

@@ -5,8 +5,7 @@
 use chrono::{Duration, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, TransactionTrait,
+    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -19,6 +18,7 @@ use super::oauth::scope;
 use super::oauth::token_format::SecretKind;
 use super::oauth::tokens::{self, TokenSpec};
 use super::{RequestMeta, Services, validate};
+use crate::domain::write_txn::BeginWrite;
 use crate::error::{AppError, AppResult};
 use crate::model::{CreatedPat, PatList, PatView, Role};
 
@@ -115,7 +115,7 @@ pub async fn create(
     let scopes = scope::parse_chosen(&new.scopes, "Choose at least one permission")?;
     let days = parse_expiry(new.expires_in_days, org)?;
     let scope = scopes.to_string();
-    let txn = s.db.begin().await?;
+    let txn = s.db.begin_write().await?;
     let (secret, row) = tokens::issue(
         &txn,
         SecretKind::PersonalToken,
@@ -207,7 +207,7 @@ pub async fn revoke_own(
     if t.revoked_at.is_some() {
         return Ok(view(&t));
     }
-    let txn = s.db.begin().await?;
+    let txn = s.db.begin_write().await?;
     let changed = token::Entity::update_many()
         .col_expr(token::Column::RevokedAt, Expr::value(Utc::now()))
         .col_expr(token::Column::RevokeReason, Expr::value("revoked_by_user"))

@@ -16,11 +16,12 @@ use chrono::Utc;
 use rand::RngCore;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    Set, TransactionTrait,
+    Set,
 };
 use sha2::{Digest, Sha256};
 
 use super::entities::{instance_key, mail_outbox, user_totp};
+use crate::domain::write_txn::BeginWrite;
 
 const VERSION: &str = "v1";
 const CHECK_PLACE: &str = "instance_key:check";
@@ -246,7 +247,7 @@ pub async fn bind(
             stored: row.key_id,
         });
     }
-    let txn = db.begin().await?;
+    let txn = db.begin_write().await?;
     // Claim the rotation: the row still names the previous key (a concurrent start that got
     // here first changed it, and this one then re-checks).
     let claimed = instance_key::Entity::update_many()

@@ -13,6 +13,7 @@ use super::oauth::metadata_document::fetch::{DocumentFetcher, FetchSettings};
 use super::oauth::rotation_writer::RotationWriter;
 use super::passwords::PasswordHasher;
 use super::sealing::InstanceKey;
+use super::sso_providers::ProviderCache;
 use super::throttle::{Throttle, ThrottleLimits};
 
 /// Instance settings the domain needs (parsed and validated by the server's config).
@@ -95,6 +96,8 @@ pub struct Services {
     metadata_fetcher: Option<DocumentFetcher>,
     /// Refresh rotations are group-committed by one writer task (see `rotation_writer`).
     rotations: Option<RotationWriter>,
+    /// Single sign-on providers' discovery documents and keys.
+    pub sso_providers: Arc<ProviderCache>,
 }
 
 impl Services {
@@ -127,6 +130,7 @@ impl Services {
             key: Arc::new(key),
             mail_wake: Arc::new(tokio::sync::Notify::new()),
             rotations,
+            sso_providers: Arc::new(ProviderCache::default()),
         }
     }
 

@@ -4,9 +4,7 @@
 use std::collections::HashMap;
 
 use chrono::Utc;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use uuid::Uuid;
 
 use super::access::Invalidation;
@@ -17,6 +15,7 @@ use super::entities::{session, user};
 use super::mail::{outbox, templates};
 use super::validate::{Email, Password};
 use super::{RequestMeta, Services, is_unique_violation};
+use crate::domain::write_txn::BeginWrite;
 use crate::error::{AppError, AppResult};
 use crate::model::UserView;
 
@@ -78,7 +77,7 @@ pub async fn create_user(
     }
     let hash = s.passwords.hash(password.expose().to_string()).await?;
     let now = Utc::now();
-    let txn = s.db.begin().await?;
+    let txn = s.db.begin_write().await?;
     let created = user::ActiveModel {
         id: Set(Uuid::now_v7()),
         email: Set(email.as_str().to_string()),
@@ -377,7 +376,7 @@ pub async fn set_password(
     meta: &RequestMeta,
 ) -> AppResult<user::Model> {
     let hash = s.passwords.hash(password.expose().to_string()).await?;
-    let txn = s.db.begin().await?;
+    let txn = s.db.begin_write().await?;
     let user = set_password_in(s, &txn, user, hash, why, meta).await?;
     txn.commit().await?;
     s.mail_queued();
@@ -443,7 +442,7 @@ pub async fn set_disabled(
     disabled: bool,
     meta: &RequestMeta,
 ) -> AppResult<bool> {
-    let txn = s.db.begin().await?;
+    let txn = s.db.begin_write().await?;
     // Only a real change is written (and audited): decided by the row as it is now.
     let changed = user::Entity::update_many()
         .col_expr(

@@ -5,7 +5,6 @@
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
-    TransactionTrait,
 };
 use serde_json::json;
 
@@ -17,6 +16,7 @@ use super::entities::user;
 use super::mail::{outbox, templates};
 use super::validate::Email;
 use super::{RequestMeta, Services, is_unique_violation};
+use crate::domain::write_txn::BeginWrite;
 use crate::error::{AppError, AppResult};
 
 /// "Send the link again", from the account page: throttled per account.
@@ -27,7 +27,7 @@ pub async fn resend(s: &Services, user: &user::Model) -> AppResult<()> {
         ));
     }
     s.throttle.mail_to_account(&user.email).await?;
-    let txn = s.db.begin().await?;
+    let txn = s.db.begin_write().await?;
     super::users::queue_verification(s, &txn, user).await?;
     txn.commit().await?;
     s.mail_queued();
@@ -45,7 +45,7 @@ pub enum Confirmed {
 
 /// Follows a verification or change-of-address link.
 pub async fn confirm(s: &Services, secret: &str, meta: &RequestMeta) -> AppResult<Confirmed> {
-    let txn = s.db.begin().await?;
+    let txn = s.db.begin_write().await?;
     let link = email_links::claim(
         &txn,
         secret,
@@ -132,7 +132,7 @@ pub async fn request_change(
         ));
     }
     s.throttle.mail_to_account(&user.email).await?;
-    let txn = s.db.begin().await?;
+    let txn = s.db.begin_write().await?;
     let link = email_links::issue(
         &txn,
         &s.settings.public_url,

@@ -6,6 +6,7 @@ mod clients;
 mod consent;
 mod members;
 mod settings;
+mod sso;
 mod tokens;
 
 pub use account::*;
@@ -13,6 +14,7 @@ pub use clients::*;
 pub use consent::*;
 pub use members::*;
 pub use settings::*;
+pub use sso::*;
 pub use tokens::*;
 
 use chrono::{DateTime, Utc};

@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::api::admin_settings::{UpdateOrgSettings, load_org_settings};
-use crate::components::forms::{CsrfField, FieldError, FormError, action_error};
+use crate::components::forms::{CsrfField, FieldError, FormError, action_error, aria_invalid};
 use crate::components::layout::ErrorPanel;
 use crate::error::AppError;
 use crate::model::{OrgSettingsView, TwoFactorPolicy};
@@ -118,7 +118,7 @@ fn SettingsForm(v: OrgSettingsView, update: ServerAction<UpdateOrgSettings>) -> 
                 <textarea id="allowed_redirect_hosts" name="allowed_redirect_hosts" rows="4"
                     spellcheck="false" autocomplete="off" class="mono"
                     prop:value=f.allowed_redirect_hosts.clone()
-                    aria-invalid=move || invalid(error, "allowed_redirect_hosts")
+                    aria-invalid=move || aria_invalid(error, "allowed_redirect_hosts")
                     aria-describedby="allowed_redirect_hosts-hint allowed_redirect_hosts-error">
                     {f.allowed_redirect_hosts.clone()}
                 </textarea>
@@ -175,14 +175,6 @@ fn SettingsForm(v: OrgSettingsView, update: ServerAction<UpdateOrgSettings>) -> 
     }
 }
 
-/// `aria-invalid` for a field whose value was refused.
-fn invalid(error: Signal<Option<AppError>>, field: &str) -> Option<&'static str> {
-    error
-        .get()
-        .is_some_and(|e| e.field() == Some(field))
-        .then_some("true")
-}
-
 /// A switch (a checkbox) with what it does when on and what members are told when it is off.
 #[component]
 fn Switch(
@@ -230,7 +222,7 @@ fn NumberField(
             <label for=id>{label} <span class="muted">{format!(" ({unit})")}</span></label>
             <input type="number" id=id name=id value=value.clone() prop:value=value min=min.to_string() max=max.to_string()
                 step="1" inputmode="numeric" required aria-describedby=format!("{hint_id} {id}-error")
-                aria-invalid=move || invalid(error, id) />
+                aria-invalid=move || aria_invalid(error, id) />
             <p class="hint" id=hint_id>{hint} {format!(" Between {min} and {max} {unit}.")}</p>
             <FieldError error field=id />
         </div>
@@ -251,7 +243,7 @@ fn DomainsField(
     view! {
         <label for=id>{label}</label>
         <textarea id=id name=id rows="3" spellcheck="false" autocomplete="off" class="mono"
-            prop:value=text aria-invalid=move || invalid(error, id)
+            prop:value=text aria-invalid=move || aria_invalid(error, id)
             aria-describedby=format!("{hint_id} {id}-error")>
             {value}
         </textarea>

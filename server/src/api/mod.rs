@@ -1,4 +1,4 @@
-//! The REST API under `/api/v1`: an org's tokens, OAuth clients, policy and members for
+//! The REST API under `/api/v1`: an org's tokens, OAuth clients, policy, single sign-on and members for
 //! scripts, authenticated by a standard PAT or the browser session (see [`auth`]). Handlers
 //! parse, authenticate and call `app`'s domain; the OpenAPI description is generated from them
 //! ([`openapi`]) and browsable at `/api/v1/docs/` ([`docs`]).
@@ -11,6 +11,7 @@ pub mod me;
 pub mod members;
 pub mod openapi;
 pub mod policy;
+pub mod sso;
 pub mod tokens;
 
 use axum::Router;
@@ -38,6 +39,10 @@ pub fn routes(state: &AppState, sessions: SessionManagerLayer<SeaOrmStore>) -> R
         .route("/api/v1/oauth-clients", get(clients::list))
         .route("/api/v1/oauth-clients/{client_id}", get(clients::detail))
         .route("/api/v1/org/policy", get(policy::get).patch(policy::patch))
+        .route(
+            "/api/v1/org/sso",
+            get(sso::get).put(sso::put).delete(sso::delete),
+        )
         .route("/api/v1/members", get(members::list))
         .route("/api/v1", any(unknown))
         .route("/api/v1/", any(unknown))

@@ -11,17 +11,17 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa::openapi::server::Server;
 use utoipa::{Modify, OpenApi};
 
-use super::{clients, error, me, members, policy, tokens};
+use super::{clients, error, me, members, policy, sso, tokens};
 use crate::router::SESSION_COOKIE;
 use crate::state::AppState;
 
-const DESCRIPTION: &str = r#"Manage a Gatehouse organization from scripts: its personal tokens (standard PATs and MCP OAuth PATs), OAuth clients, policy and members.
+const DESCRIPTION: &str = r#"Manage a Gatehouse organization from scripts: its personal tokens (standard PATs and MCP OAuth PATs), OAuth clients, policy, single sign-on and members.
 
 ## Authentication
 Every call is made as one user in one organization, with their role there **as it is now** (a demotion or removal takes effect on the next call):
 
 * **Personal access token** — `Authorization: Bearer gate_pat_…`. Create one at `/settings/tokens`. The organization is the token's. Reads need any valid token of a member whose role allows the call; calls that change something also need the token's `mcp:write` permission. The organization must allow personal tokens; switching its MCP server off does not close this API (an admin can switch it back on from here). MCP OAuth access tokens are not accepted here.
-* **Browser session** — the `gatehouse_session` cookie of a signed-in browser. The organization is the one chosen in the session (the header's org switcher). **CSRF defence:** a call that changes something (`POST`, `PATCH`, `DELETE`) must send the session's CSRF token in the `X-CSRF-Token` header; `GET /api/v1/me` returns it as `csrf_token`. Calls without it are refused with 403 `csrf_failed`, whatever their `Origin`.
+* **Browser session** — the `gatehouse_session` cookie of a signed-in browser. The organization is the one chosen in the session (the header's org switcher). **CSRF defence:** a call that changes something (`POST`, `PUT`, `PATCH`, `DELETE`) must send the session's CSRF token in the `X-CSRF-Token` header; `GET /api/v1/me` returns it as `csrf_token`. Calls without it are refused with 403 `csrf_failed`, whatever their `Origin`.
 
 A request with an `Authorization` header is judged by the token alone, even when a cookie comes along.
 
@@ -29,7 +29,7 @@ A request with an `Authorization` header is judged by the token alone, even when
 Every error is JSON: `{"error": "<code>", "message": "<what went wrong and what to do>"}`, plus `"field"` naming the bad input of a 422. 401 answers carry a `WWW-Authenticate: Bearer` challenge. Ids of another organization's tokens or clients are simply not found (404).
 
 ## Roles
-Token, client and policy calls need the `admin` role; `GET /api/v1/members` is open to `restricted_querier` and up; `GET /api/v1/me` to every member."#;
+Token, client, policy and single sign-on calls need the `admin` role; `GET /api/v1/members` is open to `restricted_querier` and up; `GET /api/v1/me` to every member."#;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -49,6 +49,9 @@ Token, client and policy calls need the `admin` role; `GET /api/v1/members` is o
         clients::detail,
         policy::get,
         policy::patch,
+        sso::get,
+        sso::put,
+        sso::delete,
         members::list,
     ),
     components(schemas(
@@ -64,7 +67,7 @@ Token, client and policy calls need the `admin` role; `GET /api/v1/members` is o
         (name = "me", description = "The caller"),
         (name = "tokens", description = "Every personal token of the organization: standard PATs and MCP OAuth PATs"),
         (name = "oauth-clients", description = "OAuth clients used in or owned by the organization"),
-        (name = "organization", description = "Policy and members"),
+        (name = "organization", description = "Policy, single sign-on and members"),
     ),
 )]
 pub struct ApiDoc;

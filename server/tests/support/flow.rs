@@ -18,6 +18,19 @@ pub async fn signed_in_with_org(app: &TestApp, email: &str, slug: &str) -> Brows
         "sign-up of {email} failed: {:?}",
         super::redirected_error(&res)
     );
+    create_org(&mut b, slug).await;
+    b
+}
+
+/// As [`signed_in_with_org`], with the address verified from the mailbox (an admin needs that
+/// to name their domain for single sign-on).
+pub async fn verified_with_org(app: &TestApp, email: &str, slug: &str) -> Browser {
+    let mut b = app.verified_browser(email).await;
+    create_org(&mut b, slug).await;
+    b
+}
+
+async fn create_org(b: &mut Browser, slug: &str) {
     let res = b
         .submit(
             "/orgs/new",
@@ -26,7 +39,6 @@ pub async fn signed_in_with_org(app: &TestApp, email: &str, slug: &str) -> Brows
         )
         .await;
     assert_eq!(res.location(), Some(format!("/o/{slug}").as_str()));
-    b
 }
 
 pub async fn register(app: &TestApp, body: serde_json::Value) -> serde_json::Value {

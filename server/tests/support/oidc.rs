@@ -25,15 +25,25 @@ impl OidcProvider {
     /// A provider with Gatehouse registered as `CLIENT_ID`, sending people back to
     /// `redirect_uri`.
     pub fn start(redirect_uri: &str) -> Self {
+        Self::spawn("oidc_provider.mjs", redirect_uri)
+    }
+
+    /// A provider that forges what it answers (`end2end/support/forging_oidc_provider.mjs`):
+    /// it signs nobody in, and what is wrong with its ID token is the `flaw` parameter added
+    /// to the authorization URL.
+    pub fn start_forging(redirect_uri: &str) -> Self {
+        Self::spawn("forging_oidc_provider.mjs", redirect_uri)
+    }
+
+    fn spawn(script: &str, redirect_uri: &str) -> Self {
         let cert = TestCert::localhost();
         let dir = std::env::temp_dir().join(format!("gatehouse-oidc-{}", uuid::Uuid::new_v4()));
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join("cert.pem"), &cert.cert_pem).unwrap();
         std::fs::write(dir.join("key.pem"), &cert.key_pem).unwrap();
-        let script = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../end2end/support/oidc_provider.mjs"
-        );
+        let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../end2end/support")
+            .join(script);
         let mut child = Command::new("node")
             .arg(script)
             .env("OIDC_CERT", dir.join("cert.pem"))
@@ -83,15 +93,7 @@ impl OidcProvider {
     /// Gatehouse sent the person) and returns where the provider sends them back: the full
     /// callback URL with its query.
     pub async fn sign_in(&self, authorize_url: &str, login: &str) -> String {
-        let ca =
-            reqwest::Certificate::from_pem(std::fs::read(&self.cert.ca_file).unwrap().as_slice())
-                .unwrap();
-        let http = reqwest::Client::builder()
-            .add_root_certificate(ca)
-            .cookie_store(true)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap();
+        let http = self.http();
         let base = url::Url::parse(&self.issuer).unwrap();
         let mut next = url::Url::parse(authorize_url).unwrap();
         for _ in 0..10 {
@@ -131,6 +133,49 @@ impl OidcProvider {
             next = next.join(&location).unwrap();
         }
         panic!("the provider never sent the person back");
+    }
+}
+
+impl OidcProvider {
+    /// A browser of the provider's pages: trusts the test CA, keeps cookies, follows nothing.
+    fn http(&self) -> reqwest::Client {
+        let ca =
+            reqwest::Certificate::from_pem(std::fs::read(&self.cert.ca_file).unwrap().as_slice())
+                .unwrap();
+        reqwest::Client::builder()
+            .add_root_certificate(ca)
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
+    }
+
+    /// The forging provider replaces its signing key (its JWKS then lists only the new one).
+    pub async fn rotate_keys(&self) {
+        let res = self
+            .http()
+            .post(format!("{}/rotate", self.issuer))
+            .send()
+            .await
+            .unwrap();
+        assert!(res.status().is_success());
+    }
+
+    /// How often the forging provider's discovery document and JWKS were fetched.
+    pub async fn fetched(&self) -> (u64, u64) {
+        let v: serde_json::Value = self
+            .http()
+            .get(format!("{}/stats", self.issuer))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        (
+            v["discovery"].as_u64().unwrap(),
+            v["jwks"].as_u64().unwrap(),
+        )
     }
 }
 

@@ -4,7 +4,7 @@
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    Set, TransactionTrait,
+    Set,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -19,6 +19,7 @@ use crate::domain::entities::{
     user,
 };
 use crate::domain::secrets::{random_urlsafe, sha256_hex};
+use crate::domain::write_txn::BeginWrite;
 use crate::domain::{RequestMeta, Services, orgs};
 use crate::error::{AppError, AppResult};
 use crate::model::{ClientKind, ConsentOrg, ConsentView, Role};
@@ -236,7 +237,7 @@ pub async fn approve(
     }
     let now = Utc::now();
     let code = random_urlsafe(32);
-    let txn = s.db.begin().await?;
+    let txn = s.db.begin_write().await?;
     // Claim the request: a double submit or a second tab can't make a second code.
     let claimed = authorization_request::Entity::update_many()
         .col_expr(

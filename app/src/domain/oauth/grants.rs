@@ -10,7 +10,7 @@ use chacha20poly1305::aead::{Aead, KeyInit};
 use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
 use chrono::{Duration, Utc};
 use rand::RngCore;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -28,6 +28,7 @@ use crate::domain::audit::{self, AuditEntry};
 use crate::domain::entities::token::TokenKind;
 use crate::domain::entities::{authorization_code, connection, oauth_client, token};
 use crate::domain::secrets::sha256_hex;
+use crate::domain::write_txn::BeginWrite;
 use crate::domain::{RequestMeta, Services};
 
 /// The grant types the token endpoint takes (RFC 6749 §4.1.3, §6).
@@ -263,7 +264,7 @@ pub async fn exchange_code(
         .connection_id
         .ok_or_else(|| bad("The authorization code is not valid."))?;
 
-    let txn = s.db.begin().await?;
+    let txn = s.db.begin_write().await?;
     // Single use, atomically: of two concurrent redemptions exactly one updates the row.
     let consumed = authorization_code::Entity::update_many()
         .col_expr(

@@ -12,11 +12,12 @@ use std::collections::HashSet;
 
 use chrono::Utc;
 use sea_orm::sea_query::{CaseStatement, Expr};
-use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, TransactionTrait};
+use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter};
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
 use crate::domain::entities::{audit_event, token};
+use crate::domain::write_txn::BeginWrite;
 
 /// At most this many rotations per transaction.
 const MAX_BATCH: usize = 64;
@@ -180,7 +181,7 @@ async fn commit(db: &DatabaseConnection, batch: &[Rotation]) -> Result<Vec<bool>
             )
         })
         .finally(Expr::val(Option::<String>::None));
-    let txn = db.begin().await?;
+    let txn = db.begin_write().await?;
     let claimed_ids: HashSet<Uuid> = token::Entity::update_many()
         .col_expr(token::Column::RotatedAt, Expr::value(Utc::now()))
         .col_expr(token::Column::GraceResponse, grace.into())

@@ -7,7 +7,7 @@ use chrono::Utc;
 use sea_orm::sea_query::{Query, SelectStatement};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set, TransactionTrait,
+    QuerySelect, Set,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -22,6 +22,7 @@ use crate::domain::connections::MAX_ROWS;
 use crate::domain::entities::{connection, oauth_client, org_client_block, token, user};
 use crate::domain::oauth::clients::list;
 use crate::domain::users::emails_of;
+use crate::domain::write_txn::BeginWrite;
 use crate::domain::{RequestMeta, Services, is_unique_violation};
 use crate::error::{AppError, AppResult};
 use crate::model::{ClientKind, ConnectionStatus};
@@ -276,7 +277,7 @@ pub async fn block_client(
     meta: &RequestMeta,
 ) -> AppResult<OrgClient> {
     let c = find_client(&s.db, org_id, client_uuid_or_client_id).await?;
-    let txn = s.db.begin().await?;
+    let txn = s.db.begin_write().await?;
     let existing = org_client_block::Entity::find()
         .filter(org_client_block::Column::OrgId.eq(org_id))
         .filter(org_client_block::Column::ClientId.eq(c.id))
@@ -407,7 +408,7 @@ pub async fn set_client_trust(
         ));
     }
     if c.resource_server != trust.resource_server || c.pkce_optional != trust.pkce_optional {
-        let txn = s.db.begin().await?;
+        let txn = s.db.begin_write().await?;
         oauth_client::Entity::update_many()
             .col_expr(
                 oauth_client::Column::ResourceServer,

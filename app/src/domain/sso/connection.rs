@@ -7,7 +7,6 @@
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
-    TransactionTrait,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -15,8 +14,10 @@ use uuid::Uuid;
 
 use crate::domain::access::Invalidation;
 use crate::domain::audit::{self, AuditEntry};
-use crate::domain::entities::{sso_connection, sso_domain};
+use crate::domain::entities::{sso_connection, sso_domain, user};
 use crate::domain::oauth::client_domains::DomainList;
+use crate::domain::users;
+use crate::domain::write_txn::BeginWrite;
 use crate::domain::{RequestMeta, Services};
 use crate::error::{AppError, AppResult};
 use crate::model::Role;
@@ -178,6 +179,84 @@ fn validate(s: &Services, change: &ConnectionChange) -> AppResult<Valid> {
     })
 }
 
+/// Mailbox providers whose addresses belong to the public, never to one organization: no
+/// org's single sign-on may claim them (its provider would be offered to everyone there).
+const PUBLIC_MAIL_DOMAINS: &[&str] = &[
+    "gmail.com",
+    "googlemail.com",
+    "outlook.com",
+    "hotmail.com",
+    "live.com",
+    "msn.com",
+    "yahoo.com",
+    "icloud.com",
+    "me.com",
+    "aol.com",
+    "proton.me",
+    "protonmail.com",
+    "gmx.com",
+    "gmx.de",
+    "web.de",
+    "yandex.ru",
+    "mail.ru",
+    "qq.com",
+    "163.com",
+    "zoho.com",
+    "fastmail.com",
+];
+
+/// The domain of `user`'s address if it is verified, else empty: the domains an admin may
+/// claim for their org's single sign-on.
+pub fn own_domain(user: &user::Model) -> String {
+    match (user.email_verified(), user.email.rsplit_once('@')) {
+        (true, Some((_, domain))) => domain.to_lowercase(),
+        _ => String::new(),
+    }
+}
+
+/// An admin proves a domain is their organization's by a verified address there: a domain
+/// is theirs to claim when it is that address's domain or a subdomain of it. Without this,
+/// an admin of any org could claim someone else's domain and have `/login` send its people
+/// to a provider the admin runs. The operator (at the command line) may claim any domain.
+async fn check_domains_owned(
+    s: &Services,
+    actor: Option<Uuid>,
+    domains: &[String],
+) -> AppResult<()> {
+    if let Some(public) = domains
+        .iter()
+        .find(|d| PUBLIC_MAIL_DOMAINS.contains(&d.as_str()))
+    {
+        return Err(AppError::invalid(
+            "domains",
+            format!("{public} is a public mail service: its addresses aren't one organization's."),
+        ));
+    }
+    let Some(actor) = actor else {
+        return Ok(());
+    };
+    let own = match users::find(&s.db, actor).await? {
+        Some(u) => own_domain(&u),
+        None => String::new(),
+    };
+    if own.is_empty() {
+        return Err(AppError::invalid(
+            "domains",
+            "Verify your own email address first: you can name only the domain of your verified address.",
+        ));
+    }
+    let covered = |d: &String| *d == own || d.ends_with(&format!(".{own}"));
+    if let Some(other) = domains.iter().find(|d| !covered(d)) {
+        return Err(AppError::invalid(
+            "domains",
+            format!(
+                "You can name only {own} and its subdomains, the domain of your verified address; {other} isn't. An admin with a verified address at {other} can add it, or the operator with `gatehouse set-sso`."
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// Creates or replaces the org's connection; the connection as it now is. `actor`: the admin,
 /// or `None` for the operator at the command line.
 pub async fn save(
@@ -188,7 +267,8 @@ pub async fn save(
     meta: &RequestMeta,
 ) -> AppResult<Connection> {
     let v = validate(s, change)?;
-    let txn = s.db.begin().await?;
+    check_domains_owned(s, actor, &v.domains).await?;
+    let txn = s.db.begin_write().await?;
     let existing = sso_connection::Entity::find_by_id(org_id).one(&txn).await?;
     let sealed = match (&v.secret, &existing) {
         (Some(secret), _) => s.key.seal_str(&secret_place(org_id), secret),
@@ -284,7 +364,7 @@ pub async fn remove(
     org_id: Uuid,
     meta: &RequestMeta,
 ) -> AppResult<()> {
-    let txn = s.db.begin().await?;
+    let txn = s.db.begin_write().await?;
     let removed = sso_connection::Entity::delete_by_id(org_id)
         .exec(&txn)
         .await?

@@ -5,8 +5,9 @@
 //! A sign-in under way is a row of `sso_logins` (its `state` hashed, the PKCE verifier sealed),
 //! so any process can finish it, and each is good once for [`LOGIN_TTL`]. The provider's
 //! documents are fetched through the same guarded HTTP client as metadata documents (an org
-//! admin chooses the issuer URL, so it must not reach into Gatehouse's network), with no
-//! cache: a rotated signing key is picked up on the next sign-in.
+//! admin chooses the issuer URL, so it must not reach into Gatehouse's network) and kept for
+//! a while ([`sso_providers`](crate::domain::sso_providers)); a rotated signing key is fetched as soon as an
+//! ID token needs it.
 //!
 //! Who the person is: the provider account (issuer, subject) linked before; otherwise an
 //! address the provider says is verified, in one of the connection's domains, which either
@@ -19,9 +20,9 @@ use openidconnect::core::{
     CoreAuthenticationFlow, CoreClient, CoreProviderMetadata, CoreUserInfoClaims,
 };
 use openidconnect::{
-    AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointMaybeSet, EndpointNotSet,
-    EndpointSet, IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier,
-    RedirectUrl, Scope, TokenResponse,
+    AuthorizationCode, ClaimsVerificationError, ClientId, ClientSecret, CsrfToken,
+    EndpointMaybeSet, EndpointNotSet, EndpointSet, IssuerUrl, Nonce, OAuth2TokenResponse,
+    PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope, TokenResponse,
 };
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
@@ -163,14 +164,33 @@ fn fetcher(s: &Services) -> AppResult<Http> {
     })
 }
 
+/// Whether [`discover`] may answer from what this process kept.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Keys {
+    Kept,
+    Fresh,
+}
+
 /// The provider's metadata (and keys) by OpenID Connect Discovery; the issuer it states must
 /// be the configured one.
-async fn discover(http: &Http, issuer: &str) -> Result<CoreProviderMetadata, SsoFailure> {
-    let issuer = IssuerUrl::new(issuer.to_string())
+async fn discover(
+    s: &Services,
+    http: &Http,
+    issuer: &str,
+    keys: Keys,
+) -> Result<CoreProviderMetadata, SsoFailure> {
+    if keys == Keys::Kept
+        && let Some(kept) = s.sso_providers.get(issuer)
+    {
+        return Ok(kept);
+    }
+    let url = IssuerUrl::new(issuer.to_string())
         .map_err(|e| SsoFailure::Unreachable(format!("issuer URL: {e}")))?;
-    CoreProviderMetadata::discover_async(issuer, http)
+    let metadata = CoreProviderMetadata::discover_async(url, http)
         .await
-        .map_err(|e| SsoFailure::Unreachable(format!("discovery: {}", chain(&e))))
+        .map_err(|e| SsoFailure::Unreachable(format!("discovery: {}", chain(&e))))?;
+    s.sso_providers.put(issuer, metadata.clone());
+    Ok(metadata)
 }
 
 /// Gatehouse as the provider's client: its metadata found by discovery, our redirect URI.
@@ -188,8 +208,9 @@ async fn provider_client(
     http: &Http,
     conn: &sso_connection::Model,
     secret: String,
+    keys: Keys,
 ) -> Outcome<ProviderClient> {
-    let metadata = match discover(http, &conn.issuer).await {
+    let metadata = match discover(s, http, &conn.issuer, keys).await {
         Ok(m) => m,
         Err(f) => return Ok(Err(f)),
     };
@@ -228,7 +249,7 @@ pub async fn begin(
         Err(f) => return failed(s, Some(org), f, meta).await,
     };
     let http = fetcher(s)?;
-    let client = match provider_client(s, &http, &conn, secret).await? {
+    let client = match provider_client(s, &http, &conn, secret, Keys::Kept).await? {
         Ok(c) => c,
         Err(f) => return failed(s, Some(org), f, meta).await,
     };
@@ -390,7 +411,7 @@ async fn sign_in(
         .open_str(&login_place(login.id), &login.pkce_verifier_sealed)
         .map_err(|_| AppError::Internal)?;
     let http = fetcher(s)?;
-    let client = match provider_client(s, &http, &conn, secret).await? {
+    let client = match provider_client(s, &http, &conn, secret.clone(), Keys::Kept).await? {
         Ok(c) => c,
         Err(f) => return Ok(Err(f)),
     };
@@ -420,17 +441,24 @@ async fn sign_in(
     let Some(id_token) = tokens.id_token() else {
         return Ok(Err(SsoFailure::Untrusted("no ID token".into())));
     };
-    let claims = match id_token.claims(
-        &client.id_token_verifier(),
-        &Nonce::new(login.nonce.clone()),
-    ) {
+    let nonce = Nonce::new(login.nonce.clone());
+    let untrusted =
+        |e: ClaimsVerificationError| SsoFailure::Untrusted(format!("ID token: {}", chain(&e)));
+    let claims = match id_token.claims(&client.id_token_verifier(), &nonce) {
         Ok(c) => c.clone(),
-        Err(e) => {
-            return Ok(Err(SsoFailure::Untrusted(format!(
-                "ID token: {}",
-                chain(&e)
-            ))));
+        // Signed with a key the kept set lacks: the provider may have rotated its keys since
+        // they were fetched. Fetch them afresh and check once more.
+        Err(ClaimsVerificationError::SignatureVerification(_)) => {
+            let fresh = match provider_client(s, &http, &conn, secret, Keys::Fresh).await? {
+                Ok(c) => c,
+                Err(f) => return Ok(Err(f)),
+            };
+            match id_token.claims(&fresh.id_token_verifier(), &nonce) {
+                Ok(c) => c.clone(),
+                Err(e) => return Ok(Err(untrusted(e))),
+            }
         }
+        Err(e) => return Ok(Err(untrusted(e))),
     };
     let subject = claims.subject().as_str().to_string();
     let mut email = claims.email().map(|e| e.as_str().trim().to_lowercase());

@@ -12,7 +12,7 @@ use rand::Rng;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
-    QueryFilter, Set, TransactionTrait,
+    QueryFilter, Set,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -24,6 +24,7 @@ use super::mail::{outbox, templates};
 use super::sealing::place;
 use super::secrets::sha256_hex;
 use super::{RequestMeta, Services};
+use crate::domain::write_txn::BeginWrite;
 use crate::error::{AppError, AppResult};
 use crate::model::{TotpEnrolment, TwoFactorView};
 
@@ -126,7 +127,7 @@ pub async fn start_enrolment(s: &Services, user: &user::Model) -> AppResult<()> 
     }
     let secret = totp::new_secret();
     let sealed = s.key.seal_str(&place::totp(user.id), &secret);
-    let txn = s.db.begin().await?;
+    let txn = s.db.begin_write().await?;
     user_totp::Entity::delete_by_id(user.id).exec(&txn).await?;
     user_totp::ActiveModel {
         user_id: Set(user.id),
@@ -179,7 +180,7 @@ pub async fn confirm_enrolment(
         .second_factor_succeeded(&s.db, user.id, meta.ip.as_deref())
         .await?;
     let now = Utc::now();
-    let txn = s.db.begin().await?;
+    let txn = s.db.begin_write().await?;
     let confirmed = user_totp::Entity::update_many()
         .col_expr(user_totp::Column::ConfirmedAt, Expr::value(now))
         .col_expr(user_totp::Column::LastUsedStep, Expr::value(step as i64))
@@ -235,7 +236,7 @@ pub async fn disable(
     }
     super::users::confirm_password(s, user, password, "password", meta).await?;
     let row = confirmed_totp(s, user).await?;
-    let txn = s.db.begin().await?;
+    let txn = s.db.begin_write().await?;
     let proof = consume_code(s, &txn, user, row.as_ref(), code, meta).await?;
     user_totp::Entity::delete_by_id(user.id).exec(&txn).await?;
     recovery_code::Entity::delete_many()
@@ -284,7 +285,7 @@ pub async fn regenerate_recovery_codes(
         ));
     }
     let row = confirmed_totp(s, user).await?;
-    let txn = s.db.begin().await?;
+    let txn = s.db.begin_write().await?;
     consume_code(s, &txn, user, row.as_ref(), code, meta).await?;
     let codes = replace_recovery_codes(&txn, user.id).await?;
     audit::record(
@@ -307,7 +308,7 @@ pub async fn verify_sign_in(
     meta: &RequestMeta,
 ) -> AppResult<Proof> {
     let row = confirmed_totp(s, user).await?;
-    let txn = s.db.begin().await?;
+    let txn = s.db.begin_write().await?;
     let proof = consume_code(s, &txn, user, row.as_ref(), code, meta).await?;
     if proof == Proof::RecoveryCode {
         audit::record(
