@@ -1,5 +1,5 @@
 import { test, expect, Page, TestInfo } from "@playwright/test";
-import { PASSWORD, createOrg, logIn, logOut, open, signUp, totp, unique, waitForMail } from "./helpers";
+import { createOrg, logIn, logOut, open, orgWithMember, PASSWORD, signUp, totp, unique, waitForMail } from "./helpers";
 
 // Accounts you can trust, with and without JavaScript, in light and dark: the verification
 // link from the mailbox, "Forgot your password?", two-factor sign-in, and the org policy that
@@ -122,15 +122,7 @@ test("an org that requires two-factor sends members to set it up", async ({ page
   const admin = `${unique(testInfo, "ada")}@example.com`;
   const bob = `${unique(testInfo, "bob")}@example.com`;
   const slug = unique(testInfo, "acme");
-  await signUp(page, testInfo, bob);
-  await logOut(page);
-  await signUp(page, testInfo, admin);
-  await createOrg(page, testInfo, slug);
-  await open(page, testInfo, "/admin/members");
-  await page.getByLabel("Email").fill(bob);
-  await page.locator("#add-role").selectOption("querier");
-  await page.getByRole("button", { name: "Add member" }).click();
-  await expect(page.getByText(`Added ${bob} as querier.`)).toBeVisible();
+  await orgWithMember(page, testInfo, admin, bob, slug);
 
   // The admin can't require it before having it.
   await open(page, testInfo, "/admin/settings");

@@ -1,5 +1,5 @@
 import { test, expect, Page, TestInfo } from "@playwright/test";
-import { jsEnabled, logIn, logOut, open, signUp, unique } from "./helpers";
+import { createOrg, jsEnabled, logIn, logOut, open, orgWithMember, signUp, unique } from "./helpers";
 
 /** Calls a tool at the org's MCP endpoint with a bearer token. */
 async function callTool(page: Page, slug: string, token: string, name: string, args: object = {}) {
@@ -12,14 +12,6 @@ async function callTool(page: Page, slug: string, token: string, name: string, a
     },
     data: { jsonrpc: "2.0", id: 1, method: "tools/call", params: { name, arguments: args } },
   });
-}
-
-async function createOrg(page: Page, testInfo: TestInfo, slug: string) {
-  await open(page, testInfo, "/orgs/new");
-  await page.getByLabel("Name", { exact: true }).fill(`Acme ${slug}`);
-  await page.getByLabel("URL name").fill(slug);
-  await page.getByRole("button", { name: "Create organization" }).click();
-  await expect(page).toHaveURL(new RegExp(`/o/${slug}$`));
 }
 
 async function createPat(page: Page, testInfo: TestInfo, name: string, write = false): Promise<string> {
@@ -157,15 +149,7 @@ test("audit log: only admins may read it", async ({ page }, testInfo) => {
   const admin = `${unique(testInfo, "ada")}@example.com`;
   const quinn = `${unique(testInfo, "quinn")}@example.com`;
   const slug = unique(testInfo, "acme");
-  await signUp(page, testInfo, quinn);
-  await logOut(page);
-  await signUp(page, testInfo, admin);
-  await createOrg(page, testInfo, slug);
-  await open(page, testInfo, "/admin/members");
-  await page.getByLabel("Email").fill(quinn);
-  await page.locator("#add-role").selectOption("querier");
-  await page.getByRole("button", { name: "Add member" }).click();
-  await expect(page.locator(`tr[data-email="${quinn}"]`)).toBeVisible();
+  await orgWithMember(page, testInfo, admin, quinn, slug);
   await logOut(page);
   await logIn(page, testInfo, quinn);
   await expect(page).toHaveURL(/\/$/);

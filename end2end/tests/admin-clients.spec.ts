@@ -1,6 +1,6 @@
 import { test, expect, Page, TestInfo } from "@playwright/test";
-import { createHash, randomBytes } from "node:crypto";
-import { jsEnabled, open, signUp, unique } from "./helpers";
+import { createHash } from "node:crypto";
+import { jsEnabled, open, signUp, unique, createOrg as createAnyOrg, whoami, registerClient, connectClient } from "./helpers";
 
 // The org admin's OAuth clients pages (/admin/oauth-clients), with and without JavaScript: an
 // MCP client connected in two orgs is listed with its source, scopes and connections, found by
@@ -9,56 +9,14 @@ import { jsEnabled, open, signUp, unique } from "./helpers";
 // it; another org's client is "not found".
 const CALLBACK = "http://127.0.0.1:7782/callback";
 
-async function whoami(page: Page, slug: string, token: string) {
-  return page.request.post(`/o/${slug}/mcp`, {
-    headers: {
-      Authorization: `Bearer ${token}`,
-      Accept: "application/json, text/event-stream",
-      "Content-Type": "application/json",
-      "MCP-Protocol-Version": "2025-06-18",
-    },
-    data: { jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "whoami", arguments: {} } },
-  });
-}
-
 async function register(page: Page, name: string): Promise<string> {
-  const reg = await page.request.post("/oauth/register", {
-    data: { client_name: name, redirect_uris: [CALLBACK], token_endpoint_auth_method: "none" },
-  });
-  expect(reg.status()).toBe(201);
-  return (await reg.json()).client_id;
+  return registerClient(page, name, CALLBACK);
 }
 
 /** Authorizes `clientId` for the org `slug` as the signed-in user and exchanges the code. */
 async function connect(page: Page, baseURL: string, clientId: string, slug: string) {
-  const verifier = randomBytes(32).toString("base64url");
-  const challenge = createHash("sha256").update(verifier).digest("base64url");
-  const callbacks: string[] = [];
-  await page.route(`${CALLBACK}**`, (route) => {
-    callbacks.push(route.request().url());
-    return route.fulfill({ status: 200, contentType: "text/plain", body: "callback received" });
-  });
-  const q = new URLSearchParams({
-    response_type: "code",
-    client_id: clientId,
-    redirect_uri: CALLBACK,
-    code_challenge: challenge,
-    code_challenge_method: "S256",
-    state: "st",
-    scope: "mcp:read",
-    resource: `${baseURL}/o/${slug}/mcp`,
-  });
-  await page.goto(`/oauth/authorize?${q}`);
-  await page.getByRole("button", { name: "Authorize" }).click();
-  await expect.poll(() => callbacks.length).toBe(1);
-  await page.unroute(`${CALLBACK}**`);
-  const code = new URL(callbacks[0]).searchParams.get("code")!;
-  const res = await page.request.post("/oauth/token", {
-    form: { grant_type: "authorization_code", code, client_id: clientId, code_verifier: verifier, redirect_uri: CALLBACK },
-  });
-  expect(res.status()).toBe(200);
-  const body = await res.json();
-  return { access: body.access_token as string, refresh: body.refresh_token as string };
+  const body = await connectClient(page, clientId, `${baseURL}/o/${slug}/mcp`, { scope: "mcp:read", callback: CALLBACK });
+  return { access: body.access_token, refresh: body.refresh_token };
 }
 
 async function refresh(page: Page, clientId: string, refreshToken: string) {
@@ -68,11 +26,7 @@ async function refresh(page: Page, clientId: string, refreshToken: string) {
 }
 
 async function createOrg(page: Page, testInfo: TestInfo, slug: string) {
-  await open(page, testInfo, "/orgs/new");
-  await page.getByLabel("Name", { exact: true }).fill(`Org ${slug}`);
-  await page.getByLabel("URL name").fill(slug);
-  await page.getByRole("button", { name: "Create organization" }).click();
-  await expect(page).toHaveURL(new RegExp(`/o/${slug}$`));
+  await createAnyOrg(page, testInfo, slug, `Org ${slug}`);
 }
 
 async function switchOrg(page: Page, testInfo: TestInfo, slug: string) {

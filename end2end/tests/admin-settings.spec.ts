@@ -1,26 +1,5 @@
 import { test, expect, Page, TestInfo } from "@playwright/test";
-import { jsEnabled, open, signUp, unique } from "./helpers";
-
-/** Calls the org's MCP endpoint with a bearer token: the `whoami` tool. */
-async function whoami(page: Page, slug: string, token: string) {
-  return page.request.post(`/o/${slug}/mcp`, {
-    headers: {
-      Authorization: `Bearer ${token}`,
-      Accept: "application/json, text/event-stream",
-      "Content-Type": "application/json",
-      "MCP-Protocol-Version": "2025-06-18",
-    },
-    data: { jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "whoami", arguments: {} } },
-  });
-}
-
-async function createOrg(page: Page, testInfo: TestInfo, slug: string) {
-  await open(page, testInfo, "/orgs/new");
-  await page.getByLabel("Name", { exact: true }).fill(`Acme ${slug}`);
-  await page.getByLabel("URL name").fill(slug);
-  await page.getByRole("button", { name: "Create organization" }).click();
-  await expect(page).toHaveURL(new RegExp(`/o/${slug}$`));
-}
+import { createOrg, jsEnabled, open, signUp, unique, whoami } from "./helpers";
 
 async function save(page: Page) {
   await page.getByRole("button", { name: "Save settings" }).click();

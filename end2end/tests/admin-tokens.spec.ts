@@ -1,25 +1,11 @@
 import { test, expect, Page, TestInfo } from "@playwright/test";
-import { createHash, randomBytes } from "node:crypto";
-import { jsEnabled, logIn, logOut, open, signUp, unique } from "./helpers";
+import { jsEnabled, logIn, logOut, open, signUp, unique, whoami, registerClient, connectClient } from "./helpers";
 
 // The org admin's tokens page (/admin/tokens), with and without JavaScript: every personal
 // token of the org — a member's standard PAT and their MCP OAuth PAT (an OAuth connection) —
 // listed with owner, client and status, filtered with a GET form, disabled (the MCP endpoint
 // refuses it at once), enabled again (it works again) and revoked after a confirmation.
 const CALLBACK = "http://127.0.0.1:7781/callback";
-
-/** Calls the org's MCP endpoint with a bearer token: the `whoami` tool. */
-async function whoami(page: Page, slug: string, token: string) {
-  return page.request.post(`/o/${slug}/mcp`, {
-    headers: {
-      Authorization: `Bearer ${token}`,
-      Accept: "application/json, text/event-stream",
-      "Content-Type": "application/json",
-      "MCP-Protocol-Version": "2025-06-18",
-    },
-    data: { jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "whoami", arguments: {} } },
-  });
-}
 
 async function addMember(page: Page, testInfo: TestInfo, email: string, role: string) {
   await open(page, testInfo, "/admin/members");
@@ -30,40 +16,10 @@ async function addMember(page: Page, testInfo: TestInfo, email: string, role: st
 }
 
 /** Registers an MCP client and connects it to `slug` as the signed-in user: the tokens. */
-async function connectClient(page: Page, baseURL: string, slug: string, name: string) {
-  const reg = await page.request.post("/oauth/register", {
-    data: { client_name: name, redirect_uris: [CALLBACK], token_endpoint_auth_method: "none" },
-  });
-  expect(reg.status()).toBe(201);
-  const clientId: string = (await reg.json()).client_id;
-  const verifier = randomBytes(32).toString("base64url");
-  const challenge = createHash("sha256").update(verifier).digest("base64url");
-  const callbacks: string[] = [];
-  await page.route(`${CALLBACK}**`, (route) => {
-    callbacks.push(route.request().url());
-    return route.fulfill({ status: 200, contentType: "text/plain", body: "callback received" });
-  });
-  const q = new URLSearchParams({
-    response_type: "code",
-    client_id: clientId,
-    redirect_uri: CALLBACK,
-    code_challenge: challenge,
-    code_challenge_method: "S256",
-    state: "st",
-    scope: "mcp:read",
-    resource: `${baseURL}/o/${slug}/mcp`,
-  });
-  await page.goto(`/oauth/authorize?${q}`);
-  await page.getByRole("button", { name: "Authorize" }).click();
-  await expect.poll(() => callbacks.length).toBe(1);
-  await page.unroute(`${CALLBACK}**`);
-  const code = new URL(callbacks[0]).searchParams.get("code")!;
-  const res = await page.request.post("/oauth/token", {
-    form: { grant_type: "authorization_code", code, client_id: clientId, code_verifier: verifier, redirect_uri: CALLBACK },
-  });
-  expect(res.status()).toBe(200);
-  const body = await res.json();
-  return { clientId, access: body.access_token as string, refresh: body.refresh_token as string };
+async function connectNewClient(page: Page, baseURL: string, slug: string, name: string) {
+  const clientId = await registerClient(page, name, CALLBACK);
+  const body = await connectClient(page, clientId, `${baseURL}/o/${slug}/mcp`, { scope: "mcp:read", callback: CALLBACK });
+  return { clientId, access: body.access_token, refresh: body.refresh_token };
 }
 
 test("admin tokens: list both kinds, filter, disable and enable, revoke; members are refused", async ({ page, baseURL }, testInfo) => {
@@ -99,7 +55,7 @@ test("admin tokens: list both kinds, filter, disable and enable, revoke; members
   const secretBox = page.getByTestId("copy-value");
   await expect(secretBox).toHaveValue(/^gate_pat_/);
   const pat = await secretBox.inputValue();
-  const mcp = await connectClient(page, baseURL!, slug, clientName);
+  const mcp = await connectNewClient(page, baseURL!, slug, clientName);
   expect((await whoami(page, slug, pat)).status()).toBe(200);
   expect((await whoami(page, slug, mcp.access)).status()).toBe(200);
 

@@ -1,76 +1,17 @@
 import { test, expect, Page, TestInfo } from "@playwright/test";
-import { createHash, randomBytes } from "node:crypto";
-import { jsEnabled, open, signUp, unique } from "./helpers";
+import { jsEnabled, open, signUp, unique, createOrg as createAnyOrg, whoami, registerClient, connectClient } from "./helpers";
 
 // The apps connected to my account at /settings/connected-apps, with and without JavaScript:
 // an MCP client connected through the real OAuth flow in two orgs is listed once per org with
 // its permissions; disconnecting it in one org ends that connection's tokens at once and
 // leaves the other org's connection working.
-const CALLBACK = "http://127.0.0.1:7777/callback";
-
-function pkce() {
-  const verifier = randomBytes(32).toString("base64url");
-  const challenge = createHash("sha256").update(verifier).digest("base64url");
-  return { verifier, challenge };
-}
-
-async function registerClient(page: Page, name: string): Promise<string> {
-  const res = await page.request.post("/oauth/register", {
-    data: { client_name: name, redirect_uris: [CALLBACK], token_endpoint_auth_method: "none" },
-  });
-  expect(res.status()).toBe(201);
-  return (await res.json()).client_id;
-}
-
 /** Connects the client through consent in the org the MCP URL names; returns its tokens. */
 async function connect(page: Page, clientId: string, slug: string, baseURL: string) {
-  const { verifier, challenge } = pkce();
-  const callbacks: string[] = [];
-  await page.route(`${CALLBACK}**`, (route) => {
-    callbacks.push(route.request().url());
-    return route.fulfill({ status: 200, contentType: "text/plain", body: "callback received" });
-  });
-  const q = new URLSearchParams({
-    response_type: "code",
-    client_id: clientId,
-    redirect_uri: CALLBACK,
-    code_challenge: challenge,
-    code_challenge_method: "S256",
-    state: "st",
-    scope: "mcp:read mcp:write",
-    resource: `${baseURL}/o/${slug}/mcp`,
-  });
-  await page.goto(`/oauth/authorize?${q}`);
-  await expect(page).toHaveURL(/\/oauth\/consent\//);
-  await page.getByRole("button", { name: "Authorize" }).click();
-  await expect.poll(() => callbacks.length).toBe(1);
-  await page.unroute(`${CALLBACK}**`);
-  const code = new URL(callbacks[0]).searchParams.get("code")!;
-  const res = await page.request.post("/oauth/token", {
-    form: { grant_type: "authorization_code", code, client_id: clientId, code_verifier: verifier, redirect_uri: CALLBACK },
-  });
-  expect(res.status()).toBe(200);
-  return (await res.json()) as { access_token: string; refresh_token: string };
-}
-
-async function whoami(page: Page, slug: string, token: string) {
-  return page.request.post(`/o/${slug}/mcp`, {
-    headers: {
-      Authorization: `Bearer ${token}`,
-      Accept: "application/json, text/event-stream",
-      "Content-Type": "application/json",
-      "MCP-Protocol-Version": "2025-06-18",
-    },
-    data: { jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "whoami", arguments: {} } },
-  });
+  return connectClient(page, clientId, `${baseURL}/o/${slug}/mcp`);
 }
 
 async function createOrg(page: Page, testInfo: TestInfo, name: string, slug: string) {
-  await open(page, testInfo, "/orgs/new");
-  await page.getByLabel("Name", { exact: true }).fill(name);
-  await page.getByLabel("URL name").fill(slug);
-  await page.getByRole("button", { name: "Create organization" }).click();
-  await expect(page).toHaveURL(new RegExp(`/o/${slug}$`));
+  await createAnyOrg(page, testInfo, slug, name);
 }
 
 test("connected apps: listed per org with permissions; disconnecting ends that connection only", async ({ page, baseURL }, testInfo) => {

@@ -1,53 +1,11 @@
 import { test, expect, Page, TestInfo } from "@playwright/test";
-import { createHash, randomBytes } from "node:crypto";
-import { open, signUp, unique } from "./helpers";
+import { CALLBACK, createOrg as createAnyOrg, open, registerClient, signUp, startAuthorization, unique } from "./helpers";
 
 // The OAuth consent screen in Chromium, with and without JavaScript: an MCP client registers,
 // sends the user to /oauth/authorize, and gets its code (or access_denied) at its callback.
-const CALLBACK = "http://127.0.0.1:7777/callback";
-
-function pkce() {
-  const verifier = randomBytes(32).toString("base64url");
-  const challenge = createHash("sha256").update(verifier).digest("base64url");
-  return { verifier, challenge };
-}
-
-async function registerClient(page: Page, name: string): Promise<string> {
-  const res = await page.request.post("/oauth/register", {
-    data: { client_name: name, redirect_uris: [CALLBACK], token_endpoint_auth_method: "none" },
-  });
-  expect(res.status()).toBe(201);
-  return (await res.json()).client_id;
-}
-
-/** Starts an authorization; the app's callback is answered by the test, which records its URL. */
-async function startAuthorization(page: Page, clientId: string, resource: string) {
-  const { verifier, challenge } = pkce();
-  const callbacks: string[] = [];
-  await page.route(`${CALLBACK}**`, (route) => {
-    callbacks.push(route.request().url());
-    return route.fulfill({ status: 200, contentType: "text/plain", body: "callback received" });
-  });
-  const q = new URLSearchParams({
-    response_type: "code",
-    client_id: clientId,
-    redirect_uri: CALLBACK,
-    code_challenge: challenge,
-    code_challenge_method: "S256",
-    state: "st-123",
-    scope: "mcp:read mcp:write",
-    resource,
-  });
-  await page.goto(`/oauth/authorize?${q}`);
-  return { verifier, callbacks };
-}
 
 async function createOrg(page: Page, testInfo: TestInfo, name: string, slug: string) {
-  await open(page, testInfo, "/orgs/new");
-  await page.getByLabel("Name", { exact: true }).fill(name);
-  await page.getByLabel("URL name").fill(slug);
-  await page.getByRole("button", { name: "Create organization" }).click();
-  await expect(page).toHaveURL(new RegExp(`/o/${slug}$`));
+  await createAnyOrg(page, testInfo, slug, name);
 }
 
 test("consent with an org picker, then a token; Deny returns access_denied", async ({ page, baseURL }, testInfo) => {

@@ -41,13 +41,30 @@ export async function signUp(page: Page, testInfo: TestInfo, email: string, name
   if (verify) await verifyEmail(page, email);
 }
 
-/** Creates an organization "Acme {slug}" as the signed-in page's user (who becomes its admin). */
-export async function createOrg(page: Page, testInfo: TestInfo, slug: string) {
+/** Creates an organization (named "Acme {slug}" unless `name` is given) as the signed-in page's user (who becomes its admin). */
+export async function createOrg(page: Page, testInfo: TestInfo, slug: string, name = `Acme ${slug}`) {
   await open(page, testInfo, "/orgs/new");
-  await page.getByLabel("Name", { exact: true }).fill(`Acme ${slug}`);
+  await page.getByLabel("Name", { exact: true }).fill(name);
   await page.getByLabel("URL name").fill(slug);
   await page.getByRole("button", { name: "Create organization" }).click();
   await expect(page).toHaveURL(new RegExp(`/o/${slug}$`));
+}
+
+/**
+ * Signs `member` up, then `admin`, who creates the organization `slug` and adds `member` to it
+ * with `role` on the members page. The admin stays signed in.
+ */
+export async function orgWithMember(page: Page, testInfo: TestInfo, admin: string, member: string, slug: string, role = "querier") {
+  await signUp(page, testInfo, member);
+  await logOut(page);
+  await signUp(page, testInfo, admin);
+  await createOrg(page, testInfo, slug);
+  await open(page, testInfo, "/admin/members");
+  await page.getByLabel("Email").fill(member);
+  await page.locator("#add-role").selectOption(role);
+  await page.getByRole("button", { name: "Add member" }).click();
+  await expect(page.getByText(`Added ${member} as ${role}.`)).toBeVisible();
+  await expect(page.locator(`tr[data-email="${member}"]`)).toBeVisible();
 }
 
 export async function logIn(page: Page, testInfo: TestInfo, email: string, password = PASSWORD) {
@@ -132,4 +149,88 @@ export function totp(secret: string, offsetSeconds = 0): string {
   const offset = mac[mac.length - 1] & 0x0f;
   const value = (mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000;
   return value.toString().padStart(6, "0");
+}
+
+// ---- an MCP client's side of an authorization ----
+
+/** Where the test's MCP client wants its code (answered by the test through page.route). */
+export const CALLBACK = "http://127.0.0.1:7777/callback";
+
+export function pkce() {
+  const verifier = crypto.randomBytes(32).toString("base64url");
+  const challenge = crypto.createHash("sha256").update(verifier).digest("base64url");
+  return { verifier, challenge };
+}
+
+/** Registers a public MCP client (RFC 7591) sending people back to `callback`: its client ID. */
+export async function registerClient(page: Page, name: string, callback = CALLBACK): Promise<string> {
+  const res = await page.request.post("/oauth/register", {
+    data: { client_name: name, redirect_uris: [callback], token_endpoint_auth_method: "none" },
+  });
+  expect(res.status()).toBe(201);
+  return (await res.json()).client_id;
+}
+
+export interface AuthorizationOptions {
+  scope?: string;
+  /** The redirect URI the client registered. */
+  callback?: string;
+}
+
+/** Starts an authorization; the app's callback is answered by the test, which records its URL. */
+export async function startAuthorization(page: Page, clientId: string, resource: string, { scope = "mcp:read mcp:write", callback = CALLBACK }: AuthorizationOptions = {}) {
+  const { verifier, challenge } = pkce();
+  const callbacks: string[] = [];
+  await page.route(`${callback}**`, (route) => {
+    callbacks.push(route.request().url());
+    return route.fulfill({ status: 200, contentType: "text/plain", body: "callback received" });
+  });
+  const q = new URLSearchParams({
+    response_type: "code",
+    client_id: clientId,
+    redirect_uri: callback,
+    code_challenge: challenge,
+    code_challenge_method: "S256",
+    state: "st-123",
+    scope,
+    resource,
+  });
+  await page.goto(`/oauth/authorize?${q}`);
+  return { verifier, callbacks };
+}
+
+/** Authorizes `clientId` on the consent screen as the signed-in user: the code and PKCE verifier. */
+export async function authorizeCode(page: Page, clientId: string, resource: string, options: AuthorizationOptions = {}) {
+  const callback = options.callback ?? CALLBACK;
+  const { verifier, callbacks } = await startAuthorization(page, clientId, resource, options);
+  await expect(page).toHaveURL(/\/oauth\/consent\//);
+  await page.getByRole("button", { name: "Authorize" }).click();
+  await expect.poll(() => callbacks.length).toBe(1);
+  await page.unroute(`${callback}**`);
+  const code = new URL(callbacks[0]).searchParams.get("code")!;
+  expect(code).toBeTruthy();
+  return { code, verifier };
+}
+
+/** Authorizes a public client and exchanges the code: the token response. */
+export async function connectClient(page: Page, clientId: string, resource: string, options: AuthorizationOptions = {}) {
+  const { code, verifier } = await authorizeCode(page, clientId, resource, options);
+  const res = await page.request.post("/oauth/token", {
+    form: { grant_type: "authorization_code", code, client_id: clientId, code_verifier: verifier, redirect_uri: options.callback ?? CALLBACK },
+  });
+  expect(res.status()).toBe(200);
+  return (await res.json()) as { access_token: string; refresh_token: string };
+}
+
+/** Calls the org's MCP endpoint with a bearer token: the `whoami` tool. */
+export async function whoami(page: Page, slug: string, token: string) {
+  return page.request.post(`/o/${slug}/mcp`, {
+    headers: {
+      Authorization: `Bearer ${token}`,
+      Accept: "application/json, text/event-stream",
+      "Content-Type": "application/json",
+      "MCP-Protocol-Version": "2025-06-18",
+    },
+    data: { jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "whoami", arguments: {} } },
+  });
 }

@@ -1,5 +1,5 @@
 import { test, expect, Page, TestInfo } from "@playwright/test";
-import { jsEnabled, logIn, logOut, open, signUp, unique } from "./helpers";
+import { createOrg, jsEnabled, logIn, logOut, open, signUp, unique } from "./helpers";
 
 const MEMBER_LINKS = ["Overview", "Personal tokens", "OAuth apps", "Connected apps"];
 const ADMIN_LINKS: [string, string][] = [
@@ -10,14 +10,6 @@ const ADMIN_LINKS: [string, string][] = [
   ["Single sign-on", "/admin/sso"],
   ["Audit log", "/admin/audit"],
 ];
-
-async function createOrg(page: Page, testInfo: TestInfo, slug: string) {
-  await open(page, testInfo, "/orgs/new");
-  await page.getByLabel("Name", { exact: true }).fill(`Acme ${slug}`);
-  await page.getByLabel("URL name").fill(slug);
-  await page.getByRole("button", { name: "Create organization" }).click();
-  await expect(page).toHaveURL(new RegExp(`/o/${slug}$`));
-}
 
 // One frame for every page: the navigation follows the role (a viewer sees no admin links and
 // is refused the admin pages with a clear 403; an admin sees the Admin group), marks the

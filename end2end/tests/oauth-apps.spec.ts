@@ -1,46 +1,14 @@
 import { test, expect, Page, TestInfo } from "@playwright/test";
-import { createHash, randomBytes } from "node:crypto";
-import { jsEnabled, open, signUp, unique } from "./helpers";
+import { jsEnabled, open, signUp, unique, CALLBACK, authorizeCode } from "./helpers";
 
 // A member's own OAuth apps at /settings/oauth-apps, with and without JavaScript: bad input is
 // refused next to its field, a confidential app's client ID and secret are shown once and the
 // secret really works at /oauth/token through the real authorization flow, edits are saved,
 // rotation stops the old secret at once, deletion ends the app's tokens, and nobody else can
 // even see the app.
-const CALLBACK = "http://127.0.0.1:7777/callback";
-
-function pkce() {
-  const verifier = randomBytes(32).toString("base64url");
-  const challenge = createHash("sha256").update(verifier).digest("base64url");
-  return { verifier, challenge };
-}
-
 /** Authorizes `clientId` through the consent screen; returns the code and PKCE verifier. */
 async function authorize(page: Page, clientId: string, resource: string) {
-  const { verifier, challenge } = pkce();
-  const callbacks: string[] = [];
-  await page.route(`${CALLBACK}**`, (route) => {
-    callbacks.push(route.request().url());
-    return route.fulfill({ status: 200, contentType: "text/plain", body: "callback received" });
-  });
-  const q = new URLSearchParams({
-    response_type: "code",
-    client_id: clientId,
-    redirect_uri: CALLBACK,
-    code_challenge: challenge,
-    code_challenge_method: "S256",
-    state: "st-1",
-    scope: "mcp:read",
-    resource,
-  });
-  await page.goto(`/oauth/authorize?${q}`);
-  await expect(page).toHaveURL(/\/oauth\/consent\//);
-  await page.getByRole("button", { name: "Authorize" }).click();
-  await expect.poll(() => callbacks.length).toBe(1);
-  await page.unroute(`${CALLBACK}**`);
-  const code = new URL(callbacks[0]).searchParams.get("code")!;
-  expect(code).toBeTruthy();
-  return { code, verifier };
+  return authorizeCode(page, clientId, resource, { scope: "mcp:read" });
 }
 
 /** The token endpoint, authenticating as apps made here registered: HTTP Basic (client_secret_basic). A bogus code tells client auth apart from the grant. */

@@ -1,5 +1,5 @@
 import { test, expect, Page, TestInfo } from "@playwright/test";
-import { PASSWORD, createOrg, logOut, open, signUp, unique } from "./helpers";
+import { createOrg, jsEnabled, logIn, logOut, open, registerClient, signUp, startAuthorization, unique } from "./helpers";
 
 // Single sign-on against a real OpenID Connect provider (node oidc-provider over HTTPS,
 // started by playwright.config.ts; its sign-in form takes any login and password). Chromium is
@@ -7,6 +7,14 @@ import { PASSWORD, createOrg, logOut, open, signUp, unique } from "./helpers";
 test.use({ ignoreHTTPSErrors: true });
 
 const issuer = () => process.env.GATEHOUSE_E2E_OIDC_ISSUER!;
+
+/**
+ * Forgets who is signed in at the provider (its cookies share the host with Gatehouse's: cookies
+ * don't tell ports apart), so that the next person gets its sign-in form.
+ */
+async function leaveProvider(page: Page) {
+  await page.context().clearCookies({ name: /^_(session|interaction)/ });
+}
 
 /** Signs `email` in at the provider's own form, which the browser was sent to. */
 async function atProvider(page: Page, email: string) {
@@ -31,8 +39,8 @@ async function setUp(page: Page, testInfo: TestInfo, domain: string) {
   await expect(page.locator("#domains-error")).toContainText("victim.example isn't");
   await expect(page.getByLabel("Email domains")).toHaveValue(`${domain}\nvictim.example`);
   await expect(page.getByTestId("sso-status")).toContainText("Not set up");
-  // The secret is never sent back into the page: type it again.
-  await expect(page.getByLabel("Client secret")).toHaveValue("");
+  // Without JavaScript the page comes back without the secret (it is never sent into a page).
+  if (!jsEnabled(testInfo)) await expect(page.getByLabel("Client secret")).toHaveValue("");
   await page.getByLabel("Client secret").fill(process.env.GATEHOUSE_E2E_OIDC_CLIENT_SECRET!);
   await page.getByLabel("Email domains").fill(domain);
   await page.getByRole("button", { name: "Save single sign-on" }).click();
@@ -52,6 +60,7 @@ test("an admin sets up SSO; a newcomer signs in through the provider, joins, and
   await createOrg(page, testInfo, slug);
   await setUp(page, testInfo, domain);
   await logOut(page);
+  await leaveProvider(page);
 
   // A newcomer: the sign-in page's SSO form leads to the provider and back, signed in, with an
   // account and the first-time role.
@@ -66,6 +75,7 @@ test("an admin sets up SSO; a newcomer signs in through the provider, joins, and
   expect(me.role).toBe("querier");
   expect(JSON.stringify(me)).toContain(slug);
   await logOut(page);
+  await leaveProvider(page);
 
   // Required: the admin's own password no longer signs in; the message says where to go.
   await open(page, testInfo, "/login");
@@ -78,15 +88,13 @@ test("an admin sets up SSO; a newcomer signs in through the provider, joins, and
   await page.getByRole("button", { name: "Save single sign-on" }).click();
   await expect(page.getByTestId("sso-status")).toContainText("required");
   await logOut(page);
-  await open(page, testInfo, "/login");
-  await page.getByLabel("Email", { exact: true }).fill(admin);
-  await page.getByLabel("Password").fill(PASSWORD);
-  await page.getByRole("button", { name: "Sign in", exact: true }).click();
+  await leaveProvider(page);
+  await logIn(page, testInfo, admin);
   await expect(page.getByText(/single sign-on/).first()).toBeVisible();
   await expect(page.getByText(`/login/sso/${slug}`).first()).toBeVisible();
 
   // Through the org's own link, then remove SSO after confirming: passwords work again.
-  await open(page, testInfo, `/login/sso/${slug}`);
+  await page.goto(`/login/sso/${slug}`); // a redirect to the provider, not a page of ours
   await atProvider(page, admin);
   await open(page, testInfo, "/admin/sso");
   await page.getByText("Remove…").click();
@@ -95,9 +103,49 @@ test("an admin sets up SSO; a newcomer signs in through the provider, joins, and
   await expect(page.getByText(/Removed the single sign-on of/).first()).toBeVisible();
   await expect(page.getByTestId("sso-status")).toContainText("Not set up");
   await logOut(page);
-  await open(page, testInfo, "/login");
-  await page.getByLabel("Email", { exact: true }).fill(admin);
-  await page.getByLabel("Password").fill(PASSWORD);
-  await page.getByRole("button", { name: "Sign in", exact: true }).click();
+  await leaveProvider(page);
+  await logIn(page, testInfo, admin);
   await expect(page.getByRole("button", { name: "Sign out" })).toBeVisible();
+});
+
+test("an MCP client's user signs in through SSO on the way to the consent screen", async ({ page, baseURL }, testInfo) => {
+  test.setTimeout(120_000);
+  const slug = unique(testInfo, "ssoc");
+  const domain = `${slug}.example`;
+  await signUp(page, testInfo, `ada@${domain}`);
+  await createOrg(page, testInfo, slug);
+  // Set up over the REST API with the admin's session.
+  const me = await (await page.request.get("/api/v1/me")).json();
+  const put = await page.request.put("/api/v1/org/sso", {
+    headers: { "X-CSRF-Token": me.csrf_token },
+    data: {
+      issuer: issuer(),
+      client_id: process.env.GATEHOUSE_E2E_OIDC_CLIENT_ID,
+      client_secret: process.env.GATEHOUSE_E2E_OIDC_CLIENT_SECRET,
+      domains: [domain],
+      default_role: "viewer",
+      require_sso: true,
+    },
+  });
+  expect(put.status()).toBe(200);
+  await logOut(page);
+  await leaveProvider(page);
+
+  // The client sends a newcomer to authorize; signing in goes through the provider and lands
+  // on the consent screen for this org.
+  const carol = `carol@${domain}`;
+  const clientId = await registerClient(page, "SSO MCP client");
+  const { callbacks } = await startAuthorization(page, clientId, `${baseURL}/o/${slug}/mcp`);
+  await expect(page).toHaveURL(/\/login\?next=/);
+  await page.getByLabel("Or sign in with your organization's single sign-on").fill(carol);
+  await page.getByRole("button", { name: "Continue with SSO" }).click();
+  await atProvider(page, carol);
+  await expect(page).toHaveURL(/\/oauth\/consent\//);
+  await expect(page.getByTestId("consent-user")).toHaveText(carol);
+  await expect(page.getByTestId("consent").getByRole("heading", { level: 1 })).toHaveText(
+    "SSO MCP client wants to access your Gatehouse account",
+  );
+  await page.getByRole("button", { name: "Authorize" }).click();
+  await expect.poll(() => callbacks.length).toBe(1);
+  expect(new URL(callbacks[0]).searchParams.get("code")).toBeTruthy();
 });

@@ -7,7 +7,7 @@
 use app::domain::sso::flow;
 use app::domain::sso_policy;
 use app::domain::{RequestMeta, orgs, users};
-use app::web::session::{safe_next, set_current_org, sign_in};
+use app::web::session::{self as web_session, safe_next, set_current_org, sign_in};
 use axum::extract::{Extension, Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use http::StatusCode;
@@ -117,10 +117,15 @@ pub async fn callback(
     session: Session,
     Query(q): Query<Back>,
 ) -> Response {
+    let signed_in_as = match web_session::signed_in(&state.services, &session).await {
+        Ok(user) => user.map(|u| u.id),
+        Err(e) => return failure_of(e),
+    };
     let cb = flow::Callback {
         state: q.state,
         code: q.code,
         error: q.error,
+        signed_in_as,
     };
     let done = match flow::finish(&state.services, &cb, &meta).await {
         Ok(Ok(done)) => done,

@@ -21,7 +21,7 @@ use axum::body::Body;
 use http::{Request, StatusCode, header};
 use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
 use serde_json::json;
-use support::flow::{connect, introspect_basic, org_resource_server, signed_in_with_org};
+use support::flow::{self, connect, introspect_basic, org_resource_server, signed_in_with_org};
 use support::{Browser, PASSWORD, TestApp, org, user_id};
 use uuid::Uuid;
 
@@ -157,18 +157,7 @@ async fn token_row(app: &TestApp, secret: &str) -> token::Model {
 
 /// A `tools/call` of `tool` at an MCP endpoint, as SDK clients send it.
 async fn mcp(app: &TestApp, path: &str, token: &str, tool: &str) -> Verdict {
-    let body = json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": { "name": tool, "arguments": {} } });
-    let res = app
-        .call(
-            Request::post(path)
-                .header(header::CONTENT_TYPE, "application/json")
-                .header(header::ACCEPT, "application/json, text/event-stream")
-                .header("mcp-protocol-version", "2025-06-18")
-                .header(header::AUTHORIZATION, format!("Bearer {token}"))
-                .body(Body::from(body.to_string()))
-                .unwrap(),
-        )
-        .await;
+    let res = flow::tools_call(app, path, token, tool).await;
     if res.status != StatusCode::OK {
         let v = res.json();
         // A 401/403 names the reason in the body, and the 401 also in its challenge.

@@ -218,19 +218,9 @@ fn assert_error(res: &Response, status: StatusCode, code: &str) -> Value {
 
 /// The MCP `whoami` tool at /o/{slug}/mcp with a bearer token: the status code.
 async fn mcp_status(app: &TestApp, slug: &str, token: &str) -> StatusCode {
-    let body = json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": { "name": "whoami", "arguments": {} } });
-    app.call(
-        Request::post(format!("/o/{slug}/mcp"))
-            .header(header::HOST, "127.0.0.1:3000")
-            .header(header::CONTENT_TYPE, "application/json")
-            .header(header::ACCEPT, "application/json, text/event-stream")
-            .header("mcp-protocol-version", "2025-06-18")
-            .header(header::AUTHORIZATION, format!("Bearer {token}"))
-            .body(Body::from(body.to_string()))
-            .unwrap(),
-    )
-    .await
-    .status
+    support::flow::tools_call(app, &format!("/o/{slug}/mcp"), token, "whoami")
+        .await
+        .status
 }
 
 async fn app_on(db: DatabaseConnection) -> TestApp {

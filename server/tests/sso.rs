@@ -25,6 +25,7 @@ on_both_backends!(
     an_answer_that_cant_be_trusted_signs_nobody_in,
     an_mcp_clients_user_signs_in_through_sso_on_the_way_to_consent,
     the_providers_keys_are_kept_and_fetched_again_when_it_rotates_them,
+    an_account_in_other_orgs_too_is_connected_only_from_itself,
 );
 
 const CALLBACK: &str = "http://127.0.0.1:3000/login/sso/callback";
@@ -49,6 +50,25 @@ async fn set_up(app: &TestApp, admin: uuid::Uuid, org: uuid::Uuid, issuer: &str,
     .unwrap();
 }
 
+/// Gatehouse able to reach `provider`, with org acme and its admin Ada (verified at
+/// acme.example, so she may name that domain): (app, Ada's id, acme).
+async fn acme_with_ada(
+    db: DatabaseConnection,
+    provider: &OidcProvider,
+) -> (
+    TestApp,
+    uuid::Uuid,
+    app::domain::entities::organization::Model,
+) {
+    let env = provider.env();
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let app = TestApp::with_db(db, &env).await;
+    flow::verified_with_org(&app, "ada@acme.example", "acme").await;
+    let ada = user_id(&app, "ada@acme.example").await;
+    let acme = orgs::find_by_slug(&app.db, "acme").await.unwrap().unwrap();
+    (app, ada, acme)
+}
+
 /// Starts SSO at `/login/sso/acme`, signs `login` in at the provider and comes back: the
 /// browser and Gatehouse's answer to the callback.
 async fn through_provider(
@@ -57,6 +77,17 @@ async fn through_provider(
     login: &str,
 ) -> (Browser, support::Response, String) {
     let mut b = app.browser();
+    let (res, path) = through_provider_in(app, provider, &mut b, login).await;
+    (b, res, path)
+}
+
+/// As [`through_provider`], in the browser `b` (which may be signed in already).
+async fn through_provider_in(
+    app: &TestApp,
+    provider: &OidcProvider,
+    b: &mut Browser,
+    login: &str,
+) -> (support::Response, String) {
     let res = b.get_raw("/login/sso/acme?next=/account").await;
     assert_eq!(
         res.status,
@@ -81,7 +112,7 @@ async fn through_provider(
         .unwrap_or_else(|| panic!("sent back elsewhere: {back}"))
         .to_string();
     let res = b.get_raw(&path).await;
-    (b, res, path)
+    (res, path)
 }
 
 fn refused(res: &support::Response, words: &str) {
@@ -122,12 +153,7 @@ async fn failures(app: &TestApp, reason: &str) -> usize {
 
 async fn people_sign_in_through_their_orgs_provider(db: DatabaseConnection) {
     let provider = OidcProvider::start(CALLBACK);
-    let env = provider.env();
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let app = TestApp::with_db(db, &env).await;
-    flow::verified_with_org(&app, "ada@acme.example", "acme").await;
-    let ada = user_id(&app, "ada@acme.example").await;
-    let acme = orgs::find_by_slug(&app.db, "acme").await.unwrap().unwrap();
+    let (app, ada, acme) = acme_with_ada(db, &provider).await;
 
     // Not set up yet: a readable page.
     let mut anon = app.browser();
@@ -268,12 +294,7 @@ async fn forged(
 
 async fn an_answer_that_cant_be_trusted_signs_nobody_in(db: DatabaseConnection) {
     let provider = OidcProvider::start_forging(CALLBACK);
-    let env = provider.env();
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let app = TestApp::with_db(db, &env).await;
-    flow::verified_with_org(&app, "ada@acme.example", "acme").await;
-    let ada = user_id(&app, "ada@acme.example").await;
-    let acme = orgs::find_by_slug(&app.db, "acme").await.unwrap().unwrap();
+    let (app, ada, acme) = acme_with_ada(db, &provider).await;
     set_up(&app, ada, acme.id, &provider.issuer, false).await;
 
     let flaws = [
@@ -326,12 +347,7 @@ async fn an_answer_that_cant_be_trusted_signs_nobody_in(db: DatabaseConnection) 
 
 async fn an_mcp_clients_user_signs_in_through_sso_on_the_way_to_consent(db: DatabaseConnection) {
     let provider = OidcProvider::start(CALLBACK);
-    let env = provider.env();
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let app = TestApp::with_db(db, &env).await;
-    flow::verified_with_org(&app, "ada@acme.example", "acme").await;
-    let ada = user_id(&app, "ada@acme.example").await;
-    let acme = orgs::find_by_slug(&app.db, "acme").await.unwrap().unwrap();
+    let (app, ada, acme) = acme_with_ada(db, &provider).await;
     set_up(&app, ada, acme.id, &provider.issuer, true).await;
     let client_id = flow::public_client(&app).await;
     let (challenge, verifier) = oauth2::PkceCodeChallenge::new_random_sha256();
@@ -382,48 +398,36 @@ async fn an_mcp_clients_user_signs_in_through_sso_on_the_way_to_consent(db: Data
     assert!(page.body.contains("Test MCP client"), "{}", page.body);
 
     // Consenting gives the client a working token, with the first-time role.
-    let fields = [
-        ("csrf", flow::hidden(&page.body, "csrf")),
-        ("request_id", flow::hidden(&page.body, "request_id")),
-        ("org", "acme".to_string()),
-        ("decision", "approve".to_string()),
-    ];
-    let form: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let res = bob.post_form("/fn/decide_consent", &next, &form).await;
-    let code = res
-        .location_param("code")
-        .unwrap_or_else(|| panic!("no code: {:?} {}", res.location(), res.body));
-    let res = app
-        .post_form(
-            "/oauth/token",
-            &[
-                ("grant_type", "authorization_code"),
-                ("code", &code),
-                ("code_verifier", verifier.secret()),
-                ("redirect_uri", flow::CB),
-                ("client_id", &client_id),
-                ("resource", flow::MCP),
-            ],
-        )
-        .await;
-    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    let res = flow::decide(&mut bob, &next, "acme", "approve").await;
+    let t = flow::exchange_code(&app, &client_id, &res, verifier.secret(), flow::MCP).await;
+    let token = t["access_token"].as_str().unwrap().to_string();
     let bob_id = user_id(&app, "bob@acme.example").await;
     assert_eq!(
         orgs::role_in(&app.db, acme.id, bob_id).await.unwrap(),
         Some(Role::Querier)
     );
+    let whoami = flow::tools_call(&app, "/mcp", &token, "whoami").await;
+    assert_eq!(whoami.status, StatusCode::OK, "{}", whoami.body);
+
+    // Removed by an admin like any member: the token stops on the next request.
+    let membership = app::domain::entities::membership::Entity::find()
+        .filter(app::domain::entities::membership::Column::UserId.eq(bob_id))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    app::domain::members::remove(&app.services, ada, &acme, membership.id, &support::meta())
+        .await
+        .unwrap();
+    let whoami = flow::tools_call(&app, "/mcp", &token, "whoami").await;
+    assert_eq!(whoami.status, StatusCode::UNAUTHORIZED, "{}", whoami.body);
 }
 
 async fn the_providers_keys_are_kept_and_fetched_again_when_it_rotates_them(
     db: DatabaseConnection,
 ) {
     let provider = OidcProvider::start_forging(CALLBACK);
-    let env = provider.env();
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let app = TestApp::with_db(db, &env).await;
-    flow::verified_with_org(&app, "ada@acme.example", "acme").await;
-    let ada = user_id(&app, "ada@acme.example").await;
-    let acme = orgs::find_by_slug(&app.db, "acme").await.unwrap().unwrap();
+    let (app, ada, acme) = acme_with_ada(db, &provider).await;
     set_up(&app, ada, acme.id, &provider.issuer, false).await;
     let signs_in = |what: &'static str| {
         let (app, provider) = (&app, &provider);
@@ -452,4 +456,52 @@ async fn the_providers_keys_are_kept_and_fetched_again_when_it_rotates_them(
     assert_eq!(provider.fetched().await, (2, 2));
     signs_in("after that").await;
     assert_eq!(provider.fetched().await, (2, 2));
+}
+
+/// Dora is a member of acme and runs an org of her own. Whoever runs acme's provider must not
+/// be able to sign in as her (and so into her own org) on the provider's word: her account is
+/// connected only from a browser signed in as her.
+async fn an_account_in_other_orgs_too_is_connected_only_from_itself(db: DatabaseConnection) {
+    let provider = OidcProvider::start(CALLBACK);
+    let (app, ada, acme) = acme_with_ada(db, &provider).await;
+    flow::signed_in_with_org(&app, "dora@acme.example", "doras-own").await;
+    let dora = users::find_by_email(&app.db, "dora@acme.example")
+        .await
+        .unwrap()
+        .unwrap();
+    app::domain::members::add_user(&app.db, ada, &acme, &dora, Role::Viewer, &support::meta())
+        .await
+        .unwrap();
+    set_up(&app, ada, acme.id, &provider.issuer, true).await;
+
+    // The provider's word alone doesn't sign her in.
+    let (mut b, res, _) = through_provider(&app, &provider, "dora@acme.example").await;
+    refused(&res, "belongs to other organizations too");
+    assert_eq!(b.get("/account").await.status, StatusCode::FOUND);
+    assert_eq!(failures(&app, "sign_in_to_connect").await, 1);
+
+    // Her password still works while her account isn't connected (even though acme requires
+    // single sign-on), so that she can connect it: signed in, through the provider once more.
+    let res = b.log_in("dora@acme.example", PASSWORD).await;
+    assert!(
+        redirected_error(&res).is_none(),
+        "{:?}",
+        redirected_error(&res)
+    );
+    let (res, _) = through_provider_in(&app, &provider, &mut b, "dora@acme.example").await;
+    assert_eq!(
+        res.status,
+        StatusCode::SEE_OTHER,
+        "{:?}",
+        last_failure(&app).await
+    );
+    assert_eq!(b.get("/account").await.status, StatusCode::OK);
+
+    // Connected: the provider signs her in from any browser, and her password no longer does.
+    let (mut fresh, res, _) = through_provider(&app, &provider, "dora@acme.example").await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    assert_eq!(fresh.get("/account").await.status, StatusCode::OK);
+    let res = app.browser().log_in("dora@acme.example", PASSWORD).await;
+    let e = redirected_error(&res).expect("password sign-in refused");
+    assert!(e.to_string().contains("/login/sso/acme"), "{e}");
 }

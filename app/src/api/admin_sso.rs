@@ -18,7 +18,7 @@ use crate::{
         connection::{self, Connection, ConnectionChange},
         flow,
     },
-    model::{Role, SsoForm, SsoSaved},
+    model::{Role, SsoForm},
     policy::Capability,
 };
 
@@ -58,15 +58,7 @@ pub async fn load_sso_settings() -> Result<SsoSettingsView, AppError> {
         let draft = ctx::take_draft::<SsoForm>(&oc.caller.session, DRAFT, Some(oc.org.id)).await;
         Ok(SsoSettingsView {
             form: draft.unwrap_or_else(|| form_of(saved.as_ref())),
-            saved: saved.map(|c| SsoSaved {
-                issuer: c.issuer,
-                client_id: c.client_id,
-                domains: c.domains,
-                default_role: c.default_role,
-                require_sso: c.require_sso,
-                enabled: c.enabled,
-                updated_at: c.updated_at,
-            }),
+            saved,
             redirect_uri: flow::callback_url(s),
             sign_in_url: format!(
                 "{}/login/sso/{}",

@@ -6,7 +6,7 @@
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
-use super::entities::{organization, sso_connection, sso_domain, user};
+use super::entities::{organization, sso_connection, sso_domain, sso_identity, user};
 use crate::error::AppResult;
 
 /// The org whose connection covers `email`'s domain, if any (an address leads to one
@@ -44,6 +44,10 @@ pub async fn org_for_email(
 
 /// Whether `user` must sign in through single sign-on: their address is covered by an org
 /// that requires it and they are a member there. The org, to say where to sign in.
+///
+/// Except a member of other orgs too whose account isn't connected to this org's provider yet:
+/// it is connected only from a browser signed in as the account (see `sso::flow`), so its
+/// password must still work until then.
 pub async fn required_for(
     db: &impl ConnectionTrait,
     user: &user::Model,
@@ -52,6 +56,19 @@ pub async fn required_for(
         return Ok(None);
     };
     if !conn.require_sso || super::orgs::role_in(db, org_id, user.id).await?.is_none() {
+        return Ok(None);
+    }
+    let connected = sso_identity::Entity::find()
+        .filter(sso_identity::Column::UserId.eq(user.id))
+        .filter(sso_identity::Column::OrgId.eq(org_id))
+        .one(db)
+        .await?
+        .is_some();
+    let elsewhere = super::orgs::orgs_of(db, user.id)
+        .await?
+        .iter()
+        .any(|o| o.id != org_id);
+    if !connected && elsewhere {
         return Ok(None);
     }
     super::orgs::find(db, org_id).await

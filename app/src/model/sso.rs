@@ -19,7 +19,7 @@ pub struct SsoForm {
     pub enabled: bool,
 }
 
-/// The connection as saved.
+/// The connection as saved: everything but the secret.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SsoSaved {
     pub issuer: String,

@@ -55,6 +55,15 @@ fn SsoSettings(
     remove: ServerAction<RemoveSso>,
 ) -> impl IntoView {
     let error = action_error(save.value());
+    // With JavaScript the page stays: the secret leaves the field once it is saved.
+    let secret = NodeRef::<leptos::html::Input>::new();
+    Effect::new(move |_| {
+        if matches!(save.value().get(), Some(Ok(_)))
+            && let Some(input) = secret.get()
+        {
+            input.set_value("");
+        }
+    });
     let result = move || {
         let saved = save.value().get().map(|r| match r {
             Ok(msg) => {
@@ -143,7 +152,7 @@ fn SsoSettings(
                 <TextField id="client_id" label="Client ID" value=f.client_id.clone() error kind="text"
                     hint="The client ID the provider gave Gatehouse." />
                 <label for="client_secret">"Client secret"</label>
-                <input type="password" id="client_secret" name="client_secret" autocomplete="new-password"
+                <input type="password" id="client_secret" name="client_secret" autocomplete="new-password" node_ref=secret
                     class="mono" aria-describedby="client_secret-hint client_secret-error"
                     aria-invalid=move || aria_invalid(error, "client_secret") />
                 <p class="hint" id="client_secret-hint">{secret_hint}</p>

@@ -69,7 +69,13 @@ pub async fn authorize(b: &mut Browser, query: &str, org: &str, decision: &str) 
     if !consent_url.starts_with("/oauth/consent/") {
         return res; // remembered consent: straight back to the app
     }
-    let page = b.get(&consent_url).await;
+    decide(b, &consent_url, org, decision).await
+}
+
+/// Opens the consent screen at `consent_url` and decides (`approve` or `deny`) for `org`;
+/// returns the redirect to the app.
+pub async fn decide(b: &mut Browser, consent_url: &str, org: &str, decision: &str) -> Response {
+    let page = b.get(consent_url).await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
     let fields = [
         ("csrf", hidden(&page.body, "csrf")),
@@ -78,7 +84,7 @@ pub async fn authorize(b: &mut Browser, query: &str, org: &str, decision: &str) 
     let mut form: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
     form.push(("org", org));
     form.push(("decision", decision));
-    b.post_form("/fn/decide_consent", &consent_url, &form).await
+    b.post_form("/fn/decide_consent", consent_url, &form).await
 }
 
 pub fn query(pairs: &[(&str, &str)]) -> String {
@@ -138,16 +144,28 @@ pub async fn connect_client(
         ("resource", resource),
     ]);
     let res = authorize(b, &q, org, "approve").await;
-    let code = res
+    exchange_code(app, client_id, &res, verifier.secret(), resource).await
+}
+
+/// The app's side after consent: the code from `redirect` (the redirect to the app),
+/// exchanged with its PKCE verifier. Returns the token response.
+pub async fn exchange_code(
+    app: &TestApp,
+    client_id: &str,
+    redirect: &Response,
+    verifier: &str,
+    resource: &str,
+) -> serde_json::Value {
+    let code = redirect
         .location_param("code")
-        .unwrap_or_else(|| panic!("no code: {:?} {}", res.location(), res.body));
+        .unwrap_or_else(|| panic!("no code: {:?} {}", redirect.location(), redirect.body));
     let res = app
         .post_form(
             "/oauth/token",
             &[
                 ("grant_type", "authorization_code"),
                 ("code", &code),
-                ("code_verifier", verifier.secret()),
+                ("code_verifier", verifier),
                 ("redirect_uri", CB),
                 ("client_id", client_id),
                 ("resource", resource),
@@ -215,4 +233,21 @@ pub async fn introspect_basic(
     )
     .await
     .json()
+}
+
+/// A `tools/call` of `tool` at the MCP endpoint `path` (`/mcp`, `/o/acme/mcp` or a full URL),
+/// as SDK clients send it, with `token` as the bearer.
+pub async fn tools_call(app: &TestApp, path: &str, token: &str, tool: &str) -> Response {
+    let body = json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": { "name": tool, "arguments": {} } });
+    app.call(
+        http::Request::post(path)
+            .header(http::header::HOST, "127.0.0.1:3000")
+            .header(http::header::CONTENT_TYPE, "application/json")
+            .header(http::header::ACCEPT, "application/json, text/event-stream")
+            .header("mcp-protocol-version", "2025-06-18")
+            .header(http::header::AUTHORIZATION, format!("Bearer {token}"))
+            .body(axum::body::Body::from(body.to_string()))
+            .unwrap(),
+    )
+    .await
 }

@@ -27,16 +27,7 @@ const MAX_CLIENT_ID: usize = 255;
 const MAX_SECRET: usize = 1_000;
 
 /// The connection as an admin sees it: everything but the secret.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Connection {
-    pub issuer: String,
-    pub client_id: String,
-    pub domains: Vec<String>,
-    pub default_role: Role,
-    pub require_sso: bool,
-    pub enabled: bool,
-    pub updated_at: chrono::DateTime<Utc>,
-}
+pub use crate::model::SsoSaved as Connection;
 
 /// What an admin saves. `client_secret`: `None` keeps the stored one (required the first time).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -12,8 +12,9 @@
 //! Who the person is: the provider account (issuer, subject) linked before; otherwise an
 //! address the provider says is verified, in one of the connection's domains, which either
 //! belongs to no account yet (one is created, with the first-time role in the org) or to a
-//! member of this org already (linked). An address of an account outside the org is never
-//! linked: another org's provider can't take over an account by claiming its address.
+//! member of this org already (linked; if it belongs to other orgs too, only from a browser
+//! signed in as it). An address of an account outside the org is never linked: another org's
+//! provider can't take over an account by claiming its address.
 
 use chrono::Utc;
 use openidconnect::core::{
@@ -88,6 +89,10 @@ pub enum SsoFailure {
     AccountElsewhere(String),
     #[error("This account is disabled. Ask your administrator.")]
     AccountDisabled,
+    #[error(
+        "An account with {0} already exists and belongs to other organizations too, so Gatehouse connects it to this sign-in provider only when you ask from the account itself: sign in with its password, then choose “Continue with SSO” again."
+    )]
+    SignInToConnect(String),
 }
 
 impl SsoFailure {
@@ -104,6 +109,7 @@ impl SsoFailure {
             Self::DomainNotCovered(_) => "domain_not_covered",
             Self::AccountElsewhere(_) => "account_elsewhere",
             Self::AccountDisabled => "account_disabled",
+            Self::SignInToConnect(_) => "sign_in_to_connect",
         }
     }
 
@@ -304,6 +310,9 @@ pub struct Callback {
     pub code: Option<String>,
     /// The provider's refusal (`access_denied`, `login_required`, …).
     pub error: Option<String>,
+    /// The account this browser is signed in as already, if any: the proof that an account
+    /// which belongs to other organizations too wants to be connected to this provider.
+    pub signed_in_as: Option<Uuid>,
 }
 
 /// A finished sign-in: who, in which org, and where to go now.
@@ -503,6 +512,7 @@ async fn sign_in(
             verified,
             name,
         },
+        cb.signed_in_as,
         meta,
     )
     .await
@@ -521,6 +531,7 @@ async fn account(
     org: &organization::Model,
     conn: &sso_connection::Model,
     who: Identity,
+    signed_in_as: Option<Uuid>,
     meta: &RequestMeta,
 ) -> Outcome<user::Model> {
     let now = Utc::now();
@@ -568,6 +579,17 @@ async fn account(
             }
             if existing.disabled_at.is_some() {
                 return Ok(Err(SsoFailure::AccountDisabled));
+            }
+            // An account that works in other orgs too is worth more than this org: on the
+            // provider's word alone, whoever runs it (an admin of this org, who may have added
+            // the account here) could sign in as that person everywhere. It is connected only
+            // from a browser signed in as the account.
+            let elsewhere = orgs::orgs_of(&s.db, existing.id)
+                .await?
+                .iter()
+                .any(|o| o.id != org.id);
+            if elsewhere && signed_in_as != Some(existing.id) {
+                return Ok(Err(SsoFailure::SignInToConnect(email)));
             }
             existing
         }

@@ -236,6 +236,7 @@ pub async fn disable(
     }
     super::users::confirm_password(s, user, password, "password", meta).await?;
     let row = confirmed_totp(s, user).await?;
+    attempt(s, user, code, meta).await?;
     let txn = s.db.begin_write().await?;
     let proof = consume_code(s, &txn, user, row.as_ref(), code, meta).await?;
     user_totp::Entity::delete_by_id(user.id).exec(&txn).await?;
@@ -285,6 +286,7 @@ pub async fn regenerate_recovery_codes(
         ));
     }
     let row = confirmed_totp(s, user).await?;
+    attempt(s, user, code, meta).await?;
     let txn = s.db.begin_write().await?;
     consume_code(s, &txn, user, row.as_ref(), code, meta).await?;
     let codes = replace_recovery_codes(&txn, user.id).await?;
@@ -308,6 +310,7 @@ pub async fn verify_sign_in(
     meta: &RequestMeta,
 ) -> AppResult<Proof> {
     let row = confirmed_totp(s, user).await?;
+    attempt(s, user, code, meta).await?;
     let txn = s.db.begin_write().await?;
     let proof = consume_code(s, &txn, user, row.as_ref(), code, meta).await?;
     if proof == Proof::RecoveryCode {
@@ -334,9 +337,25 @@ async fn confirmed_totp(s: &Services, user: &user::Model) -> AppResult<Option<us
         .await?)
 }
 
+/// Counts an attempt at a code, before the transaction that checks it: the throttle writes on
+/// a connection of its own, which a SQLite write transaction already open would block.
+async fn attempt(
+    s: &Services,
+    user: &user::Model,
+    code: &str,
+    meta: &RequestMeta,
+) -> AppResult<()> {
+    if code.trim().is_empty() {
+        return Err(AppError::invalid("code", "Enter the code."));
+    }
+    s.throttle
+        .second_factor_attempt(user.id, meta.ip.as_deref())
+        .await
+}
+
 /// Checks `code` (TOTP against `totp_row`, or a recovery code) and uses it up, in the
-/// caller's transaction, whose first statement this is. Throttled per account and client
-/// address; a right code clears the account's count.
+/// caller's transaction, whose first statement this is; [`attempt`] has counted it (per
+/// account and client address). A right code clears the account's count.
 async fn consume_code(
     s: &Services,
     txn: &impl ConnectionTrait,
@@ -346,12 +365,6 @@ async fn consume_code(
     meta: &RequestMeta,
 ) -> AppResult<Proof> {
     let code = code.trim();
-    if code.is_empty() {
-        return Err(AppError::invalid("code", "Enter the code."));
-    }
-    s.throttle
-        .second_factor_attempt(user.id, meta.ip.as_deref())
-        .await?;
     let proof = if code.chars().filter(|c| !c.is_whitespace()).count() == 6 {
         consume_totp(s, txn, user, totp_row, code).await?
     } else {
