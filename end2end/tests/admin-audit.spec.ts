@@ -1,5 +1,5 @@
 import { test, expect, Page, TestInfo } from "@playwright/test";
-import { createOrg, jsEnabled, logIn, logOut, open, orgWithMember, signUp, unique } from "./helpers";
+import { jsEnabled, logIn, logOut, open, orgWithMember, unique } from "./helpers";
 
 /** Calls a tool at the org's MCP endpoint with a bearer token. */
 async function callTool(page: Page, slug: string, token: string, name: string, args: object = {}) {
@@ -44,15 +44,7 @@ test("audit log: newest first, filters narrow it, pages keep the filters", async
   const tomorrow = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);
   const yesterday = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
 
-  await signUp(page, testInfo, bob);
-  await logOut(page);
-  await signUp(page, testInfo, admin);
-  await createOrg(page, testInfo, slug);
-  await open(page, testInfo, "/admin/members");
-  await page.getByLabel("Email").fill(bob);
-  await page.locator("#add-role").selectOption("querier");
-  await page.getByRole("button", { name: "Add member" }).click();
-  await expect(page.locator(`tr[data-email="${bob}"]`)).toBeVisible();
+  await orgWithMember(page, testInfo, admin, bob, slug);
   // The admin's token changes settings through MCP: 55 changes, more than a page.
   const adminToken = await createPat(page, testInfo, "admin script", true);
   for (let i = 0; i < 55; i++) {

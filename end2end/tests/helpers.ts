@@ -224,7 +224,12 @@ export async function connectClient(page: Page, clientId: string, resource: stri
 
 /** Calls the org's MCP endpoint with a bearer token: the `whoami` tool. */
 export async function whoami(page: Page, slug: string, token: string) {
-  return page.request.post(`/o/${slug}/mcp`, {
+  return whoamiAt(page, `/o/${slug}/mcp`, token);
+}
+
+/** The `whoami` tool at the MCP endpoint `path` with a bearer token. */
+export async function whoamiAt(page: Page, path: string, token: string) {
+  return page.request.post(path, {
     headers: {
       Authorization: `Bearer ${token}`,
       Accept: "application/json, text/event-stream",

@@ -1,5 +1,5 @@
 import { test, expect, Page, TestInfo } from "@playwright/test";
-import { jsEnabled, open, signUp, unique, CALLBACK, authorizeCode } from "./helpers";
+import { jsEnabled, open, signUp, unique, CALLBACK, authorizeCode, whoamiAt } from "./helpers";
 
 // A member's own OAuth apps at /settings/oauth-apps, with and without JavaScript: bad input is
 // refused next to its field, a confidential app's client ID and secret are shown once and the
@@ -26,15 +26,7 @@ async function tokenRequest(page: Page, clientId: string, secret: string, code =
 }
 
 async function whoami(page: Page, token: string) {
-  return page.request.post(`/mcp`, {
-    headers: {
-      Authorization: `Bearer ${token}`,
-      Accept: "application/json, text/event-stream",
-      "Content-Type": "application/json",
-      "MCP-Protocol-Version": "2025-06-18",
-    },
-    data: { jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "whoami", arguments: {} } },
-  });
+  return whoamiAt(page, "/mcp", token);
 }
 
 async function createOrg(page: Page, testInfo: TestInfo, name: string, slug: string) {

@@ -1,18 +1,5 @@
 import { test, expect, Page, TestInfo } from "@playwright/test";
-import { jsEnabled, logIn, logOut, open, signUp, unique } from "./helpers";
-
-/** Calls the org's MCP endpoint with a bearer token: the `whoami` tool. */
-async function whoami(page: Page, slug: string, token: string) {
-  return page.request.post(`/o/${slug}/mcp`, {
-    headers: {
-      Authorization: `Bearer ${token}`,
-      Accept: "application/json, text/event-stream",
-      "Content-Type": "application/json",
-      "MCP-Protocol-Version": "2025-06-18",
-    },
-    data: { jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "whoami", arguments: {} } },
-  });
-}
+import { jsEnabled, logIn, logOut, open, signUp, unique, whoami } from "./helpers";
 
 async function addMember(page: Page, testInfo: TestInfo, email: string, role: string) {
   await open(page, testInfo, "/admin/members");

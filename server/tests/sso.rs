@@ -115,6 +115,17 @@ async fn through_provider_in(
     (res, path)
 }
 
+/// The provider's answer `res` signed `b` in (the last failure, if not).
+async fn signed_in(app: &TestApp, b: &mut Browser, res: &support::Response, what: &str) {
+    assert_eq!(
+        res.status,
+        StatusCode::SEE_OTHER,
+        "{what}: {:?}",
+        last_failure(app).await
+    );
+    assert_eq!(b.get("/account").await.status, StatusCode::OK, "{what}");
+}
+
 fn refused(res: &support::Response, words: &str) {
     assert!(
         res.status == StatusCode::FORBIDDEN || res.status == StatusCode::BAD_GATEWAY,
@@ -335,13 +346,7 @@ async fn an_answer_that_cant_be_trusted_signs_nobody_in(db: DatabaseConnection) 
     // The control: the same forger's correct answer signs in, so each refusal above was for
     // its flaw.
     let (mut b, res) = forged(&app, &provider, "none", "ada@acme.example").await;
-    assert_eq!(
-        res.status,
-        StatusCode::SEE_OTHER,
-        "{:?}",
-        last_failure(&app).await
-    );
-    assert_eq!(b.get("/account").await.status, StatusCode::OK);
+    signed_in(&app, &mut b, &res, "the control").await;
     assert_eq!(support::audit_count(&app.db, "sso.sign_in").await, 1);
 }
 
@@ -433,13 +438,7 @@ async fn the_providers_keys_are_kept_and_fetched_again_when_it_rotates_them(
         let (app, provider) = (&app, &provider);
         async move {
             let (mut b, res) = forged(app, provider, "none", "ada@acme.example").await;
-            assert_eq!(
-                res.status,
-                StatusCode::SEE_OTHER,
-                "{what}: {:?}",
-                last_failure(app).await
-            );
-            assert_eq!(b.get("/account").await.status, StatusCode::OK, "{what}");
+            signed_in(app, &mut b, &res, what).await;
         }
     };
 
@@ -489,13 +488,7 @@ async fn an_account_in_other_orgs_too_is_connected_only_from_itself(db: Database
         redirected_error(&res)
     );
     let (res, _) = through_provider_in(&app, &provider, &mut b, "dora@acme.example").await;
-    assert_eq!(
-        res.status,
-        StatusCode::SEE_OTHER,
-        "{:?}",
-        last_failure(&app).await
-    );
-    assert_eq!(b.get("/account").await.status, StatusCode::OK);
+    signed_in(&app, &mut b, &res, "connecting").await;
 
     // Connected: the provider signs her in from any browser, and her password no longer does.
     let (mut fresh, res, _) = through_provider(&app, &provider, "dora@acme.example").await;
