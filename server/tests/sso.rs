@@ -258,6 +258,24 @@ async fn people_sign_in_through_their_orgs_provider(db: DatabaseConnection) {
         "not an address this organization's single sign-on covers",
     );
 
+    // The members page says who signs in through the provider.
+    let page = ada_b.get("/admin/members").await.body;
+    let row = page
+        .split("<tr data-email=\"bob@acme.example\"")
+        .nth(1)
+        .and_then(|r| r.split("</tr>").next())
+        .expect("bob's row");
+    assert!(row.contains("data-testid=\"sso-badge\""), "{row}");
+    let ada_row = page
+        .split("<tr data-email=\"ada@acme.example\"")
+        .nth(1)
+        .and_then(|r| r.split("</tr>").next())
+        .expect("ada's row");
+    assert!(
+        ada_row.contains("sso-badge"),
+        "ada is linked too: {ada_row}"
+    );
+
     // Every outcome is in the audit log.
     assert_eq!(support::audit_count(&app.db, "sso.sign_in").await, 3);
     assert_eq!(

@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::access::Invalidation;
 use super::audit::{self, AuditEntry};
-use super::entities::{membership, organization, user};
+use super::entities::{membership, organization, sso_identity, user};
 use super::oauth::tokens::revoke_member_grants;
 use super::orgs::lock;
 use super::{RequestMeta, Services, is_unique_violation};
@@ -28,11 +28,13 @@ pub async fn list(
         .find_also_related(user::Entity)
         .all(db)
         .await?;
+    let linked = sso_linked(db, org_id, None).await?;
     let mut members: Vec<MemberView> = rows
         .into_iter()
         .filter_map(|(m, u)| {
             u.map(|u| MemberView {
                 two_factor: u.two_factor(),
+                sso: linked.contains(&u.id),
                 membership_id: m.id,
                 user_id: u.id,
                 email: u.email,
@@ -45,6 +47,19 @@ pub async fn list(
         .collect();
     members.sort_by(|a, b| b.role.cmp(&a.role).then(a.email.cmp(&b.email)));
     Ok(members)
+}
+
+/// Members of `org_id` (or just `only`) whose accounts are linked to its SSO provider.
+async fn sso_linked(
+    db: &impl ConnectionTrait,
+    org_id: Uuid,
+    only: Option<Uuid>,
+) -> AppResult<std::collections::HashSet<Uuid>> {
+    let mut q = sso_identity::Entity::find().filter(sso_identity::Column::OrgId.eq(org_id));
+    if let Some(user_id) = only {
+        q = q.filter(sso_identity::Column::UserId.eq(user_id));
+    }
+    Ok(q.all(db).await?.into_iter().map(|i| i.user_id).collect())
 }
 
 pub async fn admin_count(db: &impl ConnectionTrait, org_id: Uuid) -> AppResult<u64> {
@@ -161,6 +176,7 @@ pub async fn change_role(
     s.invalidate(Invalidation::All);
     Ok(MemberView {
         two_factor: user.two_factor(),
+        sso: !sso_linked(&s.db, org.id, Some(user.id)).await?.is_empty(),
         membership_id: m.id,
         user_id: user.id,
         email: user.email,

@@ -17,6 +17,8 @@ pub struct MemberView {
     pub is_self: bool,
     /// The account has two-factor sign-in on.
     pub two_factor: bool,
+    /// The account is linked to the org's single sign-on provider.
+    pub sso: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -176,6 +176,9 @@ fn MemberRow(
             <td>
                 <strong>{who.clone()}</strong>
                 {m.is_self.then(|| view! { " " <span class="badge subtle">"you"</span> })}
+                {m.sso.then(|| view! {
+                    " " <span class="badge" data-testid="sso-badge" title="Signs in through the organization's single sign-on">"SSO"</span>
+                })}
                 <br /><span class="muted small">{email.clone()}</span>
             </td>
             <td>
