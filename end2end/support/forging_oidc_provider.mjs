@@ -24,8 +24,7 @@
 // `kid`), as a provider rotating its keys does; `GET /stats` says how often the discovery
 // document and the JWKS were fetched.
 import crypto from 'node:crypto';
-import fs from 'node:fs';
-import https from 'node:https';
+import { serveIssuer } from './oidc_https.mjs';
 
 let generation = 1;
 let kid = 'forger-1';
@@ -74,79 +73,68 @@ function authenticated(req) {
   return id === clientId && secret === clientSecret;
 }
 
-const server = https.createServer({
-  cert: fs.readFileSync(process.env.OIDC_CERT),
-  key: fs.readFileSync(process.env.OIDC_KEY),
+serveIssuer((issuer) => async (req, res) => {
+  const url = new URL(req.url, issuer);
+  if (url.pathname === '/.well-known/openid-configuration') {
+    fetched.discovery += 1;
+    return json(res, 200, {
+      issuer,
+      authorization_endpoint: `${issuer}/auth`,
+      token_endpoint: `${issuer}/token`,
+      jwks_uri: `${issuer}/jwks`,
+      response_types_supported: ['code'],
+      subject_types_supported: ['public'],
+      id_token_signing_alg_values_supported: ['RS256'],
+      token_endpoint_auth_methods_supported: ['client_secret_basic'],
+      code_challenge_methods_supported: ['S256'],
+    });
+  }
+  if (url.pathname === '/jwks') {
+    fetched.jwks += 1;
+    const jwk = signingKey.publicKey.export({ format: 'jwk' });
+    return json(res, 200, { keys: [{ ...jwk, kid, use: 'sig', alg: 'RS256' }] });
+  }
+  if (url.pathname === '/rotate' && req.method === 'POST') {
+    generation += 1;
+    kid = `forger-${generation}`;
+    signingKey = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
+    return json(res, 200, { kid });
+  }
+  if (url.pathname === '/stats') return json(res, 200, fetched);
+  if (url.pathname === '/auth') {
+    const q = url.searchParams;
+    const back = new URL(q.get('redirect_uri') === redirectUri ? redirectUri : 'about:blank');
+    back.searchParams.set('state', q.get('state') || '');
+    if (q.get('flaw') === 'refused') {
+      back.searchParams.set('error', 'access_denied');
+      back.searchParams.set('error_description', 'User is disabled');
+    } else {
+      const grant = {
+        flaw: q.get('flaw') || 'none',
+        nonce: q.get('nonce'),
+        email: q.get('login_hint') || 'forged@acme.example',
+      };
+      back.searchParams.set('code', b64url(JSON.stringify(grant)));
+    }
+    res.writeHead(303, { location: back.toString() });
+    return res.end();
+  }
+  if (url.pathname === '/token' && req.method === 'POST') {
+    const form = await body(req);
+    if (!authenticated(req)) return json(res, 401, { error: 'invalid_client' });
+    let grant;
+    try {
+      grant = JSON.parse(Buffer.from(form.get('code') || '', 'base64url').toString());
+    } catch {
+      return json(res, 400, { error: 'invalid_grant' });
+    }
+    return json(res, 200, {
+      access_token: crypto.randomBytes(16).toString('hex'),
+      token_type: 'Bearer',
+      expires_in: 300,
+      id_token: idToken(issuer, grant),
+    });
+  }
+  res.writeHead(404);
+  res.end();
 });
-server.listen(Number(process.env.OIDC_PORT || 0), '127.0.0.1', () => {
-  const port = server.address().port;
-  const issuer = `https://127.0.0.1:${port}`;
-  server.on('request', async (req, res) => {
-    const url = new URL(req.url, issuer);
-    if (url.pathname === '/.well-known/openid-configuration') {
-      fetched.discovery += 1;
-      return json(res, 200, {
-        issuer,
-        authorization_endpoint: `${issuer}/auth`,
-        token_endpoint: `${issuer}/token`,
-        jwks_uri: `${issuer}/jwks`,
-        response_types_supported: ['code'],
-        subject_types_supported: ['public'],
-        id_token_signing_alg_values_supported: ['RS256'],
-        token_endpoint_auth_methods_supported: ['client_secret_basic'],
-        code_challenge_methods_supported: ['S256'],
-      });
-    }
-    if (url.pathname === '/jwks') {
-      fetched.jwks += 1;
-      const jwk = signingKey.publicKey.export({ format: 'jwk' });
-      return json(res, 200, { keys: [{ ...jwk, kid, use: 'sig', alg: 'RS256' }] });
-    }
-    if (url.pathname === '/rotate' && req.method === 'POST') {
-      generation += 1;
-      kid = `forger-${generation}`;
-      signingKey = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
-      return json(res, 200, { kid });
-    }
-    if (url.pathname === '/stats') return json(res, 200, fetched);
-    if (url.pathname === '/auth') {
-      const q = url.searchParams;
-      const back = new URL(q.get('redirect_uri') === redirectUri ? redirectUri : 'about:blank');
-      back.searchParams.set('state', q.get('state') || '');
-      if (q.get('flaw') === 'refused') {
-        back.searchParams.set('error', 'access_denied');
-        back.searchParams.set('error_description', 'User is disabled');
-      } else {
-        const grant = {
-          flaw: q.get('flaw') || 'none',
-          nonce: q.get('nonce'),
-          email: q.get('login_hint') || 'forged@acme.example',
-        };
-        back.searchParams.set('code', b64url(JSON.stringify(grant)));
-      }
-      res.writeHead(303, { location: back.toString() });
-      return res.end();
-    }
-    if (url.pathname === '/token' && req.method === 'POST') {
-      const form = await body(req);
-      if (!authenticated(req)) return json(res, 401, { error: 'invalid_client' });
-      let grant;
-      try {
-        grant = JSON.parse(Buffer.from(form.get('code') || '', 'base64url').toString());
-      } catch {
-        return json(res, 400, { error: 'invalid_grant' });
-      }
-      return json(res, 200, {
-        access_token: crypto.randomBytes(16).toString('hex'),
-        token_type: 'Bearer',
-        expires_in: 300,
-        id_token: idToken(issuer, grant),
-      });
-    }
-    res.writeHead(404);
-    res.end();
-  });
-  console.log(`READY ${port}`);
-});
-
-for (const signal of ['SIGTERM', 'SIGINT']) process.on(signal, () => process.exit(0));

@@ -9,17 +9,10 @@
 // People: the login name is the email address; the subject is "sub-" + that address; an
 // address starting with "unverified" has email_verified false. Consent is granted by itself
 // (a company's own provider doesn't ask its employees whether they may use their tools).
-import fs from 'node:fs';
-import https from 'node:https';
 import Provider from 'oidc-provider';
+import { serveIssuer } from './oidc_https.mjs';
 
-const server = https.createServer({
-  cert: fs.readFileSync(process.env.OIDC_CERT),
-  key: fs.readFileSync(process.env.OIDC_KEY),
-});
-server.listen(Number(process.env.OIDC_PORT || 0), '127.0.0.1', () => {
-  const port = server.address().port;
-  const issuer = `https://127.0.0.1:${port}`;
+serveIssuer((issuer) => {
   const provider = new Provider(issuer, {
     clients: [
       {
@@ -61,8 +54,5 @@ server.listen(Number(process.env.OIDC_PORT || 0), '127.0.0.1', () => {
   });
   // The library's own warnings about development settings are expected here.
   provider.on('server_error', (ctx, err) => console.error('server_error', err));
-  server.on('request', provider.callback());
-  console.log(`READY ${port}`);
+  return provider.callback();
 });
-
-for (const signal of ['SIGTERM', 'SIGINT']) process.on(signal, () => process.exit(0));
