@@ -45,9 +45,8 @@ pub async fn org_for_email(
 /// Whether `user` must sign in through single sign-on: their address is covered by an org
 /// that requires it and they are a member there. The org, to say where to sign in.
 ///
-/// Except a member of other orgs too whose account isn't connected to this org's provider yet:
-/// it is connected only from a browser signed in as the account (see `sso::flow`), so its
-/// password must still work until then.
+/// Except a member of other orgs too whose account isn't connected to this org's provider yet
+/// (see [`links_only_from_itself`]): its password must still work until then.
 pub async fn required_for(
     db: &impl ConnectionTrait,
     user: &user::Model,
@@ -64,12 +63,23 @@ pub async fn required_for(
         .one(db)
         .await?
         .is_some();
-    let elsewhere = super::orgs::orgs_of(db, user.id)
-        .await?
-        .iter()
-        .any(|o| o.id != org_id);
-    if !connected && elsewhere {
+    if !connected && links_only_from_itself(db, user.id, org_id).await? {
         return Ok(None);
     }
     super::orgs::find(db, org_id).await
+}
+
+/// Whether `user_id`'s account belongs to orgs other than `org_id` too: then `org_id`'s provider
+/// may link it only from a browser signed in as the account (whoever runs that provider, an
+/// admin of `org_id` who may have added the account there, could otherwise sign in as the
+/// person in every org), and until it is linked a required SSO doesn't refuse its password.
+pub async fn links_only_from_itself(
+    db: &impl ConnectionTrait,
+    user_id: Uuid,
+    org_id: Uuid,
+) -> AppResult<bool> {
+    Ok(super::orgs::orgs_of(db, user_id)
+        .await?
+        .iter()
+        .any(|o| o.id != org_id))
 }

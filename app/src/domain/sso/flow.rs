@@ -37,7 +37,7 @@ use crate::domain::oauth::client_domains::DomainList;
 use crate::domain::oauth::metadata_document::fetch::{DocumentFetcher, FetchError};
 use crate::domain::secrets::sha256_hex;
 use crate::domain::validate::{Email, Password};
-use crate::domain::{RequestMeta, Services, members, orgs, users};
+use crate::domain::{RequestMeta, Services, members, orgs, sso_policy, users};
 use crate::error::{AppError, AppResult};
 
 /// How long a sign-in may stay at the provider.
@@ -580,15 +580,9 @@ async fn account(
             if existing.disabled_at.is_some() {
                 return Ok(Err(SsoFailure::AccountDisabled));
             }
-            // An account that works in other orgs too is worth more than this org: on the
-            // provider's word alone, whoever runs it (an admin of this org, who may have added
-            // the account here) could sign in as that person everywhere. It is connected only
-            // from a browser signed in as the account.
-            let elsewhere = orgs::orgs_of(&s.db, existing.id)
-                .await?
-                .iter()
-                .any(|o| o.id != org.id);
-            if elsewhere && signed_in_as != Some(existing.id) {
+            if signed_in_as != Some(existing.id)
+                && sso_policy::links_only_from_itself(&s.db, existing.id, org.id).await?
+            {
                 return Ok(Err(SsoFailure::SignInToConnect(email)));
             }
             existing
