@@ -29,6 +29,7 @@ fn change(domains: &[&str]) -> ConnectionChange {
         default_role: Role::Querier,
         require_sso: false,
         enabled: true,
+        assertions: None,
     }
 }
 

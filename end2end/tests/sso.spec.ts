@@ -85,8 +85,21 @@ test("an admin sets up SSO; a newcomer signs in through the provider, joins, and
   await expect(page.getByRole("button", { name: "Sign out" })).toBeVisible();
   await open(page, testInfo, "/admin/sso");
   await page.getByLabel("Require single sign-on").check();
+  // With it, let the provider grant MCP access (identity assertions) to one client: a lifetime
+  // out of bounds is refused by its field and nothing is saved; then it is.
+  await expect(page.getByTestId("sso-assertions")).toContainText("Off");
+  await expect(page.getByLabel("Resource: your organization's MCP endpoint")).toHaveValue(new RegExp(`/o/${slug}/mcp$`));
+  await page.getByLabel("Let this identity provider grant MCP access").check();
+  await page.getByLabel("Clients allowed").fill("gc_enterprise_agent");
+  await page.getByLabel("Longest access-token lifetime (minutes)").fill("5000");
+  await page.getByRole("button", { name: "Save single sign-on" }).click();
+  await expect(page.getByText(/from 1 minute to 24 hours/).first()).toBeVisible();
+  await expect(page.getByTestId("sso-status")).not.toContainText("required");
+  await page.getByLabel("Longest access-token lifetime (minutes)").fill("30");
   await page.getByRole("button", { name: "Save single sign-on" }).click();
   await expect(page.getByTestId("sso-status")).toContainText("required");
+  await expect(page.getByTestId("sso-assertions")).toContainText("On, for gc_enterprise_agent");
+  await expect(page.getByLabel("Longest access-token lifetime (minutes)")).toHaveValue("30");
   await logOut(page);
   await leaveProvider(page);
   await logIn(page, testInfo, admin);

@@ -11,6 +11,7 @@ mod m20261130_000004_accounts;
 mod m20261130_000005_metadata_clients;
 mod m20261130_000006_shared_throttles;
 mod m20261130_000007_sso;
+mod m20261130_000008_enterprise_grants;
 pub mod test_db;
 
 pub struct Migrator;
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000005_metadata_clients::Migration),
             Box::new(m20261130_000006_shared_throttles::Migration),
             Box::new(m20261130_000007_sso::Migration),
+            Box::new(m20261130_000008_enterprise_grants::Migration),
         ]
     }
 }

@@ -298,6 +298,7 @@ async fn execute(cli: Cli) -> Result<(), CliError> {
                 default_role: role,
                 require_sso: require,
                 enabled: !disabled,
+                assertions: None,
             };
             let saved = app::domain::sso::connection::save(&services, None, org.id, &change, &meta)
                 .await
@@ -569,6 +570,9 @@ fn spawn_housekeeping(services: Services) {
             }
             if let Err(e) = app::domain::sso::flow::sweep(&services.db).await {
                 tracing::warn!(error = %e, "SSO sign-in sweep failed");
+            }
+            if let Err(e) = app::domain::oauth::assertion::sweep(&services.db).await {
+                tracing::warn!(error = %e, "used-assertion sweep failed");
             }
             let links = app::domain::email_links::sweep(&services.db).await;
             let mails = app::domain::mail::outbox::sweep(&services.db).await;

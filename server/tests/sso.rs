@@ -43,6 +43,7 @@ async fn set_up(app: &TestApp, admin: uuid::Uuid, org: uuid::Uuid, issuer: &str,
             default_role: Role::Querier,
             require_sso: require,
             enabled: true,
+            assertions: None,
         },
         &support::meta(),
     )

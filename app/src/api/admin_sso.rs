@@ -13,12 +13,13 @@ use crate::model::SsoSettingsView;
 #[cfg(feature = "ssr")]
 use crate::{
     api::ctx,
+    domain::oauth::resource::McpResource,
     domain::orgs,
     domain::sso::{
         connection::{self, Connection, ConnectionChange},
         flow,
     },
-    model::{Role, SsoForm},
+    model::{AssertionPolicy, Role, SsoForm},
     policy::Capability,
 };
 
@@ -37,6 +38,11 @@ fn form_of(c: Option<&Connection>) -> SsoForm {
             default_role: c.default_role.as_str().into(),
             require_sso: c.require_sso,
             enabled: c.enabled,
+            assertion_grants: c.assertions.enabled,
+            assertion_clients: c.assertions.clients.join("\n"),
+            assertion_ttl_mins: (c.assertions.access_ttl_secs / 60).to_string(),
+            assertion_refresh: c.assertions.refresh,
+            assertion_create_members: c.assertions.create_members,
         },
         None => SsoForm {
             issuer: String::new(),
@@ -45,6 +51,11 @@ fn form_of(c: Option<&Connection>) -> SsoForm {
             default_role: Role::Viewer.as_str().into(),
             require_sso: false,
             enabled: true,
+            assertion_grants: false,
+            assertion_clients: String::new(),
+            assertion_ttl_mins: (AssertionPolicy::default().access_ttl_secs / 60).to_string(),
+            assertion_refresh: false,
+            assertion_create_members: false,
         },
     }
 }
@@ -66,6 +77,8 @@ pub async fn load_sso_settings() -> Result<SsoSettingsView, AppError> {
                 oc.org.slug
             ),
             own_domain: connection::own_domain(&oc.caller.user),
+            assertion_audience: s.settings.public_url.clone(),
+            assertion_resource: McpResource::Org(oc.org.slug.clone()).url(&s.settings.public_url),
             org: orgs::view(&oc.org, oc.role),
         })
     })
@@ -84,6 +97,11 @@ pub async fn save_sso(
     #[server(default)] default_role: String,
     #[server(default)] require_sso: String,
     #[server(default)] enabled: String,
+    #[server(default)] assertion_grants: String,
+    #[server(default)] assertion_clients: String,
+    #[server(default)] assertion_ttl_mins: String,
+    #[server(default)] assertion_refresh: String,
+    #[server(default)] assertion_create_members: String,
 ) -> Result<String, AppError> {
     ctx::run(async move {
         let oc = ctx::require_org(Capability::AdministerOrg).await?;
@@ -96,13 +114,23 @@ pub async fn save_sso(
             default_role: ctx::draft_text(&default_role),
             require_sso: on(&require_sso),
             enabled: on(&enabled),
+            assertion_grants: on(&assertion_grants),
+            assertion_clients: ctx::draft_text(&assertion_clients),
+            assertion_ttl_mins: ctx::draft_text(&assertion_ttl_mins),
+            assertion_refresh: on(&assertion_refresh),
+            assertion_create_members: on(&assertion_create_members),
         };
-        let result = match Role::parse(&default_role) {
-            None => Err(AppError::invalid(
+        let minutes = assertion_ttl_mins.trim().parse::<i32>().ok();
+        let result = match (Role::parse(&default_role), minutes) {
+            (None, _) => Err(AppError::invalid(
                 "default_role",
                 "Choose the role a first-time member gets.",
             )),
-            Some(role) => {
+            (_, None) => Err(AppError::invalid(
+                "assertion_ttl_mins",
+                "Enter the lifetime in whole minutes (1 to 1440).",
+            )),
+            (Some(role), Some(minutes)) => {
                 let change = ConnectionChange {
                     issuer,
                     client_id,
@@ -111,6 +139,13 @@ pub async fn save_sso(
                     default_role: role,
                     require_sso: form.require_sso,
                     enabled: form.enabled,
+                    assertions: Some(AssertionPolicy {
+                        enabled: form.assertion_grants,
+                        clients: assertion_clients.lines().map(str::to_string).collect(),
+                        access_ttl_secs: minutes.saturating_mul(60),
+                        refresh: form.assertion_refresh,
+                        create_members: form.assertion_create_members,
+                    }),
                 };
                 connection::save(
                     &oc.caller.s,

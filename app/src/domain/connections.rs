@@ -31,6 +31,8 @@ pub struct ConnectionInfo {
     pub created_at: DateTime<Utc>,
     pub last_used_at: Option<DateTime<Utc>>,
     pub status: ConnectionStatus,
+    /// Granted by the org's identity provider, not on the consent screen.
+    pub via_assertion: bool,
 }
 
 /// Connections in `org_id`, newest first; only `user_id`'s when given.
@@ -73,6 +75,7 @@ pub async fn list(
                 created_at: c.created_at,
                 last_used_at: c.last_used_at,
                 status: c.status(),
+                via_assertion: c.via_assertion,
             }
         })
         .collect())
@@ -210,6 +213,7 @@ pub async fn list_for_user(
                 created_at: c.created_at,
                 last_used_at: c.last_used_at,
                 status: c.status(),
+                via_assertion: c.via_assertion,
             }
         })
         .collect();

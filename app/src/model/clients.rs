@@ -342,6 +342,9 @@ pub struct ConnectedAppView {
     pub last_used_at: Option<DateTime<Utc>>,
     /// Active or disabled (revoked connections are not listed).
     pub status: ConnectionStatus,
+    /// Granted by the org's identity provider (an identity assertion), not on the consent
+    /// screen.
+    pub via_assertion: bool,
 }
 
 /// One page of the user's connections, grouped by org (by org name, then newest first).

@@ -20,6 +20,8 @@ const FIELDS: &[&str] = &[
     "client_secret",
     "domains",
     "default_role",
+    "assertion_clients",
+    "assertion_ttl_mins",
 ];
 
 #[component]
@@ -111,6 +113,16 @@ fn SsoSettings(
                     <dt>"Provider"</dt><dd class="mono">{s.issuer.clone()}</dd>
                     <dt>"Email domains"</dt><dd class="mono" data-testid="sso-domains">{s.domains.join(", ")}</dd>
                     <dt>"First-time members get"</dt><dd>{s.default_role.label()}</dd>
+                    <dt>"Identity assertions"</dt>
+                    <dd data-testid="sso-assertions">{
+                        if !s.assertions.enabled {
+                            "Off: the provider can't grant MCP access.".to_string()
+                        } else if s.assertions.clients.is_empty() {
+                            "On, for any client.".to_string()
+                        } else {
+                            format!("On, for {}.", s.assertions.clients.join(", "))
+                        }
+                    }</dd>
                     <dt>"Last changed"</dt><dd><When at=s.updated_at /></dd>
                 </dl>
                 <CopyBox value=v.sign_in_url.clone() label="Sign-in link for your members" />
@@ -202,6 +214,60 @@ fn SsoSettings(
                     <label for="enabled" class="inline-label">"Switched on"</label>
                 </div>
                 <p class="hint" id="enabled-hint">"Off keeps the settings but signs nobody in through the provider."</p>
+            </section>
+            <section class="panel" aria-labelledby="sso-assertions">
+                <h2 id="sso-assertions">"MCP access granted by the provider"</h2>
+                <p class="muted">
+                    "With enterprise-managed authorization (identity assertions, ID-JAG), an MCP client your people are signed in to asks the provider, not each person, for access: "
+                    "the provider decides who may use which client, and Gatehouse issues a token for the member's role without a consent screen. "
+                    "Set the provider up to issue assertions with this audience and resource:"
+                </p>
+                <CopyBox value=v.assertion_audience.clone() label="Audience (aud): this server's issuer" />
+                <CopyBox value=v.assertion_resource.clone() label="Resource: your organization's MCP endpoint" />
+                <div class="choice">
+                    <input type="checkbox" id="assertion_grants" name="assertion_grants" value="on"
+                        checked=f.assertion_grants prop:checked=f.assertion_grants aria-describedby="assertion_grants-hint" />
+                    <label for="assertion_grants" class="inline-label">"Let this identity provider grant MCP access"</label>
+                </div>
+                <p class="hint" id="assertion_grants-hint">
+                    "Only members linked to the provider (they signed in through it once) get access, with their role here. Switching this off ends every connection the provider granted."
+                </p>
+                <label for="assertion_clients">"Clients allowed"</label>
+                <textarea id="assertion_clients" name="assertion_clients" rows="3" spellcheck="false" autocomplete="off" class="mono"
+                    prop:value=f.assertion_clients.clone() aria-invalid=move || aria_invalid(error, "assertion_clients")
+                    aria-describedby="assertion_clients-hint assertion_clients-error">
+                    {f.assertion_clients.clone()}
+                </textarea>
+                <p class="hint" id="assertion_clients-hint">
+                    "One client ID per line (see OAuth clients); leave it empty to allow any client that authenticates with a secret. "
+                    "The provider names the client in each assertion, and it must match the client presenting it."
+                </p>
+                <FieldError error field="assertion_clients" />
+                <label for="assertion_ttl_mins">"Longest access-token lifetime (minutes)"</label>
+                <input type="number" id="assertion_ttl_mins" name="assertion_ttl_mins" min="1" max="1440"
+                    value=f.assertion_ttl_mins.clone() prop:value=f.assertion_ttl_mins.clone()
+                    aria-describedby="assertion_ttl_mins-hint assertion_ttl_mins-error"
+                    aria-invalid=move || aria_invalid(error, "assertion_ttl_mins") />
+                <p class="hint" id="assertion_ttl_mins-hint">
+                    "Never longer than the organization's own access-token lifetime. When it ends, the client asks the provider for a fresh assertion."
+                </p>
+                <FieldError error field="assertion_ttl_mins" />
+                <div class="choice">
+                    <input type="checkbox" id="assertion_refresh" name="assertion_refresh" value="on"
+                        checked=f.assertion_refresh prop:checked=f.assertion_refresh aria-describedby="assertion_refresh-hint" />
+                    <label for="assertion_refresh" class="inline-label">"Also issue refresh tokens"</label>
+                </div>
+                <p class="hint" id="assertion_refresh-hint">
+                    "Off (recommended): access ends when the token does unless the provider grants it again, so offboarding in the provider takes effect within the lifetime above."
+                </p>
+                <div class="choice">
+                    <input type="checkbox" id="assertion_create_members" name="assertion_create_members" value="on"
+                        checked=f.assertion_create_members prop:checked=f.assertion_create_members aria-describedby="assertion_create_members-hint" />
+                    <label for="assertion_create_members" class="inline-label">"Add people the provider vouches for as members"</label>
+                </div>
+                <p class="hint" id="assertion_create_members-hint">
+                    "A person not yet linked joins with the first-time role when the assertion carries their address in one of the domains above; an account that belongs elsewhere is never taken over."
+                </p>
             </section>
             <div class="form-footer">
                 <button type="submit" disabled=move || save.pending().get()>"Save single sign-on"</button>

@@ -121,6 +121,9 @@ fn ConnectionRow(c: ConnectedAppView, revoke: ServerAction<RevokeConnectedApp>) 
                 <strong>{name.clone()}</strong>
                 {c.verified.then(|| view! { " " <span class="badge">"Verified"</span> })}
                 <div class="muted small">{source_label(c.client_kind)}</div>
+                {c.via_assertion.then(|| view! {
+                    <div class="muted small" data-testid="via-assertion">"Access granted by your organization's identity provider"</div>
+                })}
                 <div class="mono small muted">{c.client_id.clone()}</div>
             </td>
             <td>{c.scopes.iter().map(|s| view! { <span class="badge subtle mono">{s.clone()}</span> " " }).collect_view()}</td>

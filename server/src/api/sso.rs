@@ -3,7 +3,7 @@
 //! change is audited and applies to the next sign-in.
 
 use app::domain::sso::connection::{self, Connection, ConnectionChange};
-use app::model::Role;
+use app::model::{AssertionPolicy, Role};
 use app::policy::Capability;
 use axum::Json;
 use axum::extract::State;
@@ -35,9 +35,66 @@ pub struct SsoConnection {
     pub require_sso: bool,
     /// Sign-in through the provider is possible.
     pub enabled: bool,
+    /// Whether the provider grants MCP access with identity assertions (ID-JAG).
+    pub identity_assertions: IdentityAssertions,
     /// The redirect URI to register at the provider.
     pub redirect_uri: String,
     pub updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// Enterprise-managed authorization: the provider's identity assertions (ID-JAG, RFC 7523
+/// jwt-bearer grant) grant MCP access to members linked to it. Assertions must name this
+/// server's issuer as `aud` and an MCP endpoint as `resource`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IdentityAssertions {
+    /// The provider may grant MCP access (off by default; switching it off ends every
+    /// connection it granted).
+    pub enabled: bool,
+    /// Client IDs that may present assertions; empty: any confidential client.
+    #[serde(default)]
+    pub clients: Vec<String>,
+    /// The longest lifetime of an access token granted for an assertion (60 to 86400; never
+    /// more than the org's access-token lifetime).
+    #[schema(example = 3600)]
+    #[serde(default = "default_ttl")]
+    pub access_token_ttl_secs: i32,
+    /// A refresh token comes with the access token (off: the client asks the provider for a
+    /// fresh assertion).
+    #[serde(default)]
+    pub refresh_tokens: bool,
+    /// A person the provider vouches for who isn't linked yet joins with `default_role` (their
+    /// `email` claim must be in `domains`).
+    #[serde(default)]
+    pub create_members: bool,
+}
+
+fn default_ttl() -> i32 {
+    AssertionPolicy::default().access_ttl_secs
+}
+
+impl From<AssertionPolicy> for IdentityAssertions {
+    fn from(p: AssertionPolicy) -> Self {
+        Self {
+            enabled: p.enabled,
+            clients: p.clients,
+            access_token_ttl_secs: p.access_ttl_secs,
+            refresh_tokens: p.refresh,
+            create_members: p.create_members,
+        }
+    }
+}
+
+impl From<IdentityAssertions> for AssertionPolicy {
+    fn from(a: IdentityAssertions) -> Self {
+        Self {
+            enabled: a.enabled,
+            clients: a.clients,
+            access_ttl_secs: a.access_token_ttl_secs,
+            refresh: a.refresh_tokens,
+            create_members: a.create_members,
+        }
+    }
 }
 
 impl SsoConnection {
@@ -49,6 +106,7 @@ impl SsoConnection {
             default_role: c.default_role,
             require_sso: c.require_sso,
             enabled: c.enabled,
+            identity_assertions: c.assertions.into(),
             redirect_uri,
             updated_at: c.updated_at,
         }
@@ -82,6 +140,9 @@ pub struct SsoConnectionPut {
     pub require_sso: bool,
     #[serde(default = "on")]
     pub enabled: bool,
+    /// Left out: the stored settings are kept (off for a new connection).
+    #[serde(default)]
+    pub identity_assertions: Option<IdentityAssertions>,
 }
 
 fn on() -> bool {
@@ -156,6 +217,7 @@ pub async fn put(
             default_role: put.default_role,
             require_sso: put.require_sso,
             enabled: put.enabled,
+            assertions: put.identity_assertions.map(Into::into),
         },
         &caller.meta,
     )

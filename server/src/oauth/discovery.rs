@@ -1,6 +1,7 @@
 //! Discovery documents: RFC 8414 authorization server metadata and RFC 9728 protected resource
 //! metadata, built from the configured public URL only (never the Host header).
 
+use app::domain::oauth::grants::JWT_BEARER;
 use app::domain::oauth::resource::McpResource;
 use app::domain::oauth::scope::ScopeSet;
 use app::domain::orgs;
@@ -23,7 +24,7 @@ pub fn authorization_server_metadata(state: &AppState) -> Value {
         "introspection_endpoint": format!("{base}/oauth/introspect"),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
-        "grant_types_supported": ["authorization_code", "refresh_token"],
+        "grant_types_supported": ["authorization_code", "refresh_token", JWT_BEARER],
         "code_challenge_methods_supported": ["S256"],
         "token_endpoint_auth_methods_supported": ["none", "client_secret_post", "client_secret_basic"],
         "revocation_endpoint_auth_methods_supported": ["none", "client_secret_post", "client_secret_basic"],

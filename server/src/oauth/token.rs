@@ -1,9 +1,10 @@
-//! The token endpoint (authorization_code and refresh_token grants), revocation (RFC 7009) and
+//! The token endpoint (authorization_code, refresh_token and RFC 7523 jwt-bearer grants), revocation (RFC 7009) and
 //! introspection (RFC 7662). Every failure is the RFC's JSON error with `Cache-Control: no-store`.
 
 use app::domain::RequestMeta;
 use app::domain::access::Principal;
 use app::domain::oauth::OAuthError;
+use app::domain::oauth::assertion::{self, AssertionGrant};
 use app::domain::oauth::client_auth;
 use app::domain::oauth::grants::{self, CodeGrant, GrantType, RefreshGrant};
 use axum::Json;
@@ -65,6 +66,14 @@ async fn token_inner(
                 scope: p.one("scope")?,
             };
             grants::refresh(&state.services, &client, grant, meta).await
+        }
+        GrantType::JwtBearer => {
+            let grant = AssertionGrant {
+                assertion: p.required("assertion")?,
+                scope: p.one("scope")?,
+                resource: p.all("resource"),
+            };
+            assertion::grant(&state.services, &client, grant, meta).await
         }
     }
 }

@@ -61,6 +61,28 @@ impl TestApp {
         }
     }
 
+    /// A test app also served over TCP (for clients in other processes), its public URL that
+    /// address: (the app, `http://127.0.0.1:<port>`). It serves until the test ends.
+    pub async fn served(db: DatabaseConnection, env: &[(&str, &str)]) -> (Self, String) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let app = {
+            let mut env = env.to_vec();
+            env.push(("GATEHOUSE_PUBLIC_URL", &base));
+            Self::with_db(db, &env).await
+        };
+        let router = app.router.clone();
+        tokio::spawn(async move {
+            axum::serve(
+                listener,
+                router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+            )
+            .await
+            .unwrap();
+        });
+        (app, base)
+    }
+
     /// A test app whose mail goes over SMTP to a real SMTP server process of its own, with
     /// this process's mail worker running.
     pub async fn with_mail(db: DatabaseConnection) -> (Self, mail::MailSink) {

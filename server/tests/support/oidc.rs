@@ -35,6 +35,13 @@ impl OidcProvider {
         Self::spawn("forging_oidc_provider.mjs", redirect_uri)
     }
 
+    /// An enterprise identity provider issuing ID-JAGs (`end2end/support/id_jag_idp.mjs`):
+    /// signs with `jose`, mints any assertion for the refusal tests ([`Self::mint`]) and does
+    /// the RFC 8693 exchange real clients do.
+    pub fn start_id_jag() -> Self {
+        Self::spawn("id_jag_idp.mjs", "")
+    }
+
     fn spawn(script: &str, redirect_uri: &str) -> Self {
         let cert = TestCert::localhost();
         let dir = std::env::temp_dir().join(format!("gatehouse-oidc-{}", uuid::Uuid::new_v4()));
@@ -155,6 +162,42 @@ impl OidcProvider {
         let res = self
             .http()
             .post(format!("{}/rotate", self.issuer))
+            .send()
+            .await
+            .unwrap();
+        assert!(res.status().is_success());
+    }
+
+    /// An ID-JAG from the ID-JAG provider: its defaults (`iss` itself, a fresh `jti`, `iat`
+    /// now, `exp` in five minutes) with `claims` over them, `header` members over the default
+    /// header, signed with `key` (`rsa`, `ec`, `other`: a key it doesn't publish, `hmac`,
+    /// `none`), and the claims named in `omit` left out.
+    pub async fn mint(
+        &self,
+        claims: serde_json::Value,
+        header: serde_json::Value,
+        key: &str,
+        omit: &[&str],
+    ) -> String {
+        let res = self
+            .http()
+            .post(format!("{}/mint", self.issuer))
+            .json(&serde_json::json!({ "claims": claims, "header": header, "key": key, "omit": omit }))
+            .send()
+            .await
+            .unwrap();
+        assert!(res.status().is_success(), "mint: {}", res.status());
+        let v: serde_json::Value = res.json().await.unwrap();
+        v["assertion"].as_str().unwrap().to_string()
+    }
+
+    /// Registers an MCP client at the ID-JAG provider, mapped to its client ID at Gatehouse
+    /// (what the provider's admin sets up).
+    pub async fn register_client(&self, client_id: &str, secret: &str, mcp_client_id: &str) {
+        let res = self
+            .http()
+            .post(format!("{}/clients", self.issuer))
+            .json(&serde_json::json!({ "client_id": client_id, "client_secret": secret, "mcp_client_id": mcp_client_id }))
             .send()
             .await
             .unwrap();

@@ -245,9 +245,7 @@ pub fn consent(
     redirect_uri: &str,
 ) -> Result<(), Denial> {
     let org_name = || org.name.clone();
-    member(org, role, two_factor)?;
-    capability(role, Capability::UseMcpOAuth)?;
-    oauth_grant_allowed(org, &ClientFacts::of(client), blocked)?;
+    assertion_grant(org, role, two_factor, client, blocked)?;
     let allowed = RedirectAllowList::of(org).map_err(|_| Denial::RedirectPolicyUnreadable {
         org_name: org_name(),
     })?;
@@ -259,6 +257,21 @@ pub fn consent(
         });
     }
     Ok(())
+}
+
+/// May this member be granted MCP access for `client` in `org` by the org's identity provider
+/// (an identity assertion)? The consent screen's question without a redirect: the provider
+/// stands in for the person's approval, never for the org's own rules.
+pub fn assertion_grant(
+    org: &organization::Model,
+    role: Role,
+    two_factor: bool,
+    client: &oauth_client::Model,
+    blocked: bool,
+) -> Result<(), Denial> {
+    member(org, role, two_factor)?;
+    capability(role, Capability::UseMcpOAuth)?;
+    oauth_grant_allowed(org, &ClientFacts::of(client), blocked)
 }
 
 /// May this member create a standard PAT in `org`? The two-factor policy, then the role.

@@ -150,6 +150,25 @@ impl Access<'_> {
         ))
     }
 
+    /// May `user`, a `role` of `org`, be granted access for `client` by the org's identity
+    /// provider? (see [`decide::assertion_grant`])
+    pub async fn assertion_grant(
+        &self,
+        org: &organization::Model,
+        role: Role,
+        user: &user::Model,
+        client: &oauth_client::Model,
+    ) -> AppResult<Result<(), Denial>> {
+        let blocked = client_blocked(self.db, org.id, client.id).await?;
+        Ok(decide::assertion_grant(
+            org,
+            role,
+            user.two_factor(),
+            client,
+            blocked,
+        ))
+    }
+
     /// Records that a token was used: at most once a minute per token, off the request path,
     /// so the bearer check stays a cache hit (and, per cached lookup, one atomic flag).
     pub fn touch(&self, p: &Principal) {

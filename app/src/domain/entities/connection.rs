@@ -17,6 +17,9 @@ pub struct Model {
     pub revoked_at: Option<DateTimeUtc>,
     pub revoked_by: Option<Uuid>,
     pub revoke_reason: Option<String>,
+    /// Granted by the org's identity provider (an identity assertion), not on the consent
+    /// screen.
+    pub via_assertion: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

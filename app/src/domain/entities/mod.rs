@@ -1,5 +1,6 @@
 //! sea-orm entities, one module per table of the `migration` crate.
 
+pub mod assertion_replay;
 pub mod audit_event;
 pub mod authorization_code;
 pub mod authorization_request;

@@ -19,6 +19,17 @@ pub struct Model {
     /// Members with an address in the connection's domains can't sign in with a password.
     pub require_sso: bool,
     pub enabled: bool,
+    /// The provider may grant MCP access with identity assertions (ID-JAG).
+    pub assertion_grants: bool,
+    /// The client IDs that may present them, as a JSON list; empty: any client.
+    pub assertion_clients: String,
+    /// The longest lifetime of an access token granted for an assertion.
+    pub assertion_access_ttl_secs: i32,
+    /// An assertion grant comes with a refresh token (else the client asks the provider for a
+    /// fresh assertion).
+    pub assertion_refresh: bool,
+    /// A person the provider vouches for who isn't a member yet becomes one.
+    pub assertion_create_members: bool,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -21,6 +21,9 @@ use crate::model::ClientKind;
 pub const AUTH_NONE: &str = "none";
 pub const AUTH_BASIC: &str = "client_secret_basic";
 pub const AUTH_POST: &str = "client_secret_post";
+/// The RFC 7523 grant type (identity assertions), as registration, the token endpoint and
+/// discovery name it.
+pub const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 
 /// A registration request as RFC 7591 §2 defines it; unknown members are kept and echoed.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -122,7 +125,11 @@ pub(super) struct Validated {
 
 pub(super) fn validate(m: &ClientMetadata) -> Result<Validated, OAuthError> {
     let uris = m.redirect_uris.clone().unwrap_or_default();
-    if uris.is_empty() {
+    // A client that only presents identity assertions (RFC 7523) never redirects anyone.
+    let assertions_only = m.grant_types.as_ref().is_some_and(|g| {
+        g.iter().any(|g| g == JWT_BEARER) && !g.iter().any(|g| g == "authorization_code")
+    });
+    if uris.is_empty() && !assertions_only {
         return Err(OAuthError::invalid_redirect_uri(
             "redirect_uris is required and must list at least one URI",
         ));
@@ -160,18 +167,30 @@ pub(super) fn validate(m: &ClientMetadata) -> Result<Validated, OAuthError> {
             .clone()
             .unwrap_or_else(|| vec!["authorization_code".into(), "refresh_token".into()]),
     );
-    if let Some(g) = grant_types
-        .iter()
-        .find(|g| !matches!(g.as_str(), "authorization_code" | "refresh_token"))
-    {
+    if let Some(g) = grant_types.iter().find(|g| {
+        !matches!(
+            g.as_str(),
+            "authorization_code" | "refresh_token" | JWT_BEARER
+        )
+    }) {
         return Err(OAuthError::invalid_client_metadata(format!(
-            "grant type {g:?} is not supported; use authorization_code and refresh_token"
+            "grant type {g:?} is not supported; use authorization_code, refresh_token and {JWT_BEARER}"
         )));
     }
-    if !grant_types.iter().any(|g| g == "authorization_code") {
-        return Err(OAuthError::invalid_client_metadata(
-            "grant_types must include authorization_code",
-        ));
+    if !grant_types
+        .iter()
+        .any(|g| g == "authorization_code" || g == JWT_BEARER)
+    {
+        return Err(OAuthError::invalid_client_metadata(format!(
+            "grant_types must include authorization_code (or {JWT_BEARER})"
+        )));
+    }
+    // An identity assertion is a bearer credential: only a client that proves who it is may
+    // present one.
+    if grant_types.iter().any(|g| g == JWT_BEARER) && auth_method == AUTH_NONE {
+        return Err(OAuthError::invalid_client_metadata(format!(
+            "{JWT_BEARER} needs a confidential client: register token_endpoint_auth_method client_secret_basic or client_secret_post"
+        )));
     }
     let response_types = dedup(
         m.response_types

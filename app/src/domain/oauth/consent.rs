@@ -266,6 +266,7 @@ pub async fn approve(
         revoked_at: Set(None),
         revoked_by: Set(None),
         revoke_reason: Set(None),
+        via_assertion: Set(false),
     }
     .insert(&txn)
     .await?;

@@ -16,6 +16,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
+pub use super::clients::JWT_BEARER;
 use super::clients::list;
 use super::error::OAuthError;
 use super::resource::McpResource;
@@ -23,19 +24,22 @@ use super::rotation_writer::{self, Rotation};
 use super::scope::ScopeSet;
 use super::token_format::SecretKind;
 use super::tokens::{self, TokenSpec};
-use crate::domain::access::{self, Denial, Holder, Invalidation, Principal, Purpose};
+use crate::domain::access::{self, Denial, Invalidation, Principal, Purpose};
 use crate::domain::audit::{self, AuditEntry};
 use crate::domain::entities::token::TokenKind;
-use crate::domain::entities::{authorization_code, connection, oauth_client, token};
+use crate::domain::entities::{authorization_code, connection, oauth_client, organization, token};
 use crate::domain::secrets::sha256_hex;
 use crate::domain::write_txn::BeginWrite;
 use crate::domain::{RequestMeta, Services};
+use crate::model::ClientKind;
 
 /// The grant types the token endpoint takes (RFC 6749 §4.1.3, §6).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GrantType {
     AuthorizationCode,
     RefreshToken,
+    /// RFC 7523 with an identity assertion (ID-JAG) from an org's identity provider.
+    JwtBearer,
 }
 
 impl GrantType {
@@ -43,6 +47,7 @@ impl GrantType {
         match self {
             GrantType::AuthorizationCode => "authorization_code",
             GrantType::RefreshToken => "refresh_token",
+            GrantType::JwtBearer => JWT_BEARER,
         }
     }
 
@@ -51,15 +56,22 @@ impl GrantType {
         match raw {
             "authorization_code" => Ok(GrantType::AuthorizationCode),
             "refresh_token" => Ok(GrantType::RefreshToken),
+            JWT_BEARER => Ok(GrantType::JwtBearer),
             other => Err(OAuthError::unsupported_grant_type(format!(
-                "grant_type {other:?} is not supported; use authorization_code or refresh_token."
+                "grant_type {other:?} is not supported; use authorization_code, refresh_token or {JWT_BEARER}."
             ))),
         }
     }
 
-    /// Whether `client` registered this grant type.
+    /// Whether `client` registered this grant type. An app made in the console registered
+    /// none by choice, so a confidential one may also present identity assertions (whether it
+    /// gets anything for them is the org's policy).
     pub fn check_registered(self, client: &oauth_client::Model) -> Result<(), OAuthError> {
-        if list(&client.grant_types).iter().any(|g| g == self.as_str()) {
+        let console_app = matches!(client.kind, ClientKind::Admin | ClientKind::User)
+            && client.token_endpoint_auth_method != super::clients::AUTH_NONE;
+        if list(&client.grant_types).iter().any(|g| g == self.as_str())
+            || (self == GrantType::JwtBearer && console_app)
+        {
             Ok(())
         } else {
             Err(OAuthError::unauthorized_client(format!(
@@ -115,22 +127,43 @@ fn check_resource(s: &Services, requested: &[String], bound: &str) -> Result<(),
 /// response and the rows to store (one multi-row insert). The access token carries
 /// `access_scope` (a refresh may narrow it); a refresh token always carries the grant's whole
 /// `refresh_scope` (RFC 6749 §6).
-struct Pair<'a> {
-    client: &'a oauth_client::Model,
-    holder: &'a Holder,
-    connection_id: Uuid,
-    family: Uuid,
-    parent: Option<Uuid>,
-    access_scope: &'a str,
-    refresh_scope: &'a str,
-    resource: &'a str,
+pub(super) struct Pair<'a> {
+    pub(super) client: &'a oauth_client::Model,
+    pub(super) user_id: Uuid,
+    pub(super) org_id: Uuid,
+    pub(super) access_ttl: Duration,
+    /// A refresh token comes with the access token (with the org's refresh lifetime).
+    pub(super) refresh_ttl: Option<Duration>,
+    pub(super) connection_id: Uuid,
+    pub(super) family: Uuid,
+    pub(super) parent: Option<Uuid>,
+    pub(super) access_scope: &'a str,
+    pub(super) refresh_scope: &'a str,
+    pub(super) resource: &'a str,
 }
 
-fn prepare_pair(p: Pair<'_>) -> (TokenResponse, Vec<token::ActiveModel>) {
-    let org = &p.holder.org;
+impl Pair<'_> {
+    /// The lifetimes the org sets for `client`'s tokens: a refresh token only for a client
+    /// that registered the refresh grant.
+    fn lifetimes(
+        org: &organization::Model,
+        client: &oauth_client::Model,
+    ) -> (Duration, Option<Duration>) {
+        let refresh = GrantType::RefreshToken
+            .check_registered(client)
+            .is_ok()
+            .then(|| Duration::seconds(org.refresh_token_ttl_secs.max(300)));
+        (
+            Duration::seconds(org.access_token_ttl_secs.max(60)),
+            refresh,
+        )
+    }
+}
+
+pub(super) fn prepare_pair(p: Pair<'_>) -> (TokenResponse, Vec<token::ActiveModel>) {
     let spec = |scope| TokenSpec {
-        user_id: p.holder.user.id,
-        org_id: org.id,
+        user_id: p.user_id,
+        org_id: p.org_id,
         client_id: Some(p.client.id),
         connection_id: Some(p.connection_id),
         family_id: Some(p.family),
@@ -139,23 +172,19 @@ fn prepare_pair(p: Pair<'_>) -> (TokenResponse, Vec<token::ActiveModel>) {
         resource: Some(p.resource),
         name: None,
     };
-    let access_ttl = Duration::seconds(org.access_token_ttl_secs.max(60));
+    let access_ttl = p.access_ttl;
     let (access, access_row) = tokens::prepare(
         SecretKind::AccessToken,
         Some(access_ttl),
         &spec(p.access_scope),
     );
     let mut rows = vec![access_row];
-    let refresh = GrantType::RefreshToken
-        .check_registered(p.client)
-        .is_ok()
-        .then(|| {
-            let ttl = Duration::seconds(org.refresh_token_ttl_secs.max(300));
-            let (secret, row) =
-                tokens::prepare(SecretKind::RefreshToken, Some(ttl), &spec(p.refresh_scope));
-            rows.push(row);
-            secret
-        });
+    let refresh = p.refresh_ttl.map(|ttl| {
+        let (secret, row) =
+            tokens::prepare(SecretKind::RefreshToken, Some(ttl), &spec(p.refresh_scope));
+        rows.push(row);
+        secret
+    });
     let response = TokenResponse {
         access_token: access,
         token_type: "Bearer".into(),
@@ -168,7 +197,7 @@ fn prepare_pair(p: Pair<'_>) -> (TokenResponse, Vec<token::ActiveModel>) {
 
 /// Records use without turning every grant into a write of the same hot rows: a connection's
 /// and its client's `last_used_at` move at most once a minute, off the request path.
-fn note_use(s: &Services, client_row: Uuid, connection_id: Uuid) {
+pub(super) fn note_use(s: &Services, client_row: Uuid, connection_id: Uuid) {
     if !s.caches.first_touch(connection_id) {
         return;
     }
@@ -301,9 +330,13 @@ pub async fn exchange_code(
         .await?
         .map_err(refused)?;
     access::decide_grant(&holder, client).map_err(refused)?;
+    let (access_ttl, refresh_ttl) = Pair::lifetimes(&holder.org, client);
     let (response, rows) = prepare_pair(Pair {
         client,
-        holder: &holder,
+        user_id: holder.user.id,
+        org_id: holder.org.id,
+        access_ttl,
+        refresh_ttl,
         connection_id,
         family: Uuid::now_v7(),
         parent: None,
@@ -390,9 +423,13 @@ pub async fn refresh(
     let access_scope = narrowed_scope(&p, g.scope.as_deref())?;
     let grant = p.grant().ok_or_else(|| refused(Denial::ConnectionGone))?;
     let family = old.family_id.unwrap_or_else(Uuid::now_v7);
+    let (access_ttl, refresh_ttl) = Pair::lifetimes(p.org(), client);
     let (response, rows) = prepare_pair(Pair {
         client,
-        holder: &p.holder,
+        user_id: p.user_id(),
+        org_id: p.org().id,
+        access_ttl,
+        refresh_ttl,
         connection_id: grant.connection_id,
         family,
         parent: Some(old.id),

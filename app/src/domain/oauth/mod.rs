@@ -1,6 +1,7 @@
 //! The OAuth 2.1 authorization server: clients, authorization requests and consent, grants,
 //! revocation and introspection. Protocol parsing lives in the server; the rules live here.
 
+pub mod assertion;
 pub mod authorize;
 pub mod client_auth;
 pub mod client_domains;

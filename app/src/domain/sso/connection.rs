@@ -14,13 +14,14 @@ use uuid::Uuid;
 
 use crate::domain::access::Invalidation;
 use crate::domain::audit::{self, AuditEntry};
-use crate::domain::entities::{sso_connection, sso_domain, user};
+use crate::domain::entities::{connection, sso_connection, sso_domain, user};
 use crate::domain::oauth::client_domains::DomainList;
+use crate::domain::oauth::tokens;
 use crate::domain::users;
 use crate::domain::write_txn::BeginWrite;
 use crate::domain::{RequestMeta, Services};
 use crate::error::{AppError, AppResult};
-use crate::model::Role;
+use crate::model::{AssertionPolicy, Role};
 
 const MAX_ISSUER: usize = 2_000;
 const MAX_CLIENT_ID: usize = 255;
@@ -39,6 +40,8 @@ pub struct ConnectionChange {
     pub default_role: Role,
     pub require_sso: bool,
     pub enabled: bool,
+    /// Identity assertions; `None` keeps what is stored (the defaults, off, for a new one).
+    pub assertions: Option<AssertionPolicy>,
 }
 
 /// Where the client secret is sealed (its associated data).
@@ -67,6 +70,13 @@ async fn domains_of(db: &impl ConnectionTrait, org_id: Uuid) -> AppResult<Vec<St
 
 fn view(row: sso_connection::Model, domains: Vec<String>) -> Connection {
     Connection {
+        assertions: AssertionPolicy {
+            enabled: row.assertion_grants,
+            clients: serde_json::from_str(&row.assertion_clients).unwrap_or_default(),
+            access_ttl_secs: row.assertion_access_ttl_secs,
+            refresh: row.assertion_refresh,
+            create_members: row.assertion_create_members,
+        },
         issuer: row.issuer,
         client_id: row.client_id,
         domains,
@@ -113,6 +123,44 @@ struct Valid {
     client_id: String,
     secret: Option<String>,
     domains: Vec<String>,
+    assertions: Option<AssertionPolicy>,
+}
+
+/// The most client IDs an org may list for identity assertions.
+const MAX_ASSERTION_CLIENTS: usize = 50;
+/// The bounds of an assertion-granted access token's lifetime.
+const ASSERTION_TTL_SECS: std::ops::RangeInclusive<i32> = 60..=86_400;
+
+/// The clients listed once each, trimmed; the lifetime within its bounds.
+fn validate_assertions(p: &AssertionPolicy) -> AppResult<AssertionPolicy> {
+    let mut clients: Vec<String> = Vec::new();
+    for c in p.clients.iter().map(|c| c.trim()).filter(|c| !c.is_empty()) {
+        if c.len() > MAX_CLIENT_ID || c.chars().any(char::is_control) {
+            return Err(AppError::invalid(
+                "assertion_clients",
+                format!("A client ID is at most {MAX_CLIENT_ID} printable characters."),
+            ));
+        }
+        if !clients.iter().any(|k| k == c) {
+            clients.push(c.to_string());
+        }
+    }
+    if clients.len() > MAX_ASSERTION_CLIENTS {
+        return Err(AppError::invalid(
+            "assertion_clients",
+            format!("List at most {MAX_ASSERTION_CLIENTS} clients, or none to allow any."),
+        ));
+    }
+    if !ASSERTION_TTL_SECS.contains(&p.access_ttl_secs) {
+        return Err(AppError::invalid(
+            "assertion_ttl_mins",
+            "An access token granted for an assertion lasts from 1 minute to 24 hours (1440 minutes).",
+        ));
+    }
+    Ok(AssertionPolicy {
+        clients,
+        ..p.clone()
+    })
 }
 
 fn validate(s: &Services, change: &ConnectionChange) -> AppResult<Valid> {
@@ -162,11 +210,17 @@ fn validate(s: &Services, change: &ConnectionChange) -> AppResult<Valid> {
             "A first-time member can't be an admin: anyone the provider lets in would administer this organization. Choose another role and promote people on the members page.",
         ));
     }
+    let assertions = change
+        .assertions
+        .as_ref()
+        .map(validate_assertions)
+        .transpose()?;
     Ok(Valid {
         issuer,
         client_id,
         secret,
         domains,
+        assertions,
     })
 }
 
@@ -291,7 +345,17 @@ pub async fn save(
         Some(row) => Some(view(row.clone(), domains_of(&txn, org_id).await?)),
         None => None,
     };
+    let assertions = match (&v.assertions, &before) {
+        (Some(a), _) => a.clone(),
+        (None, Some(b)) => b.assertions.clone(),
+        (None, None) => AssertionPolicy::default(),
+    };
     let row = sso_connection::ActiveModel {
+        assertion_grants: Set(assertions.enabled),
+        assertion_clients: Set(serde_json::to_string(&assertions.clients).unwrap_or_default()),
+        assertion_access_ttl_secs: Set(assertions.access_ttl_secs),
+        assertion_refresh: Set(assertions.refresh),
+        assertion_create_members: Set(assertions.create_members),
         org_id: Set(org_id),
         issuer: Set(v.issuer.clone()),
         client_id: Set(v.client_id.clone()),
@@ -330,10 +394,12 @@ pub async fn save(
             "before": before.as_ref().map(|b| json!({
                 "issuer": b.issuer, "client_id": b.client_id, "domains": b.domains,
                 "default_role": b.default_role, "require_sso": b.require_sso, "enabled": b.enabled,
+                "assertions": b.assertions,
             })),
             "after": {
                 "issuer": after.issuer, "client_id": after.client_id, "domains": after.domains,
                 "default_role": after.default_role, "require_sso": after.require_sso, "enabled": after.enabled,
+                "assertions": after.assertions,
             },
             "secret_changed": v.secret.is_some(),
         }))
@@ -341,9 +407,33 @@ pub async fn save(
         meta,
     )
     .await?;
+    let granting = |c: &Connection| c.enabled && c.assertions.enabled;
+    if before.as_ref().is_some_and(granting) && !granting(&after) {
+        end_assertion_grants(&txn, org_id, actor).await?;
+    }
     txn.commit().await?;
     s.invalidate(Invalidation::All);
     Ok(after)
+}
+
+/// Ends every connection the org's identity provider granted with assertions: switching its
+/// grants off (or SSO, or removing the connection) stops what they gave, not only what they
+/// would give. How many ended.
+async fn end_assertion_grants(
+    db: &impl ConnectionTrait,
+    org_id: Uuid,
+    actor: Option<Uuid>,
+) -> AppResult<usize> {
+    let granted = connection::Entity::find()
+        .filter(connection::Column::OrgId.eq(org_id))
+        .filter(connection::Column::ViaAssertion.eq(true))
+        .filter(connection::Column::RevokedAt.is_null())
+        .all(db)
+        .await?;
+    for c in &granted {
+        tokens::revoke_connection(db, c.id, actor, "assertion_grants_ended").await?;
+    }
+    Ok(granted.len())
 }
 
 /// Removes the org's connection: its members sign in with passwords again (an SSO-created
@@ -369,6 +459,7 @@ pub async fn remove(
         .filter(sso_domain::Column::OrgId.eq(org_id))
         .exec(&txn)
         .await?;
+    end_assertion_grants(&txn, org_id, actor).await?;
     audit::record(
         &txn,
         AuditEntry::new("org.sso.removed")
@@ -386,6 +477,34 @@ pub async fn remove(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn assertion_settings_are_bounded_and_tidied() {
+        let p = |clients: Vec<&str>, ttl| AssertionPolicy {
+            enabled: true,
+            clients: clients.into_iter().map(str::to_string).collect(),
+            access_ttl_secs: ttl,
+            ..AssertionPolicy::default()
+        };
+        let ok = validate_assertions(&p(vec![" gc_a ", "", "gc_a", "gc_b"], 60)).unwrap();
+        assert_eq!(ok.clients, vec!["gc_a", "gc_b"]);
+        for ttl in [0, 59, 86_401, -60] {
+            assert_eq!(
+                validate_assertions(&p(vec![], ttl)).unwrap_err().field(),
+                Some("assertion_ttl_mins")
+            );
+        }
+        let many: Vec<String> = (0..=MAX_ASSERTION_CLIENTS)
+            .map(|i| format!("gc_{i}"))
+            .collect();
+        let too_many = p(many.iter().map(String::as_str).collect(), 3600);
+        assert_eq!(
+            validate_assertions(&too_many).unwrap_err().field(),
+            Some("assertion_clients")
+        );
+        let long = "x".repeat(MAX_CLIENT_ID + 1);
+        assert!(validate_assertions(&p(vec![&long], 3600)).is_err());
+    }
 
     #[test]
     fn issuers_are_https_urls_without_extras() {

@@ -17,13 +17,11 @@
 //! provider can't take over an account by claiming its address.
 
 use chrono::Utc;
-use openidconnect::core::{
-    CoreAuthenticationFlow, CoreClient, CoreProviderMetadata, CoreUserInfoClaims,
-};
+use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreUserInfoClaims};
 use openidconnect::{
     AuthorizationCode, ClaimsVerificationError, ClientId, ClientSecret, CsrfToken,
-    EndpointMaybeSet, EndpointNotSet, EndpointSet, IssuerUrl, Nonce, OAuth2TokenResponse,
-    PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope, TokenResponse,
+    EndpointMaybeSet, EndpointNotSet, EndpointSet, Nonce, OAuth2TokenResponse, PkceCodeChallenge,
+    PkceCodeVerifier, RedirectUrl, Scope, TokenResponse,
 };
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
@@ -31,10 +29,10 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::connection::secret_place;
+use super::provider::{Http, Keys, chain, discover, fetcher};
 use crate::domain::audit::{self, AuditEntry};
 use crate::domain::entities::{organization, sso_connection, sso_identity, sso_login, user};
 use crate::domain::oauth::client_domains::DomainList;
-use crate::domain::oauth::metadata_document::fetch::{DocumentFetcher, FetchError};
 use crate::domain::secrets::sha256_hex;
 use crate::domain::validate::{Email, Password};
 use crate::domain::{RequestMeta, Services, members, orgs, sso_policy, users};
@@ -44,8 +42,6 @@ use crate::error::{AppError, AppResult};
 pub const LOGIN_TTL: chrono::Duration = chrono::Duration::minutes(10);
 /// Where providers send people back (registered with the provider as the redirect URI).
 pub const CALLBACK_PATH: &str = "/login/sso/callback";
-/// The most Gatehouse reads of one answer from a provider (discovery, keys, tokens).
-const MAX_ANSWER: usize = 256 * 1024;
 
 pub fn callback_url(s: &Services) -> String {
     format!("{}{CALLBACK_PATH}", s.settings.public_url)
@@ -145,60 +141,6 @@ async fn usable(s: &Services, org_id: Uuid) -> Outcome<(sso_connection::Model, S
     Ok(Ok((conn, secret)))
 }
 
-/// The guarded HTTP client, as openidconnect calls it.
-struct Http(DocumentFetcher);
-
-impl<'c> openidconnect::AsyncHttpClient<'c> for Http {
-    type Error = FetchError;
-    type Future = std::pin::Pin<
-        Box<
-            dyn std::future::Future<Output = Result<openidconnect::HttpResponse, FetchError>>
-                + Send
-                + 'c,
-        >,
-    >;
-
-    fn call(&'c self, request: openidconnect::HttpRequest) -> Self::Future {
-        Box::pin(self.0.exchange(request, MAX_ANSWER))
-    }
-}
-
-fn fetcher(s: &Services) -> AppResult<Http> {
-    s.metadata_fetcher().cloned().map(Http).ok_or_else(|| {
-        tracing::error!("no outbound HTTP client: the fetch settings were refused at start");
-        AppError::Internal
-    })
-}
-
-/// Whether [`discover`] may answer from what this process kept.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Keys {
-    Kept,
-    Fresh,
-}
-
-/// The provider's metadata (and keys) by OpenID Connect Discovery; the issuer it states must
-/// be the configured one.
-async fn discover(
-    s: &Services,
-    http: &Http,
-    issuer: &str,
-    keys: Keys,
-) -> Result<CoreProviderMetadata, SsoFailure> {
-    if keys == Keys::Kept
-        && let Some(kept) = s.sso_providers.get(issuer)
-    {
-        return Ok(kept);
-    }
-    let url = IssuerUrl::new(issuer.to_string())
-        .map_err(|e| SsoFailure::Unreachable(format!("issuer URL: {e}")))?;
-    let metadata = CoreProviderMetadata::discover_async(url, http)
-        .await
-        .map_err(|e| SsoFailure::Unreachable(format!("discovery: {}", chain(&e))))?;
-    s.sso_providers.put(issuer, metadata.clone());
-    Ok(metadata)
-}
-
 /// Gatehouse as the provider's client: its metadata found by discovery, our redirect URI.
 type ProviderClient = CoreClient<
     EndpointSet,
@@ -218,7 +160,7 @@ async fn provider_client(
 ) -> Outcome<ProviderClient> {
     let metadata = match discover(s, http, &conn.issuer, keys).await {
         Ok(m) => m,
-        Err(f) => return Ok(Err(f)),
+        Err(why) => return Ok(Err(SsoFailure::Unreachable(why))),
     };
     let redirect = RedirectUrl::new(callback_url(s)).map_err(|_| AppError::Internal)?;
     Ok(Ok(CoreClient::from_provider_metadata(
@@ -227,18 +169,6 @@ async fn provider_client(
         Some(ClientSecret::new(secret)),
     )
     .set_redirect_uri(redirect)))
-}
-
-/// An error with its causes, for logs and the audit trail.
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
-        source = s.source();
-    }
-    out
 }
 
 /// Starts a sign-in at `org`'s provider; the provider URL to send the person to.
@@ -518,15 +448,16 @@ async fn sign_in(
     .await
 }
 
-struct Identity {
-    subject: String,
-    email: Option<String>,
-    verified: bool,
-    name: Option<String>,
+/// Who a provider says someone is.
+pub(crate) struct Identity {
+    pub(crate) subject: String,
+    pub(crate) email: Option<String>,
+    pub(crate) verified: bool,
+    pub(crate) name: Option<String>,
 }
 
 /// The account a verified provider identity signs in as (see the module's rules).
-async fn account(
+pub(crate) async fn account(
     s: &Services,
     org: &organization::Model,
     conn: &sso_connection::Model,
