@@ -36,7 +36,7 @@ test("API docs render every operation under the CSP and try calls with the sessi
   for (const [path, ops] of Object.entries(spec.paths as Record<string, Record<string, unknown>>)) {
     for (const method of Object.keys(ops)) operations.push(`${method.toUpperCase()} ${path}`);
   }
-  expect(operations.length).toBe(13);
+  expect(operations.length).toBe(20);
 
   const res = await page.goto("/api/v1/docs");
   expect(res?.status()).toBe(200);

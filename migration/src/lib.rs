@@ -12,6 +12,8 @@ mod m20261130_000005_metadata_clients;
 mod m20261130_000006_shared_throttles;
 mod m20261130_000007_sso;
 mod m20261130_000008_enterprise_grants;
+mod m20261130_000009_signing_keys;
+mod m20261130_000010_gateway;
 pub mod test_db;
 
 pub struct Migrator;
@@ -28,6 +30,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000006_shared_throttles::Migration),
             Box::new(m20261130_000007_sso::Migration),
             Box::new(m20261130_000008_enterprise_grants::Migration),
+            Box::new(m20261130_000009_signing_keys::Migration),
+            Box::new(m20261130_000010_gateway::Migration),
         ]
     }
 }

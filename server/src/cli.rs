@@ -108,6 +108,9 @@ enum Command {
         #[arg(long)]
         org: String,
     },
+    /// Start a rotation of Gatehouse's signing key: the new key is published now and signs
+    /// after an hour's overlap; the old one stays published an hour after that.
+    RotateSigningKey,
     /// Create the demo organization `acme` with one user per role and print their sign-ins.
     Demo,
     /// List the newest mail in the outbox: sent, waiting or failed, with the link of mail not
@@ -329,6 +332,18 @@ async fn execute(cli: Cli) -> Result<(), CliError> {
         }
         Command::DisableUser { email } => set_disabled(&services, &db, &email, true, &meta).await,
         Command::EnableUser { email } => set_disabled(&services, &db, &email, false, &meta).await,
+        Command::RotateSigningKey => {
+            let r = app::domain::signing_keys::rotate(&services, &meta)
+                .await
+                .map_err(|e| CliError(e.to_string()))?;
+            println!(
+                "New signing key {} is published at {}/.well-known/jwks.json and signs from {}.",
+                r.kid,
+                config.public_url,
+                r.signs_from.to_rfc3339()
+            );
+            Ok(())
+        }
         Command::Demo => demo(&services, &config, &meta).await,
         Command::Outbox { limit } => outbox(&services, limit).await,
         Command::Login { .. }
@@ -480,7 +495,15 @@ async fn serve(config: Config, services: Services) -> Result<(), CliError> {
     if !std::path::Path::new(&config.site_root).join("pkg").exists() {
         tracing::warn!(site_root = %config.site_root, "no built site found: run `cargo leptos build` so pages get their styles and scripts");
     }
+    app::domain::signing_keys::ensure(&services)
+        .await
+        .map_err(|e| CliError(format!("signing key: {e}")))?;
     spawn_housekeeping(services.clone());
+    spawn_upstream_refresh(
+        services.clone(),
+        crate::mcp::gateway::UpstreamHttp::new(config.metadata_fetch.extra_ca_pem.as_deref())
+            .map_err(|e| CliError(format!("upstream HTTP client: {e}")))?,
+    );
     app::domain::mailer::spawn_worker(services.clone());
     match &config.mail.smtp {
         Some(url) => tracing::info!(smtp = %url.shown(), "mail goes through SMTP"),
@@ -543,6 +566,27 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
 
 /// Every ten minutes: expired sessions, unused self-registered clients, stale OAuth requests,
 /// mailed links nobody can follow any more, old outbox entries.
+/// Lists every upstream MCP server's tools again every ten minutes, so tools they add or drop
+/// show without an admin asking (a failure is kept for the admin to see).
+fn spawn_upstream_refresh(services: Services, http: crate::mcp::gateway::UpstreamHttp) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(600));
+        loop {
+            tick.tick().await;
+            let all = match app::domain::gateway::upstreams::all_enabled(&services.db).await {
+                Ok(all) => all,
+                Err(e) => {
+                    tracing::warn!(error = %e, "upstream refresh: the list can't be read");
+                    continue;
+                }
+            };
+            for u in all {
+                let _ = crate::mcp::gateway::refresh(&services, &http, &u).await;
+            }
+        }
+    });
+}
+
 fn spawn_housekeeping(services: Services) {
     use tower_sessions::session_store::ExpiredDeletion;
     let store = crate::session_store::SeaOrmStore::new(services.db.clone());
@@ -573,6 +617,9 @@ fn spawn_housekeeping(services: Services) {
             }
             if let Err(e) = app::domain::oauth::assertion::sweep(&services.db).await {
                 tracing::warn!(error = %e, "used-assertion sweep failed");
+            }
+            if let Err(e) = app::domain::signing_keys::sweep(&services.db).await {
+                tracing::warn!(error = %e, "retired signing-key sweep failed");
             }
             let links = app::domain::email_links::sweep(&services.db).await;
             let mails = app::domain::mail::outbox::sweep(&services.db).await;

@@ -53,6 +53,8 @@ pub struct Config {
     pub secret_key: KeySource,
     /// The key the sealed values are sealed with now, while changing keys.
     pub secret_key_previous: Option<InstanceKey>,
+    /// The hosts upstream MCP servers may be at (none: any but internal addresses).
+    pub upstream_allowed_hosts: Option<app::domain::upstream_hosts::UpstreamHosts>,
 }
 
 /// Where the instance key comes from.
@@ -80,6 +82,7 @@ impl Config {
         s.mail = self.mail.clone();
         s.oauth.metadata_documents = self.metadata_documents;
         s.oauth.metadata_fetch = self.metadata_fetch.clone();
+        s.gateway.allowed_hosts = self.upstream_allowed_hosts.clone();
         s
     }
 }
@@ -119,6 +122,7 @@ const SETTINGS: &[&str] = &[
     "GATEHOUSE_METADATA_DOCUMENTS",
     "GATEHOUSE_EXTRA_CA_FILE",
     "GATEHOUSE_UNSAFE_METADATA_FROM_LOOPBACK",
+    "GATEHOUSE_UPSTREAM_ALLOWED_HOSTS",
     "GATEHOUSE_SMTP_URL",
     "GATEHOUSE_MAIL_FROM",
     "GATEHOUSE_SECRET_KEY",
@@ -266,6 +270,12 @@ impl Config {
         }
         // The fetcher is built once here so a bad CA file stops start-up, not a sign-in.
         DocumentFetcher::new(&metadata_fetch).map_err(|e| err("GATEHOUSE_EXTRA_CA_FILE", e))?;
+        let upstream_allowed_hosts = get("GATEHOUSE_UPSTREAM_ALLOWED_HOSTS")
+            .map(|raw| {
+                app::domain::upstream_hosts::UpstreamHosts::parse(&raw)
+                    .map_err(|m| err("GATEHOUSE_UPSTREAM_ALLOWED_HOSTS", m))
+            })
+            .transpose()?;
         let mut mail = MailSettings::log_only(&public_url);
         if let Some(raw) = get("GATEHOUSE_SMTP_URL") {
             mail.smtp = Some(SmtpUrl::parse(&raw).map_err(|m| err("GATEHOUSE_SMTP_URL", m))?);
@@ -341,6 +351,7 @@ impl Config {
             mail,
             secret_key,
             secret_key_previous,
+            upstream_allowed_hosts,
         })
     }
 }

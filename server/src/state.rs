@@ -8,6 +8,7 @@ use axum::extract::FromRef;
 use leptos::prelude::LeptosOptions;
 
 use crate::config::Config;
+use crate::mcp::gateway::UpstreamHttp;
 
 /// Shared by every request. One `Arc` so that the per-request clones axum makes (each
 /// `State` extractor and `from_fn_with_state` layer) cost a reference count, not a copy of
@@ -19,6 +20,8 @@ pub struct StateInner {
     pub leptos_options: LeptosOptions,
     pub services: Services,
     pub config: Arc<Config>,
+    /// The HTTP client towards the orgs' upstream MCP servers (the gateway).
+    pub upstreams: UpstreamHttp,
 }
 
 impl Deref for AppState {
@@ -43,10 +46,14 @@ impl AppState {
             .site_pkg_dir("pkg")
             .site_addr(config.bind)
             .build();
+        // The extra CA was read and checked with the configuration.
+        let upstreams = UpstreamHttp::new(config.metadata_fetch.extra_ca_pem.as_deref())
+            .expect("the upstream HTTP client is built from settings already checked");
         Self(Arc::new(StateInner {
             leptos_options,
             services,
             config: Arc::new(config),
+            upstreams,
         }))
     }
 }

@@ -36,7 +36,7 @@ on_both_backends!(
     switching_mcp_off_leaves_the_api_open_and_personal_tokens_off_closes_it,
 );
 
-const ENDPOINTS: [(&str, &str); 13] = [
+const ENDPOINTS: [(&str, &str); 20] = [
     ("GET", "/api/v1/me"),
     ("GET", "/api/v1/tokens"),
     (
@@ -59,6 +59,28 @@ const ENDPOINTS: [(&str, &str); 13] = [
     ("PUT", "/api/v1/org/sso"),
     ("DELETE", "/api/v1/org/sso"),
     ("GET", "/api/v1/members"),
+    ("GET", "/api/v1/org/mcp-servers"),
+    ("POST", "/api/v1/org/mcp-servers"),
+    (
+        "GET",
+        "/api/v1/org/mcp-servers/00000000-0000-0000-0000-000000000000",
+    ),
+    (
+        "PUT",
+        "/api/v1/org/mcp-servers/00000000-0000-0000-0000-000000000000",
+    ),
+    (
+        "DELETE",
+        "/api/v1/org/mcp-servers/00000000-0000-0000-0000-000000000000",
+    ),
+    (
+        "POST",
+        "/api/v1/org/mcp-servers/00000000-0000-0000-0000-000000000000/refresh",
+    ),
+    (
+        "PUT",
+        "/api/v1/org/mcp-servers/00000000-0000-0000-0000-000000000000/tools/some-tool",
+    ),
 ];
 
 fn services(app: &TestApp) -> Services {
@@ -1195,7 +1217,8 @@ async fn openapi_json_is_3_1_and_lists_every_path(db: DatabaseConnection) {
         .map(|(m, p)| {
             let p = p
                 .replace("00000000-0000-0000-0000-000000000000", "{id}")
-                .replace("some-client", "{client_id}");
+                .replace("some-client", "{client_id}")
+                .replace("some-tool", "{tool}");
             (m.to_string(), p)
         })
         .collect();

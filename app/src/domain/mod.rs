@@ -7,6 +7,7 @@ pub mod audit_log;
 pub mod connections;
 pub mod email_links;
 pub mod entities;
+pub mod gateway;
 pub mod invitations;
 pub mod mail;
 pub mod mailer;
@@ -23,17 +24,20 @@ pub mod pats;
 pub mod sealing;
 pub mod secrets;
 pub mod services;
+pub mod signing_key_cache;
+pub mod signing_keys;
 pub mod sso;
 pub mod sso_policy;
 pub mod sso_providers;
 pub mod throttle;
 pub mod two_factor;
+pub mod upstream_hosts;
 pub mod users;
 pub mod validate;
 pub mod verification;
 pub mod write_txn;
 
-pub use services::{OAuthSettings, Services, Settings};
+pub use services::{GatewaySettings, OAuthSettings, Services, Settings};
 
 /// Who made a request and from where; recorded with audit events.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

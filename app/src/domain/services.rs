@@ -13,8 +13,10 @@ use super::oauth::metadata_document::fetch::{DocumentFetcher, FetchSettings};
 use super::oauth::rotation_writer::RotationWriter;
 use super::passwords::PasswordHasher;
 use super::sealing::InstanceKey;
+use super::signing_key_cache::SigningKeyCache;
 use super::sso_providers::ProviderCache;
 use super::throttle::{Throttle, ThrottleLimits};
+use super::upstream_hosts::UpstreamHosts;
 
 /// Instance settings the domain needs (parsed and validated by the server's config).
 #[derive(Debug, Clone)]
@@ -27,6 +29,14 @@ pub struct Settings {
     pub signups_per_hour: u32,
     pub oauth: OAuthSettings,
     pub mail: MailSettings,
+    pub gateway: GatewaySettings,
+}
+
+/// Instance-wide settings of the gateway (upstream MCP servers).
+#[derive(Debug, Clone, Default)]
+pub struct GatewaySettings {
+    /// The hosts upstreams may be at (`None`: any but internal addresses).
+    pub allowed_hosts: Option<UpstreamHosts>,
 }
 
 impl Settings {
@@ -38,6 +48,7 @@ impl Settings {
             signup_enabled,
             signups_per_hour: ThrottleLimits::default().signups_per_ip,
             oauth: OAuthSettings::default(),
+            gateway: GatewaySettings::default(),
         }
     }
 }
@@ -98,6 +109,8 @@ pub struct Services {
     rotations: Option<RotationWriter>,
     /// Single sign-on providers' discovery documents and keys.
     pub sso_providers: Arc<ProviderCache>,
+    /// The signing key this process signs with (see `signing_keys`).
+    pub signing_key: Arc<SigningKeyCache>,
 }
 
 impl Services {
@@ -131,6 +144,7 @@ impl Services {
             mail_wake: Arc::new(tokio::sync::Notify::new()),
             rotations,
             sso_providers: Arc::new(ProviderCache::default()),
+            signing_key: Arc::new(SigningKeyCache::default()),
         }
     }
 

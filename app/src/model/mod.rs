@@ -4,6 +4,7 @@
 mod account;
 mod clients;
 mod consent;
+mod gateway;
 mod members;
 mod settings;
 mod sso;
@@ -12,6 +13,7 @@ mod tokens;
 pub use account::*;
 pub use clients::*;
 pub use consent::*;
+pub use gateway::*;
 pub use members::*;
 pub use settings::*;
 pub use sso::*;

@@ -200,20 +200,12 @@ fn SsoSettings(
                     <a href="/admin/members">"members page"</a> ". Existing members keep their role."
                 </p>
                 <FieldError error field="default_role" />
-                <div class="choice">
-                    <input type="checkbox" id="require_sso" name="require_sso" value="on"
-                        checked=f.require_sso prop:checked=f.require_sso aria-describedby="require_sso-hint" />
-                    <label for="require_sso" class="inline-label">"Require single sign-on"</label>
-                </div>
-                <p class="hint" id="require_sso-hint">
+                <Toggle id="require_sso" label="Require single sign-on" checked=f.require_sso>
                     "Members with an address of these domains can't sign in with a password any more; the sign-in page tells them where to go. Members with other addresses are not affected."
-                </p>
-                <div class="choice">
-                    <input type="checkbox" id="enabled" name="enabled" value="on"
-                        checked=f.enabled prop:checked=f.enabled aria-describedby="enabled-hint" />
-                    <label for="enabled" class="inline-label">"Switched on"</label>
-                </div>
-                <p class="hint" id="enabled-hint">"Off keeps the settings but signs nobody in through the provider."</p>
+                </Toggle>
+                <Toggle id="enabled" label="Switched on" checked=f.enabled>
+                    "Off keeps the settings but signs nobody in through the provider."
+                </Toggle>
             </section>
             <section class="panel" aria-labelledby="sso-assertions">
                 <h2 id="sso-assertions">"MCP access granted by the provider"</h2>
@@ -224,14 +216,9 @@ fn SsoSettings(
                 </p>
                 <CopyBox value=v.assertion_audience.clone() label="Audience (aud): this server's issuer" />
                 <CopyBox value=v.assertion_resource.clone() label="Resource: your organization's MCP endpoint" />
-                <div class="choice">
-                    <input type="checkbox" id="assertion_grants" name="assertion_grants" value="on"
-                        checked=f.assertion_grants prop:checked=f.assertion_grants aria-describedby="assertion_grants-hint" />
-                    <label for="assertion_grants" class="inline-label">"Let this identity provider grant MCP access"</label>
-                </div>
-                <p class="hint" id="assertion_grants-hint">
+                <Toggle id="assertion_grants" label="Let this identity provider grant MCP access" checked=f.assertion_grants>
                     "Only members linked to the provider (they signed in through it once) get access, with their role here. Switching this off ends every connection the provider granted."
-                </p>
+                </Toggle>
                 <label for="assertion_clients">"Clients allowed"</label>
                 <textarea id="assertion_clients" name="assertion_clients" rows="3" spellcheck="false" autocomplete="off" class="mono"
                     prop:value=f.assertion_clients.clone() aria-invalid=move || aria_invalid(error, "assertion_clients")
@@ -252,22 +239,12 @@ fn SsoSettings(
                     "Never longer than the organization's own access-token lifetime. When it ends, the client asks the provider for a fresh assertion."
                 </p>
                 <FieldError error field="assertion_ttl_mins" />
-                <div class="choice">
-                    <input type="checkbox" id="assertion_refresh" name="assertion_refresh" value="on"
-                        checked=f.assertion_refresh prop:checked=f.assertion_refresh aria-describedby="assertion_refresh-hint" />
-                    <label for="assertion_refresh" class="inline-label">"Also issue refresh tokens"</label>
-                </div>
-                <p class="hint" id="assertion_refresh-hint">
+                <Toggle id="assertion_refresh" label="Also issue refresh tokens" checked=f.assertion_refresh>
                     "Off (recommended): access ends when the token does unless the provider grants it again, so offboarding in the provider takes effect within the lifetime above."
-                </p>
-                <div class="choice">
-                    <input type="checkbox" id="assertion_create_members" name="assertion_create_members" value="on"
-                        checked=f.assertion_create_members prop:checked=f.assertion_create_members aria-describedby="assertion_create_members-hint" />
-                    <label for="assertion_create_members" class="inline-label">"Add people the provider vouches for as members"</label>
-                </div>
-                <p class="hint" id="assertion_create_members-hint">
+                </Toggle>
+                <Toggle id="assertion_create_members" label="Add people the provider vouches for as members" checked=f.assertion_create_members>
                     "A person not yet linked joins with the first-time role when the assertion carries their address in one of the domains above; an account that belongs elsewhere is never taken over."
-                </p>
+                </Toggle>
             </section>
             <div class="form-footer">
                 <button type="submit" disabled=move || save.pending().get()>"Save single sign-on"</button>
@@ -310,5 +287,24 @@ fn TextField(
             aria-invalid=move || aria_invalid(error, id) />
         <p class="hint" id=hint_id>{hint}</p>
         <FieldError error field=id />
+    }
+}
+
+/// A checkbox with its label and the sentence that says what it does.
+#[component]
+fn Toggle(
+    id: &'static str,
+    label: &'static str,
+    checked: bool,
+    children: Children,
+) -> impl IntoView {
+    let hint_id = format!("{id}-hint");
+    view! {
+        <div class="choice">
+            <input type="checkbox" id=id name=id value="on" checked=checked prop:checked=checked
+                aria-describedby=hint_id.clone() />
+            <label for=id class="inline-label">{label}</label>
+        </div>
+        <p class="hint" id=hint_id>{children()}</p>
     }
 }

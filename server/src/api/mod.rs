@@ -1,4 +1,5 @@
-//! The REST API under `/api/v1`: an org's tokens, OAuth clients, policy, single sign-on and members for
+//! The REST API under `/api/v1`: an org's tokens, OAuth clients, policy, single sign-on, MCP
+//! servers (the gateway) and members for
 //! scripts, authenticated by a standard PAT or the browser session (see [`auth`]). Handlers
 //! parse, authenticate and call `app`'s domain; the OpenAPI description is generated from them
 //! ([`openapi`]) and browsable at `/api/v1/docs/` ([`docs`]).
@@ -7,6 +8,7 @@ pub mod auth;
 pub mod clients;
 pub mod docs;
 pub mod error;
+pub mod mcp_servers;
 pub mod me;
 pub mod members;
 pub mod openapi;
@@ -42,6 +44,24 @@ pub fn routes(state: &AppState, sessions: SessionManagerLayer<SeaOrmStore>) -> R
         .route(
             "/api/v1/org/sso",
             get(sso::get).put(sso::put).delete(sso::delete),
+        )
+        .route(
+            "/api/v1/org/mcp-servers",
+            get(mcp_servers::list).post(mcp_servers::create),
+        )
+        .route(
+            "/api/v1/org/mcp-servers/{id}",
+            get(mcp_servers::detail)
+                .put(mcp_servers::update)
+                .delete(mcp_servers::delete),
+        )
+        .route(
+            "/api/v1/org/mcp-servers/{id}/refresh",
+            post(mcp_servers::refresh),
+        )
+        .route(
+            "/api/v1/org/mcp-servers/{id}/tools/{tool}",
+            axum::routing::put(mcp_servers::set_tool),
         )
         .route("/api/v1/members", get(members::list))
         .route("/api/v1", any(unknown))

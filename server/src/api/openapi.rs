@@ -11,7 +11,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa::openapi::server::Server;
 use utoipa::{Modify, OpenApi};
 
-use super::{clients, error, me, members, policy, sso, tokens};
+use super::{clients, error, mcp_servers, me, members, policy, sso, tokens};
 use crate::router::SESSION_COOKIE;
 use crate::state::AppState;
 
@@ -52,6 +52,13 @@ Token, client, policy and single sign-on calls need the `admin` role; `GET /api/
         sso::get,
         sso::put,
         sso::delete,
+        mcp_servers::list,
+        mcp_servers::create,
+        mcp_servers::detail,
+        mcp_servers::update,
+        mcp_servers::delete,
+        mcp_servers::set_tool,
+        mcp_servers::refresh,
         members::list,
     ),
     components(schemas(

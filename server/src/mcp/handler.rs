@@ -12,15 +12,26 @@ use app::error::AppResult;
 use http::request::Parts;
 use rmcp::handler::server::common::{AsRequestContext, FromContextPart};
 use rmcp::handler::server::router::tool::ToolRouter;
+use rmcp::handler::server::tool::ToolCallContext;
 use rmcp::handler::server::wrapper::Parameters;
-use rmcp::model::{CallToolResult, ContentBlock, Implementation, ServerCapabilities, ServerConfig};
+use rmcp::model::{
+    CacheScope, CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock,
+    Implementation, ListToolsResult, PaginatedRequestParams, ProtocolVersion, ServerCapabilities,
+    ServerConfig, Tool,
+};
+use rmcp::service::{RequestContext, RoleServer};
 use rmcp::{ErrorData, ServerHandler, schemars, tool, tool_handler, tool_router};
 use serde::Deserialize;
+
+use super::gateway::{self, UpstreamHttp};
+use app::domain::gateway::catalog;
 
 #[derive(Clone)]
 pub struct GatehouseMcp {
     services: Services,
     router: Arc<ToolRouter<GatehouseMcp>>,
+    /// Towards the org's upstream MCP servers (the gateway).
+    upstreams: UpstreamHttp,
 }
 
 /// Built once: every request gets a fresh handler (stateless HTTP), the tool table is shared.
@@ -39,12 +50,52 @@ static ROUTER: LazyLock<Arc<ToolRouter<GatehouseMcp>>> = LazyLock::new(|| {
 });
 
 impl GatehouseMcp {
-    pub fn new(services: Services) -> Self {
+    pub fn new(services: Services, upstreams: UpstreamHttp) -> Self {
         Self {
             services,
             router: ROUTER.clone(),
+            upstreams,
         }
     }
+}
+
+/// The caller the bearer middleware attached to the HTTP request behind `context`.
+fn principal_of(context: &RequestContext<RoleServer>) -> Option<(Arc<Principal>, RequestMeta)> {
+    let parts = context.extensions.get::<Parts>()?;
+    let p = parts.extensions.get::<Arc<Principal>>()?.clone();
+    let meta = parts
+        .extensions
+        .get::<RequestMeta>()
+        .cloned()
+        .unwrap_or_default();
+    Some((p, meta))
+}
+
+/// An upstream's tool as clients see it: its name prefixed, its description, schemas and
+/// annotations as the upstream listed them.
+fn upstream_tool(e: &catalog::Exposed) -> Tool {
+    let schema =
+        serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&e.tool.input_schema)
+            .unwrap_or_default();
+    let description = format!(
+        "{} (from {})",
+        e.tool.description.as_deref().unwrap_or("").trim(),
+        e.upstream.name
+    );
+    let mut tool = Tool::new(e.name(), description.trim().to_string(), Arc::new(schema));
+    tool.title = e.tool.title.clone();
+    tool.output_schema = e
+        .tool
+        .output_schema
+        .as_deref()
+        .and_then(|o| serde_json::from_str(o).ok())
+        .map(Arc::new);
+    tool.annotations = e
+        .tool
+        .annotations
+        .as_deref()
+        .and_then(|a| serde_json::from_str(a).ok());
+    tool
 }
 
 /// The caller and request metadata the bearer middleware attached to this HTTP request.
@@ -259,6 +310,74 @@ impl GatehouseMcp {
 impl ServerHandler for GatehouseMcp {
     fn get_info(&self) -> ServerConfig {
         SERVER_INFO.clone()
+    }
+
+    /// Gatehouse's own tools, then the upstream tools this caller's role and scope may use.
+    async fn list_tools(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, ErrorData> {
+        let mut tools = self.router.list_all();
+        if let Some((p, _)) = principal_of(&context) {
+            let visible = catalog::visible(&self.services, &p).await.map_err(|e| {
+                tracing::error!(error = %e, "the upstream tools can't be read");
+                ErrorData::internal_error("the organization's MCP servers can't be read now", None)
+            })?;
+            tools.extend(visible.iter().map(upstream_tool));
+        }
+        let mut result = ListToolsResult::with_all_items(tools);
+        // What is listed depends on who asks: never a shared cache.
+        if context
+            .protocol_version()
+            .is_some_and(|v| v >= ProtocolVersion::V_2026_07_28)
+        {
+            result.ttl_ms = Some(0);
+            result.cache_scope = Some(CacheScope::Private);
+        }
+        Ok(result)
+    }
+
+    /// Gatehouse's own tool, or an upstream's (`{server}__{tool}`) through the gateway.
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, ErrorData> {
+        if self.router.has_route(request.name.as_ref()) || !catalog::is_upstream_name(&request.name)
+        {
+            let tcc = ToolCallContext::new(self, request, context);
+            return self.router.call(tcc).await;
+        }
+        let Some((p, meta)) = principal_of(&context) else {
+            return Err(ErrorData::internal_error(
+                "request reached a tool unauthenticated",
+                None,
+            ));
+        };
+        let exposed = match catalog::route(&self.services, &p, &request.name).await {
+            Ok(Ok(e)) => e,
+            Ok(Err(words)) => {
+                return Ok(CallToolResult::error(vec![ContentBlock::text(words)]).into());
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "an upstream tool can't be looked up");
+                return Err(ErrorData::internal_error(
+                    "the organization's MCP servers can't be read now",
+                    None,
+                ));
+            }
+        };
+        Ok(gateway::call(
+            &self.services,
+            &self.upstreams,
+            &p,
+            &exposed,
+            request.arguments,
+            &meta,
+        )
+        .await
+        .into())
     }
 }
 

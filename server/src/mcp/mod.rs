@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod endpoint;
+pub mod gateway;
 pub mod handler;
 
 use std::sync::Arc;
@@ -33,7 +34,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         // behind proxies with their own host names.
         .disable_allowed_hosts()
         .with_allowed_origins(allowed_origins(&state.config.public_url));
-    let handler = handler::GatehouseMcp::new(services);
+    let handler = handler::GatehouseMcp::new(services, state.upstreams.clone());
     let factory = handler.clone();
     let service = StreamableHttpService::new(
         move || Ok(factory.clone()),

@@ -22,6 +22,7 @@ pub fn authorization_server_metadata(state: &AppState) -> Value {
         "token_endpoint": format!("{base}/oauth/token"),
         "revocation_endpoint": format!("{base}/oauth/revoke"),
         "introspection_endpoint": format!("{base}/oauth/introspect"),
+        "jwks_uri": format!("{base}/.well-known/jwks.json"),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
         "grant_types_supported": ["authorization_code", "refresh_token", JWT_BEARER],
@@ -44,6 +45,22 @@ pub fn authorization_server_metadata(state: &AppState) -> Value {
 
 pub async fn authorization_server(State(state): State<AppState>) -> Json<Value> {
     Json(authorization_server_metadata(&state))
+}
+
+/// Gatehouse's published signing keys (RFC 7517 JWK Set): what verifies the assertions it
+/// signs. Cacheable for five minutes: a new key is published an hour before it signs.
+pub async fn jwks(State(state): State<AppState>) -> Response {
+    match app::domain::signing_keys::jwks(&state.services.db).await {
+        Ok(set) => (
+            [(http::header::CACHE_CONTROL, "public, max-age=300")],
+            Json(set),
+        )
+            .into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "the key set can't be read");
+            StatusCode::SERVICE_UNAVAILABLE.into_response()
+        }
+    }
 }
 
 fn protected_resource_metadata(

@@ -45,6 +45,7 @@ pub fn api_routes() -> Router<AppState> {
             "/.well-known/oauth-protected-resource/o/{slug}/mcp",
             get(discovery::org_protected_resource),
         )
+        .route("/.well-known/jwks.json", get(discovery::jwks))
         .route("/oauth/register", post(register::register))
         .route("/oauth/token", post(token::token))
         .route("/oauth/revoke", post(token::revoke))

@@ -430,9 +430,11 @@ pub async fn seeding_app(
         .collect();
     let config = Config::from_sources(&env, &BTreeMap::new()).expect("config");
     let services = Services::new(db.clone(), config.domain_settings(), key.clone());
+    let origin = config.public_url.clone();
     let router = build_router(AppState::new(config, services.clone()));
     TestApp {
         router,
+        origin,
         db,
         services,
     }

@@ -25,8 +25,25 @@ use tower::ServiceExt;
 
 pub const ORIGIN: &str = "http://127.0.0.1:3000";
 
+/// The port a helper process (a provider, an upstream MCP server) says it listens on, in the
+/// `READY <port>` line it prints first; the rest of its output is drained, or it would die
+/// writing to a closed pipe.
+pub fn ready_port(child: &mut std::process::Child, what: &str) -> u16 {
+    use std::io::BufRead;
+    let mut out = std::io::BufReader::new(child.stdout.take().expect("piped stdout"));
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
+    line.trim()
+        .strip_prefix("READY ")
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("{what} did not start: {line:?}"))
+}
+
 pub struct TestApp {
     pub router: Router,
+    /// Its public URL (`ORIGIN` unless the test named another): where its pages are.
+    pub origin: String,
     pub db: DatabaseConnection,
     /// The router's own services: a change made through them reaches its caches, as one made
     /// through a request would.
@@ -53,9 +70,11 @@ impl TestApp {
             config.domain_settings(),
             app::domain::sealing::InstanceKey::generate().0,
         );
+        let origin = config.public_url.clone();
         let router = build_router(AppState::new(config, services.clone()));
         Self {
             router,
+            origin,
             db,
             services,
         }
@@ -110,7 +129,7 @@ impl TestApp {
             .find(|m| m.to == to && m.link.is_some())
             .and_then(|m| m.link)
             .unwrap_or_else(|| panic!("no mail with a link to {to} in the outbox"));
-        link.strip_prefix(ORIGIN).unwrap().to_string()
+        link.strip_prefix(&self.origin).unwrap().to_string()
     }
 
     /// Signs `email` up in a browser of their own and follows the verification link mailed to
@@ -127,6 +146,7 @@ impl TestApp {
     pub fn browser(&self) -> Browser {
         Browser {
             router: self.router.clone(),
+            origin: self.origin.clone(),
             cookie: None,
             csrf_cookie: None,
             js: false,
@@ -178,6 +198,8 @@ impl Response {
 /// A client that keeps the session cookie between requests.
 pub struct Browser {
     router: Router,
+    /// The app's public URL, which its forms come from.
+    origin: String,
     /// The session cookie's value.
     pub cookie: Option<String>,
     /// The anonymous visitor's CSRF cookie's value (before a session exists).
@@ -243,8 +265,8 @@ impl Browser {
                 Request::post(path)
                     .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
                     .header(header::ACCEPT, accept)
-                    .header(header::ORIGIN, ORIGIN)
-                    .header(header::REFERER, format!("{ORIGIN}{from}")),
+                    .header(header::ORIGIN, &self.origin)
+                    .header(header::REFERER, format!("{}{from}", self.origin)),
             )
             .body(Body::from(body))
             .unwrap();
@@ -341,6 +363,12 @@ impl TestApp {
                 .unwrap(),
         )
         .await
+    }
+
+    /// A GET of `path` straight into the router (no cookies): discovery documents and the like.
+    pub async fn get(&self, path: &str) -> Response {
+        self.call(Request::get(path).body(Body::empty()).unwrap())
+            .await
     }
 
     /// Sends a request straight into the router (no cookies): for machine endpoints.

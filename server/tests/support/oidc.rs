@@ -3,7 +3,6 @@
 //! and a person signing in at it the way a browser without JavaScript would: following
 //! redirects and posting its sign-in form.
 
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 
@@ -65,17 +64,7 @@ impl OidcProvider {
             .expect(
                 "start node oidc-provider (node, and `npm ci` in end2end: `bash .ci/setup --test`)",
             );
-        // The first line says where it listens; the rest is drained, or the provider would
-        // die writing to a closed pipe.
-        let mut out = BufReader::new(child.stdout.take().unwrap());
-        let mut line = String::new();
-        out.read_line(&mut line).unwrap();
-        std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
-        let port: u16 = line
-            .trim()
-            .strip_prefix("READY ")
-            .and_then(|p| p.parse().ok())
-            .unwrap_or_else(|| panic!("the OIDC provider did not start: {line:?}"));
+        let port = super::ready_port(&mut child, "the OIDC provider");
         Self {
             port,
             issuer: format!("https://127.0.0.1:{port}"),

@@ -72,6 +72,12 @@ pub enum Denial {
         granted: String,
         needed: String,
     },
+    /// A tool of an upstream MCP server that needs a higher role than the caller's.
+    ToolRoleTooLow {
+        tool: String,
+        role: Role,
+        needed: Role,
+    },
 
     // ---- the grant (connection) behind an MCP OAuth token ----
     ConnectionGone,
@@ -160,6 +166,7 @@ impl Denial {
             ScopeTooNarrow { .. } => DenialKind::Scope,
             NoOrganization
             | RoleTooLow { .. }
+            | ToolRoleTooLow { .. }
             | ClientBlocked { .. }
             | TwoFactorRequired { .. }
             | McpDisabled { .. }
@@ -198,6 +205,7 @@ impl Denial {
             SessionEnded => "session_ended",
             OrgGone => "org_gone",
             NotMember { .. } => "not_member",
+            ToolRoleTooLow { .. } => "tool_role_too_low",
             NoOrganization => "no_organization",
             RoleTooLow { .. } => "role_too_low",
             ScopeTooNarrow { .. } => "scope_too_narrow",
@@ -256,6 +264,12 @@ impl std::fmt::Display for Denial {
                 "You're not a member of any organization yet. Create one, or ask an admin to invite you.",
             ),
             RoleTooLow { role, capability } => f.write_str(&role.refusal(*capability)),
+            ToolRoleTooLow { tool, role, needed } => write!(
+                f,
+                "{tool} needs the {} role or higher, and you are a {} in this organization. Ask an admin.",
+                needed.label().to_lowercase(),
+                role.label().to_lowercase()
+            ),
             ScopeTooNarrow { granted, needed } => write!(
                 f,
                 "This needs the {needed} permission, and this credential was granted {granted} only. Approve {needed} (connect again, or create a token with it) to continue."

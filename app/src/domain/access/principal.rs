@@ -187,6 +187,26 @@ impl Principal {
         Ok(())
     }
 
+    /// Role and scope for a tool of an upstream MCP server, which an admin opened to
+    /// `min_role` and up with `scope`: hidden from `tools/list` and refused at `tools/call`
+    /// otherwise. The role first, as in [`Self::require`].
+    pub fn require_tool(&self, tool: &str, min_role: Role, scope: &str) -> Result<(), Denial> {
+        if self.role() < min_role {
+            return Err(Denial::ToolRoleTooLow {
+                tool: tool.to_string(),
+                role: self.role(),
+                needed: min_role,
+            });
+        }
+        if !self.token.scopes.contains(scope) {
+            return Err(Denial::ScopeTooNarrow {
+                granted: self.token.scopes.to_string(),
+                needed: scope.to_string(),
+            });
+        }
+        Ok(())
+    }
+
     /// True the first time this cached lookup is used (its use should be recorded).
     pub(crate) fn first_use(&self) -> bool {
         !self.touched.swap(true, Ordering::Relaxed)

@@ -1,0 +1,226 @@
+//! The gateway's transport: Gatehouse as an MCP client of an org's upstream servers, on rmcp's
+//! Streamable HTTP client (JSON and SSE answers). Each call carries the caller's signed
+//! assertion as its bearer token and the upstream's secret header, and is bounded by the
+//! upstream's timeout: a server that is down, slow or answers garbage gives the client a tool
+//! error in plain words, never a hang. The rules (who may call what, what the assertion says)
+//! are the domain's (`app::domain::gateway`).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use app::domain::RequestMeta;
+use app::domain::Services;
+use app::domain::access::Principal;
+use app::domain::audit::{self, AuditEntry};
+use app::domain::entities::mcp_upstream;
+use app::domain::gateway::catalog::{self, Exposed, ListedTool};
+use app::domain::gateway::{caller, upstreams};
+use http::{HeaderName, HeaderValue};
+use rmcp::model::{
+    CallToolRequestParams, CallToolResult, ClientConfig, ContentBlock, Implementation,
+};
+use rmcp::service::RunningService;
+use rmcp::transport::StreamableHttpClientTransport;
+use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
+use rmcp::{RoleClient, ServiceExt};
+use serde_json::json;
+
+/// The HTTP client every upstream call goes through: rustls with the ring provider and the
+/// web's roots (plus the operator's extra CA), no redirects (an upstream's address is what its
+/// admin saved, nothing it points elsewhere), a bounded connect.
+#[derive(Clone)]
+pub struct UpstreamHttp(reqwest013::Client);
+
+impl UpstreamHttp {
+    pub fn new(extra_ca_pem: Option<&[u8]>) -> Result<Self, String> {
+        let mut roots = rustls::RootCertStore::empty();
+        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+        if let Some(pem) = extra_ca_pem {
+            use rustls::pki_types::pem::PemObject;
+            for cert in rustls::pki_types::CertificateDer::pem_slice_iter(pem) {
+                let cert = cert.map_err(|e| format!("extra CA: {e}"))?;
+                roots.add(cert).map_err(|e| format!("extra CA: {e}"))?;
+            }
+        }
+        let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+        let client = reqwest013::Client::builder()
+            .tls_backend_preconfigured(tls)
+            .redirect(reqwest013::redirect::Policy::none())
+            .connect_timeout(Duration::from_secs(5))
+            .user_agent(concat!("gatehouse-gateway/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| e.to_string())?;
+        Ok(Self(client))
+    }
+}
+
+/// How Gatehouse introduces itself to upstreams.
+fn client_info() -> ClientConfig {
+    ClientConfig::new(
+        Default::default(),
+        Implementation::new("gatehouse-gateway", env!("CARGO_PKG_VERSION")),
+    )
+}
+
+/// A session with `u`, as whoever `bearer` says is calling.
+async fn connect(
+    s: &Services,
+    http: &UpstreamHttp,
+    u: &mcp_upstream::Model,
+    bearer: String,
+) -> Result<RunningService<RoleClient, ClientConfig>, String> {
+    let mut headers = HashMap::new();
+    if let Some((name, value)) = upstreams::secret_header(s, u).map_err(|e| e.to_string())? {
+        let name = HeaderName::from_bytes(name.as_bytes()).map_err(|e| e.to_string())?;
+        let value = HeaderValue::from_str(&value).map_err(|e| e.to_string())?;
+        headers.insert(name, value);
+    }
+    let config = StreamableHttpClientTransportConfig::with_uri(u.url.as_str())
+        .auth_header(bearer)
+        .custom_headers(headers);
+    let transport = StreamableHttpClientTransport::with_client(http.0.clone(), config);
+    client_info()
+        .serve(transport)
+        .await
+        .map_err(|e| format!("{e}"))
+}
+
+fn timeout_of(u: &mcp_upstream::Model) -> Duration {
+    Duration::from_millis(u64::try_from(u.timeout_ms).unwrap_or(30_000))
+}
+
+/// Lists `u`'s tools now and stores the listing (or why it failed). How many it has.
+pub async fn refresh(
+    s: &Services,
+    http: &UpstreamHttp,
+    u: &mcp_upstream::Model,
+) -> Result<usize, String> {
+    let bearer = caller::catalog_assertion(s, u)
+        .await
+        .map_err(|e| e.to_string())?;
+    let listing = async {
+        let session = connect(s, http, u, bearer).await?;
+        let tools = session.list_all_tools().await.map_err(|e| format!("{e}"));
+        let _ = session.cancel().await;
+        tools
+    };
+    let outcome = match tokio::time::timeout(timeout_of(u), listing).await {
+        Ok(Ok(tools)) => Ok(tools),
+        Ok(Err(e)) => Err(format!("{} could not be listed: {e}", u.name)),
+        Err(_) => Err(format!(
+            "{} did not answer within {} seconds",
+            u.name,
+            timeout_of(u).as_secs()
+        )),
+    };
+    match outcome {
+        Ok(tools) => {
+            let listed = tools
+                .into_iter()
+                .map(|t| ListedTool {
+                    name: t.name.to_string(),
+                    title: t.title.clone(),
+                    description: t.description.as_ref().map(|d| d.to_string()),
+                    input_schema: serde_json::Value::Object((*t.input_schema).clone()),
+                    output_schema: t
+                        .output_schema
+                        .as_ref()
+                        .map(|o| serde_json::Value::Object((**o).clone())),
+                    annotations: t
+                        .annotations
+                        .as_ref()
+                        .and_then(|a| serde_json::to_value(a).ok()),
+                })
+                .collect();
+            catalog::record_listing(s, u, listed)
+                .await
+                .map_err(|e| e.to_string())
+        }
+        Err(why) => {
+            tracing::info!(upstream = %u.id, error = %why, "listing an upstream's tools failed");
+            catalog::record_failure(s, u, &why)
+                .await
+                .map_err(|e| e.to_string())?;
+            Err(why)
+        }
+    }
+}
+
+/// Calls the upstream tool `e` for `p` with `arguments`: its result as the upstream gave it,
+/// or a tool error in plain words. Audited with the outcome and duration.
+pub async fn call(
+    s: &Services,
+    http: &UpstreamHttp,
+    p: &Principal,
+    e: &Exposed,
+    arguments: Option<serde_json::Map<String, serde_json::Value>>,
+    meta: &RequestMeta,
+) -> CallToolResult {
+    let started = Instant::now();
+    let u = &e.upstream;
+    let outcome = async {
+        let bearer = caller::assertion(s, p, u)
+            .await
+            .map_err(|e| e.to_string())?;
+        let session = connect(s, http, u, bearer).await?;
+        let mut params = CallToolRequestParams::new(e.tool.name.clone());
+        if let Some(args) = arguments {
+            params = params.with_arguments(args);
+        }
+        let result = session.call_tool(params).await.map_err(|e| format!("{e}"));
+        let _ = session.cancel().await;
+        result
+    };
+    let (result, outcome) = match tokio::time::timeout(timeout_of(u), outcome).await {
+        Ok(Ok(result)) => {
+            let o = if result.is_error == Some(true) {
+                "tool_error"
+            } else {
+                "ok"
+            };
+            (result, o)
+        }
+        Ok(Err(why)) => {
+            tracing::info!(upstream = %u.id, error = %why, "an upstream call failed");
+            (
+                CallToolResult::error(vec![ContentBlock::text(format!(
+                    "The MCP server {} could not be reached or gave an answer Gatehouse can't read. Try again later; if it keeps happening, ask an admin to check it on the MCP servers page.",
+                    u.name
+                ))]),
+                "upstream_error",
+            )
+        }
+        Err(_) => (
+            CallToolResult::error(vec![ContentBlock::text(format!(
+                "The MCP server {} did not answer within {} seconds. Try again later.",
+                u.name,
+                timeout_of(u).as_secs()
+            ))]),
+            "timeout",
+        ),
+    };
+    let elapsed = started.elapsed();
+    metrics::histogram!("gatehouse_gateway_call_seconds", "outcome" => outcome)
+        .record(elapsed.as_secs_f64());
+    let entry = AuditEntry::new("mcp.gateway.call")
+        .org(p.org().id)
+        .actor(p.user_id())
+        .target("mcp_server", u.id)
+        .details(json!({
+            "upstream": u.name,
+            "tool": e.tool.name,
+            "outcome": outcome,
+            "duration_ms": elapsed.as_millis() as u64,
+        }));
+    if let Err(err) = audit::record(&s.db, entry, meta).await {
+        tracing::warn!(error = %err, "a gateway call could not be audited");
+    }
+    result
+}
