@@ -133,6 +133,8 @@ export default defineConfig({
         GATEHOUSE_MAIL_FROM: "Gatehouse <no-reply@gatehouse.test>",
         GATEHOUSE_EXTRA_CA_FILE: path.join(tlsDir, "ca.pem"),
         GATEHOUSE_UNSAFE_METADATA_FROM_LOOPBACK: "on",
+        // The gateway tests start their upstream MCP servers on loopback.
+        GATEHOUSE_UPSTREAM_ALLOWED_HOSTS: "127.0.0.1",
       },
     },
   ],

@@ -75,6 +75,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/admin/members") view=MembersAdminPage ssr=SsrMode::Async />
                     <Route path=path!("/admin/settings") view=AdminSettingsPage ssr=SsrMode::Async />
                     <Route path=path!("/admin/sso") view=AdminSsoPage ssr=SsrMode::Async />
+                    <Route path=path!("/admin/mcp-servers") view=AdminMcpServersPage ssr=SsrMode::Async />
                     <Route path=path!("/admin/audit") view=AdminAuditPage ssr=SsrMode::Async />
                     <Route path=path!("/admin/oauth-clients") view=AdminClientsPage ssr=SsrMode::Async />
                     <Route path=path!("/admin/oauth-clients/new") view=NewAdminClientPage ssr=SsrMode::Async />

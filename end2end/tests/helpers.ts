@@ -1,6 +1,8 @@
+import { spawn } from "node:child_process";
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import * as readline from "node:readline";
 import { expect, Page, TestInfo } from "@playwright/test";
 
 export const PASSWORD = "correct horse battery staple";
@@ -238,4 +240,35 @@ export async function whoamiAt(page: Page, path: string, token: string) {
     },
     data: { jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "whoami", arguments: {} } },
   });
+}
+
+/**
+ * Starts an organization's own MCP server written with the MCP TypeScript SDK
+ * (support/upstream_ts_sdk.mjs, JSON answers), trusting Gatehouse at `gatehouse`: its endpoint,
+ * and how to stop it.
+ */
+export async function startUpstream(gatehouse: string): Promise<{ url: string; stop: () => void }> {
+  const script = path.join(__dirname, "..", "support", "upstream_ts_sdk.mjs");
+  const child = spawn(process.execPath, [script], {
+    cwd: path.join(__dirname, ".."),
+    env: { ...process.env, GATEHOUSE: gatehouse },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const lines = readline.createInterface({ input: child.stdout! });
+  const first: string = await new Promise((resolve, reject) => {
+    lines.once("line", resolve);
+    child.once("exit", (code) => reject(new Error(`the upstream MCP server exited (${code})`)));
+  });
+  const port = /^READY (\d+)$/.exec(first)?.[1];
+  if (!port) throw new Error(`the upstream MCP server did not start: ${first}`);
+  return { url: `http://127.0.0.1:${port}/mcp`, stop: () => child.kill() };
+}
+
+/** Adds `url` as the org's MCP server `name` on /admin/mcp-servers, as its signed-in admin. */
+export async function addMcpServer(page: Page, testInfo: TestInfo, name: string, url: string) {
+  await open(page, testInfo, "/admin/mcp-servers");
+  await page.getByLabel("Name", { exact: true }).fill(name);
+  await page.getByLabel("Endpoint (Streamable HTTP)").fill(url);
+  await page.getByRole("button", { name: "Add MCP server" }).click();
+  await expect(page.getByText(new RegExp(`Added ${name}: \\d+ tools listed`)).first()).toBeVisible();
 }

@@ -8,6 +8,7 @@ const ADMIN_LINKS: [string, string][] = [
   ["Tokens", "/admin/tokens"],
   ["Settings", "/admin/settings"],
   ["Single sign-on", "/admin/sso"],
+  ["MCP servers", "/admin/mcp-servers"],
   ["Audit log", "/admin/audit"],
 ];
 

@@ -6,7 +6,7 @@ import { OAuthClientProvider, UnauthorizedError } from "@modelcontextprotocol/sd
 import type { OAuthClientInformationMixed, OAuthClientMetadata, OAuthTokens } from "@modelcontextprotocol/sdk/shared/auth.js";
 import type { FetchLike } from "@modelcontextprotocol/sdk/shared/transport.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
-import { PASSWORD, logOut, open, signUp, unique } from "./helpers";
+import { PASSWORD, addMcpServer, logOut, open, signUp, startUpstream, unique } from "./helpers";
 
 // The official MCP TypeScript SDK against a running Gatehouse: the SDK's own OAuth client does
 // discovery, dynamic registration, PKCE, the code exchange and refreshes; Chromium (driven by
@@ -307,6 +307,44 @@ test("a viewer connects to /o/{org}/mcp; querying activity is a tool error in pl
   ]);
   await client.close();
   await viewerPage.context().close();
+});
+
+test("through the gateway: the SDK lists and calls the tools of the org's own MCP server as its member", async ({ page, browser, baseURL }, testInfo) => {
+  test.setTimeout(120_000);
+  const upstream = await startUpstream(baseURL!);
+  try {
+    const { email, slug, orgName } = await adminWithOrg(page, testInfo, "ada");
+    await addMcpServer(page, testInfo, "docs", upstream.url);
+    const querierPage = await newUserPage(browser, baseURL);
+    const querier = `${unique(testInfo, "quinn")}@example.com`;
+    await signUp(querierPage, testInfo, querier, "Quinn");
+    await addMember(page, testInfo, querier, "querier");
+
+    // The admin: Gatehouse's tools and both of the server's; the server hears who calls.
+    const admin = await connect(`${baseURL}/o/${slug}/mcp`, new PlaywrightOAuthProvider(browserApprover(page, email, orgName)));
+    const names = (await admin.listTools()).tools.map((t) => t.name);
+    expect(names).toEqual(expect.arrayContaining(["whoami", "docs__search", "docs__purge"]));
+    const found = await tool(admin, "docs__search", { q: "refunds" });
+    expect(found.isError ?? false, JSON.stringify(found.content)).toBe(false);
+    expect(JSON.parse((found.content[0] as { text: string }).text)).toEqual({ q: "refunds", email, role: "admin", org: slug });
+    expect((await tool(admin, "docs__purge")).content).toEqual([{ type: "text", text: `purged by ${email}` }]);
+    await admin.close();
+
+    // A querier: the destructive tool is neither listed nor callable.
+    const q = await connect(`${baseURL}/o/${slug}/mcp`, new PlaywrightOAuthProvider(browserApprover(querierPage, querier, orgName)));
+    const theirs = (await q.listTools()).tools.map((t) => t.name);
+    expect(theirs).toContain("docs__search");
+    expect(theirs).not.toContain("docs__purge");
+    const seen = JSON.parse(((await tool(q, "docs__search", { q: "x" })).content[0] as { text: string }).text);
+    expect(seen.role).toBe("querier");
+    const refused = await tool(q, "docs__purge");
+    expect(refused.isError).toBe(true);
+    expect((refused.content[0] as { text: string }).text).toContain("docs__purge needs the admin role or higher");
+    await q.close();
+    await querierPage.context().close();
+  } finally {
+    upstream.stop();
+  }
 });
 
 test("after the access token expires the SDK refreshes and the refresh token rotates", async ({ page, baseURL }, testInfo) => {

@@ -499,11 +499,11 @@ async fn serve(config: Config, services: Services) -> Result<(), CliError> {
         .await
         .map_err(|e| CliError(format!("signing key: {e}")))?;
     spawn_housekeeping(services.clone());
-    spawn_upstream_refresh(
-        services.clone(),
+    services.upstream_client.set(std::sync::Arc::new(
         crate::mcp::gateway::UpstreamHttp::new(config.metadata_fetch.extra_ca_pem.as_deref())
             .map_err(|e| CliError(format!("upstream HTTP client: {e}")))?,
-    );
+    ));
+    spawn_upstream_refresh(services.clone());
     app::domain::mailer::spawn_worker(services.clone());
     match &config.mail.smtp {
         Some(url) => tracing::info!(smtp = %url.shown(), "mail goes through SMTP"),
@@ -568,7 +568,7 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
 /// mailed links nobody can follow any more, old outbox entries.
 /// Lists every upstream MCP server's tools again every ten minutes, so tools they add or drop
 /// show without an admin asking (a failure is kept for the admin to see).
-fn spawn_upstream_refresh(services: Services, http: crate::mcp::gateway::UpstreamHttp) {
+fn spawn_upstream_refresh(services: Services) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(600));
         loop {
@@ -581,7 +581,9 @@ fn spawn_upstream_refresh(services: Services, http: crate::mcp::gateway::Upstrea
                 }
             };
             for u in all {
-                let _ = crate::mcp::gateway::refresh(&services, &http, &u).await;
+                if let Err(e) = app::domain::gateway::catalog::refresh(&services, &u).await {
+                    tracing::warn!(error = %e, upstream = %u.id, "upstream refresh failed");
+                }
             }
         }
     });

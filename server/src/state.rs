@@ -49,6 +49,9 @@ impl AppState {
         // The extra CA was read and checked with the configuration.
         let upstreams = UpstreamHttp::new(config.metadata_fetch.extra_ca_pem.as_deref())
             .expect("the upstream HTTP client is built from settings already checked");
+        services
+            .upstream_client
+            .set(std::sync::Arc::new(upstreams.clone()));
         Self(Arc::new(StateInner {
             leptos_options,
             services,

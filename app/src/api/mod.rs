@@ -4,6 +4,7 @@
 pub mod account;
 pub mod admin_audit;
 pub mod admin_clients;
+pub mod admin_mcp_servers;
 pub mod admin_settings;
 pub mod admin_sso;
 pub mod admin_tokens;

@@ -142,6 +142,7 @@ fn Nav(info: SessionInfo) -> impl IntoView {
             link("/admin/tokens".into(), "Tokens"),
             link("/admin/settings".into(), "Settings"),
             link("/admin/sso".into(), "Single sign-on"),
+            link("/admin/mcp-servers".into(), "MCP servers"),
             link("/admin/audit".into(), "Audit log"),
         ];
         view! {

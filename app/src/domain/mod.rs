@@ -31,6 +31,7 @@ pub mod sso_policy;
 pub mod sso_providers;
 pub mod throttle;
 pub mod two_factor;
+pub mod upstream_client;
 pub mod upstream_hosts;
 pub mod users;
 pub mod validate;

@@ -16,6 +16,7 @@ use super::sealing::InstanceKey;
 use super::signing_key_cache::SigningKeyCache;
 use super::sso_providers::ProviderCache;
 use super::throttle::{Throttle, ThrottleLimits};
+use super::upstream_client::UpstreamClientSlot;
 use super::upstream_hosts::UpstreamHosts;
 
 /// Instance settings the domain needs (parsed and validated by the server's config).
@@ -111,6 +112,8 @@ pub struct Services {
     pub sso_providers: Arc<ProviderCache>,
     /// The signing key this process signs with (see `signing_keys`).
     pub signing_key: Arc<SigningKeyCache>,
+    /// How upstream MCP servers are reached (the server sets it at start).
+    pub upstream_client: UpstreamClientSlot,
 }
 
 impl Services {
@@ -145,6 +148,7 @@ impl Services {
             rotations,
             sso_providers: Arc::new(ProviderCache::default()),
             signing_key: Arc::new(SigningKeyCache::default()),
+            upstream_client: UpstreamClientSlot::default(),
         }
     }
 

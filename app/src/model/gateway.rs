@@ -39,3 +39,34 @@ pub struct UpstreamToolView {
     /// The upstream's last listing had it.
     pub present: bool,
 }
+
+/// One upstream with its tools, as `/admin/mcp-servers` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UpstreamPanel {
+    pub server: UpstreamView,
+    pub tools: Vec<UpstreamToolView>,
+}
+
+/// The add form's values, as typed (a refused form shows what was typed; never the secret).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UpstreamForm {
+    pub name: String,
+    pub url: String,
+    pub auth_header_name: String,
+    /// Seconds.
+    pub timeout_secs: String,
+}
+
+/// Everything `/admin/mcp-servers` shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct McpServersView {
+    pub org: super::OrgView,
+    pub servers: Vec<UpstreamPanel>,
+    pub form: UpstreamForm,
+    /// Where the org's members connect: its MCP endpoint.
+    pub endpoint: String,
+    /// The key set upstreams verify Gatehouse's assertions with.
+    pub jwks_url: String,
+    /// What the instance lets upstreams be at, in words.
+    pub hosts_rule: String,
+}

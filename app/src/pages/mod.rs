@@ -3,6 +3,7 @@
 mod account;
 mod admin_audit;
 mod admin_clients;
+mod admin_mcp_servers;
 mod admin_settings;
 mod admin_sso;
 mod admin_tokens;
@@ -22,6 +23,7 @@ mod verify_email;
 pub use account::AccountPage;
 pub use admin_audit::AdminAuditPage;
 pub use admin_clients::{AdminClientPage, AdminClientsPage, NewAdminClientPage};
+pub use admin_mcp_servers::AdminMcpServersPage;
 pub use admin_settings::AdminSettingsPage;
 pub use admin_sso::AdminSsoPage;
 pub use admin_tokens::AdminTokensPage;

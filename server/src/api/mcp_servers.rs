@@ -15,7 +15,6 @@ use uuid::Uuid;
 
 use super::auth::{Access, ApiCaller};
 use super::error::{ApiError, ApiResult, ErrorBody};
-use crate::mcp::gateway;
 use crate::state::AppState;
 
 /// An upstream MCP server, without its secret.
@@ -223,7 +222,7 @@ pub async fn create(
     )
     .await?;
     // Its tools are listed at once; a failure is kept in `last_error` for the admin to see.
-    let _ = gateway::refresh(&state.services, &state.upstreams, &row).await;
+    catalog::refresh(&state.services, &row).await?.ok();
     let row = upstreams::find(&state.services.db, org.id, row.id).await?;
     Ok((StatusCode::CREATED, Json(upstreams::view(&row).into())))
 }
@@ -256,7 +255,7 @@ pub async fn refresh(
     let (org, _) = caller.require(Capability::AdministerOrg, Access::Write)?;
     let id = parse_id(&id)?;
     let u = upstreams::find(&state.services.db, org.id, id).await?;
-    if let Err(why) = gateway::refresh(&state.services, &state.upstreams, &u).await {
+    if let Err(why) = catalog::refresh(&state.services, &u).await? {
         return Err(ApiError::new(
             StatusCode::BAD_GATEWAY,
             "upstream_unavailable",

@@ -14,8 +14,9 @@ use app::domain::Services;
 use app::domain::access::Principal;
 use app::domain::audit::{self, AuditEntry};
 use app::domain::entities::mcp_upstream;
-use app::domain::gateway::catalog::{self, Exposed, ListedTool};
+use app::domain::gateway::catalog::{Exposed, ListedTool};
 use app::domain::gateway::{caller, upstreams};
+use app::domain::upstream_client::UpstreamClient;
 use http::{HeaderName, HeaderValue};
 use rmcp::model::{
     CallToolRequestParams, CallToolResult, ClientConfig, ContentBlock, Implementation,
@@ -69,15 +70,15 @@ fn client_info() -> ClientConfig {
     )
 }
 
-/// A session with `u`, as whoever `bearer` says is calling.
+/// A session with `u`, as whoever `bearer` says is calling, with its secret header.
 async fn connect(
-    s: &Services,
     http: &UpstreamHttp,
     u: &mcp_upstream::Model,
+    secret_header: Option<(String, String)>,
     bearer: String,
 ) -> Result<RunningService<RoleClient, ClientConfig>, String> {
     let mut headers = HashMap::new();
-    if let Some((name, value)) = upstreams::secret_header(s, u).map_err(|e| e.to_string())? {
+    if let Some((name, value)) = secret_header {
         let name = HeaderName::from_bytes(name.as_bytes()).map_err(|e| e.to_string())?;
         let value = HeaderValue::from_str(&value).map_err(|e| e.to_string())?;
         headers.insert(name, value);
@@ -96,60 +97,35 @@ fn timeout_of(u: &mcp_upstream::Model) -> Duration {
     Duration::from_millis(u64::try_from(u.timeout_ms).unwrap_or(30_000))
 }
 
-/// Lists `u`'s tools now and stores the listing (or why it failed). How many it has.
-pub async fn refresh(
-    s: &Services,
-    http: &UpstreamHttp,
-    u: &mcp_upstream::Model,
-) -> Result<usize, String> {
-    let bearer = caller::catalog_assertion(s, u)
-        .await
-        .map_err(|e| e.to_string())?;
-    let listing = async {
-        let session = connect(s, http, u, bearer).await?;
+/// The domain lists upstreams' tools through this (`catalog::refresh`).
+#[async_trait::async_trait]
+impl UpstreamClient for UpstreamHttp {
+    async fn list_tools(
+        &self,
+        u: &mcp_upstream::Model,
+        secret_header: Option<(String, String)>,
+        bearer: String,
+    ) -> Result<Vec<ListedTool>, String> {
+        let session = connect(self, u, secret_header, bearer).await?;
         let tools = session.list_all_tools().await.map_err(|e| format!("{e}"));
         let _ = session.cancel().await;
-        tools
-    };
-    let outcome = match tokio::time::timeout(timeout_of(u), listing).await {
-        Ok(Ok(tools)) => Ok(tools),
-        Ok(Err(e)) => Err(format!("{} could not be listed: {e}", u.name)),
-        Err(_) => Err(format!(
-            "{} did not answer within {} seconds",
-            u.name,
-            timeout_of(u).as_secs()
-        )),
-    };
-    match outcome {
-        Ok(tools) => {
-            let listed = tools
-                .into_iter()
-                .map(|t| ListedTool {
-                    name: t.name.to_string(),
-                    title: t.title.clone(),
-                    description: t.description.as_ref().map(|d| d.to_string()),
-                    input_schema: serde_json::Value::Object((*t.input_schema).clone()),
-                    output_schema: t
-                        .output_schema
-                        .as_ref()
-                        .map(|o| serde_json::Value::Object((**o).clone())),
-                    annotations: t
-                        .annotations
-                        .as_ref()
-                        .and_then(|a| serde_json::to_value(a).ok()),
-                })
-                .collect();
-            catalog::record_listing(s, u, listed)
-                .await
-                .map_err(|e| e.to_string())
-        }
-        Err(why) => {
-            tracing::info!(upstream = %u.id, error = %why, "listing an upstream's tools failed");
-            catalog::record_failure(s, u, &why)
-                .await
-                .map_err(|e| e.to_string())?;
-            Err(why)
-        }
+        Ok(tools?
+            .into_iter()
+            .map(|t| ListedTool {
+                name: t.name.to_string(),
+                title: t.title.clone(),
+                description: t.description.as_ref().map(|d| d.to_string()),
+                input_schema: serde_json::Value::Object((*t.input_schema).clone()),
+                output_schema: t
+                    .output_schema
+                    .as_ref()
+                    .map(|o| serde_json::Value::Object((**o).clone())),
+                annotations: t
+                    .annotations
+                    .as_ref()
+                    .and_then(|a| serde_json::to_value(a).ok()),
+            })
+            .collect())
     }
 }
 
@@ -169,7 +145,8 @@ pub async fn call(
         let bearer = caller::assertion(s, p, u)
             .await
             .map_err(|e| e.to_string())?;
-        let session = connect(s, http, u, bearer).await?;
+        let secret = upstreams::secret_header(s, u).map_err(|e| e.to_string())?;
+        let session = connect(http, u, secret, bearer).await?;
         let mut params = CallToolRequestParams::new(e.tool.name.clone());
         if let Some(args) = arguments {
             params = params.with_arguments(args);

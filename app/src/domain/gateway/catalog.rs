@@ -25,16 +25,7 @@ pub const MAX_TOOLS: usize = 500;
 /// The longest error kept from a failed listing.
 const MAX_ERROR: usize = 500;
 
-/// A tool as an upstream listed it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ListedTool {
-    pub name: String,
-    pub title: Option<String>,
-    pub description: Option<String>,
-    pub input_schema: Value,
-    pub output_schema: Option<Value>,
-    pub annotations: Option<Value>,
-}
+pub use crate::domain::upstream_client::ListedTool;
 
 /// Marked destructive: `destructiveHint: true` on a tool not marked read-only.
 pub fn destructive(annotations: Option<&Value>) -> bool {
@@ -125,6 +116,30 @@ pub async fn record_listing(
         .await?;
     txn.commit().await?;
     Ok(tools.len())
+}
+
+/// Lists `u`'s tools now (through the server's MCP client, within `u`'s timeout) and stores
+/// the listing, or why it failed. How many tools it has, or the reason in words.
+pub async fn refresh(s: &Services, u: &mcp_upstream::Model) -> AppResult<Result<usize, String>> {
+    let Some(client) = s.upstream_client.get().cloned() else {
+        return Ok(Err("this Gatehouse process can't reach MCP servers".into()));
+    };
+    let bearer = super::caller::catalog_assertion(s, u).await?;
+    let secret = upstreams::secret_header(s, u)?;
+    let timeout = std::time::Duration::from_millis(u64::try_from(u.timeout_ms).unwrap_or(30_000));
+    let listed = tokio::time::timeout(timeout, client.list_tools(u, secret, bearer)).await;
+    let why = match listed {
+        Ok(Ok(tools)) => return Ok(Ok(record_listing(s, u, tools).await?)),
+        Ok(Err(e)) => format!("{} could not be listed: {e}", u.name),
+        Err(_) => format!(
+            "{} did not answer within {} seconds",
+            u.name,
+            timeout.as_secs()
+        ),
+    };
+    tracing::info!(upstream = %u.id, error = %why, "listing an upstream's tools failed");
+    record_failure(s, u, &why).await?;
+    Ok(Err(why))
 }
 
 /// Notes why listing `u`'s tools failed (what was listed before stays usable).
