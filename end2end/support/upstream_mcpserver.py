@@ -85,7 +85,7 @@ def caller() -> dict:
 def whoami() -> dict:
     """Who Gatehouse says is calling."""
     c = caller()
-    return {k: c.get(k) for k in ("sub", "email", "org", "org_id", "role", "scope", "aud", "iss")}
+    return {k: c.get(k) for k in ("sub", "email", "org", "org_id", "role", "scope", "aud", "iss", "jti")}
 
 
 @server.tool(annotations=ToolAnnotations(destructiveHint=True))

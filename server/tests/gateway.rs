@@ -13,10 +13,10 @@ mod support;
 
 use std::process::{Child, Command, Stdio};
 
-use app::domain::entities::{audit_event, mcp_upstream};
+use app::domain::entities::{audit_event, mcp_upstream, membership};
 use app::domain::gateway::catalog::{self, ListedTool};
 use app::domain::pats::{self, NewPat};
-use app::domain::{orgs, users};
+use app::domain::{members, orgs, users};
 use app::model::Role;
 use http::StatusCode;
 use migration::on_both_backends;
@@ -312,6 +312,39 @@ async fn an_orgs_own_mcp_server_is_served_behind_gatehouse_by_role(db: DatabaseC
     let (err, text) = call(&app, &ada_token, "crm__nothing", json!({})).await;
     assert!(err && text.contains("no tool crm__nothing"), "{text}");
 
+    // A member's calls share one session (one assertion) with the server; a new role makes a
+    // new one at once, so the server never acts on a role Gatehouse no longer gives.
+    let (_, again) = call(&app, &quinn_token, "crm__whoami", json!({})).await;
+    let again: Value = serde_json::from_str(&again).unwrap();
+    assert_eq!(again["jti"], seen["jti"], "the session was not reused");
+    let acme = orgs::find_by_slug(&app.db, "acme").await.unwrap().unwrap();
+    let ada_id = users::find_by_email(&app.db, "ada@acme.example")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let m = membership::Entity::find()
+        .filter(membership::Column::UserId.eq(quinn_id))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    members::change_role(&app.services, ada_id, &acme, m.id, Role::Admin, &meta())
+        .await
+        .unwrap();
+    let (_, promoted) = call(&app, &quinn_token, "crm__whoami", json!({})).await;
+    let promoted: Value = serde_json::from_str(&promoted).unwrap();
+    assert_eq!(promoted["role"], "admin");
+    assert_ne!(promoted["jti"], seen["jti"]);
+    members::change_role(&app.services, ada_id, &acme, m.id, Role::Querier, &meta())
+        .await
+        .unwrap();
+    let (_, back) = call(&app, &quinn_token, "crm__whoami", json!({})).await;
+    assert_eq!(
+        serde_json::from_str::<Value>(&back).unwrap()["role"],
+        "querier"
+    );
+
     // An admin opens whoami to viewers; the next request sees it.
     let res = api(
         &app,
@@ -339,7 +372,7 @@ async fn an_orgs_own_mcp_server_is_served_behind_gatehouse_by_role(db: DatabaseC
         .all(&app.db)
         .await
         .unwrap();
-    assert_eq!(calls.len(), 4, "refusals before the call are not calls");
+    assert_eq!(calls.len(), 7, "refusals before the call are not calls");
     assert!(
         calls
             .iter()

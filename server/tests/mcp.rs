@@ -809,3 +809,70 @@ async fn the_direct_lane_answers_as_rmcp_does() {
     .await;
     assert_eq!(res.status, StatusCode::ACCEPTED, "{}", res.body);
 }
+
+/// Reads one HTTP/1.1 response (headers and a `Content-Length` body) from `sock`: its status.
+async fn read_response(sock: &mut (impl tokio::io::AsyncRead + Unpin)) -> Option<u16> {
+    use tokio::io::AsyncReadExt;
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    let head_end = loop {
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+        let n = sock.read(&mut chunk).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    };
+    let head = String::from_utf8_lossy(&buf[..head_end]).to_lowercase();
+    let length: usize = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0);
+    while buf.len() < head_end + length {
+        let n = sock.read(&mut chunk).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+    head.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// MCP clients send their first request without a token and retry on the same connection right
+/// after the 401: the refusal must leave that connection usable, body and all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_request_leaves_its_connection_usable() {
+    use tokio::io::AsyncWriteExt;
+    let (_app, base) = TestApp::served(migration::test_db::sqlite().await.unwrap(), &[]).await;
+    let addr = base.strip_prefix("http://").unwrap().to_string();
+    let mut sock = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    // A body larger than one read, as a client's initialize with its capabilities can be.
+    let body = json!({
+        "jsonrpc": "2.0", "id": 1, "method": "initialize",
+        "params": { "padding": "x".repeat(256 * 1024) },
+    })
+    .to_string();
+    let request = format!(
+        "POST /mcp HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    // Written while the answer is read: a server that doesn't read the body would stall us.
+    let (mut reader, mut writer) = sock.split();
+    let (written, status) = tokio::join!(
+        writer.write_all(request.as_bytes()),
+        read_response(&mut reader)
+    );
+    assert_eq!(status, Some(401));
+    written.unwrap();
+    sock.write_all(format!("GET /healthz HTTP/1.1\r\nHost: {addr}\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    assert_eq!(
+        read_response(&mut sock).await,
+        Some(200),
+        "the connection was closed"
+    );
+}

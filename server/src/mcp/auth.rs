@@ -32,6 +32,15 @@ pub fn endpoint_of(path: &str) -> Option<McpResource> {
     (!slug.is_empty() && !slug.contains('/')).then(|| McpResource::Org(slug.to_string()))
 }
 
+/// Reads what is left of a refused request's body (within [`MAX_PEEK_BYTES`]) so that the
+/// client's connection stays usable: MCP clients send their first request without a token and
+/// retry on the same connection right after the 401, and a server that answers without reading
+/// the body has to close the connection, which clients report as "disconnected without a
+/// response".
+async fn drain(req: Request) {
+    let _ = axum::body::to_bytes(req.into_body(), MAX_PEEK_BYTES).await;
+}
+
 pub async fn require_bearer(
     State(state): State<AppState>,
     mut req: Request,
@@ -44,16 +53,20 @@ pub async fn require_bearer(
         return not_found();
     };
     let Some(secret) = bearer_secret(req.headers()) else {
+        drain(req).await;
         return refuse(&state, &endpoint, Denial::NoCredential).await;
     };
-    let principal = match state
+    let checked = state
         .services
         .access()
         .check(secret, Purpose::Mcp(&endpoint))
-        .await
-    {
+        .await;
+    let principal = match checked {
         Ok(Ok(p)) => p,
-        Ok(Err(denial)) => return refuse(&state, &endpoint, denial).await,
+        Ok(Err(denial)) => {
+            drain(req).await;
+            return refuse(&state, &endpoint, denial).await;
+        }
         Err(_) => return unavailable(),
     };
     // A grant without every scope: look at the call so that a tool needing more gets the

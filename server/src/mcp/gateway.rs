@@ -31,7 +31,47 @@ use serde_json::json;
 /// web's roots (plus the operator's extra CA), no redirects (an upstream's address is what its
 /// admin saved, nothing it points elsewhere), a bounded connect.
 #[derive(Clone)]
-pub struct UpstreamHttp(reqwest013::Client);
+pub struct UpstreamHttp {
+    client: reqwest013::Client,
+    sessions: SessionPool,
+}
+
+type Session = Arc<RunningService<RoleClient, ClientConfig>>;
+
+/// Who an upstream session speaks for, as the upstream sees it: a change of any part (a new
+/// role, a narrower token, the server's settings) makes a new session with a new assertion.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct SessionKey {
+    upstream: uuid::Uuid,
+    settings: i64,
+    user: uuid::Uuid,
+    org: uuid::Uuid,
+    role: &'static str,
+    scope: String,
+    client: Option<String>,
+}
+
+/// Sessions with upstreams, kept so that a member's calls don't each pay the MCP handshake.
+/// A session carries the assertion it was opened with, so it is kept for less than the
+/// assertion lives minus the longest timeout ([`SESSION_TTL`]); one that failed is dropped.
+#[derive(Clone)]
+struct SessionPool(moka::sync::Cache<SessionKey, Session>);
+
+/// How long a session is reused: its assertion lives five minutes, a call may take two.
+const SESSION_TTL: Duration = Duration::from_secs(150);
+/// Sessions kept at most per process.
+const MAX_SESSIONS: u64 = 10_000;
+
+impl SessionPool {
+    fn new() -> Self {
+        Self(
+            moka::sync::Cache::builder()
+                .max_capacity(MAX_SESSIONS)
+                .time_to_live(SESSION_TTL)
+                .build(),
+        )
+    }
+}
 
 impl UpstreamHttp {
     pub fn new(extra_ca_pem: Option<&[u8]>) -> Result<Self, String> {
@@ -58,7 +98,10 @@ impl UpstreamHttp {
             .user_agent(concat!("gatehouse-gateway/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| e.to_string())?;
-        Ok(Self(client))
+        Ok(Self {
+            client,
+            sessions: SessionPool::new(),
+        })
     }
 }
 
@@ -86,7 +129,7 @@ async fn connect(
     let config = StreamableHttpClientTransportConfig::with_uri(u.url.as_str())
         .auth_header(bearer)
         .custom_headers(headers);
-    let transport = StreamableHttpClientTransport::with_client(http.0.clone(), config);
+    let transport = StreamableHttpClientTransport::with_client(http.client.clone(), config);
     client_info()
         .serve(transport)
         .await
@@ -141,19 +184,33 @@ pub async fn call(
 ) -> CallToolResult {
     let started = Instant::now();
     let u = &e.upstream;
+    let key = SessionKey {
+        upstream: u.id,
+        settings: u.updated_at.timestamp_micros(),
+        user: p.user_id(),
+        org: p.org().id,
+        role: p.role().as_str(),
+        scope: p.scopes().to_string(),
+        client: p.grant().map(|g| g.client.client_id.clone()),
+    };
     let outcome = async {
-        let bearer = caller::assertion(s, p, u)
-            .await
-            .map_err(|e| e.to_string())?;
-        let secret = upstreams::secret_header(s, u).map_err(|e| e.to_string())?;
-        let session = connect(http, u, secret, bearer).await?;
+        let session = match http.sessions.0.get(&key) {
+            Some(kept) => kept,
+            None => {
+                let bearer = caller::assertion(s, p, u)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let secret = upstreams::secret_header(s, u).map_err(|e| e.to_string())?;
+                let fresh: Session = Arc::new(connect(http, u, secret, bearer).await?);
+                http.sessions.0.insert(key.clone(), fresh.clone());
+                fresh
+            }
+        };
         let mut params = CallToolRequestParams::new(e.tool.name.clone());
         if let Some(args) = arguments {
             params = params.with_arguments(args);
         }
-        let result = session.call_tool(params).await.map_err(|e| format!("{e}"));
-        let _ = session.cancel().await;
-        result
+        session.call_tool(params).await.map_err(|e| format!("{e}"))
     };
     let (result, outcome) = match tokio::time::timeout(timeout_of(u), outcome).await {
         Ok(Ok(result)) => {
@@ -183,6 +240,10 @@ pub async fn call(
             "timeout",
         ),
     };
+    if outcome != "ok" && outcome != "tool_error" {
+        // Whatever broke, the next call starts a session afresh.
+        http.sessions.0.invalidate(&key);
+    }
     let elapsed = started.elapsed();
     metrics::histogram!("gatehouse_gateway_call_seconds", "outcome" => outcome)
         .record(elapsed.as_secs_f64());
