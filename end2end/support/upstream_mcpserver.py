@@ -8,7 +8,7 @@ Prints "READY <port>" once it listens on 127.0.0.1 (a free port); its endpoint i
 http://127.0.0.1:<port>/mcp.
 
 Tools: `whoami` (read-only: what the assertion said), `delete_record` (marked destructive),
-`slow` (sleeps `seconds`), `count_to` (reports progress, then answers).
+`slow` (sleeps `seconds`), `count_to` (reports progress, then answers). Prompt: `summarize`.
 """
 
 import asyncio
@@ -107,6 +107,12 @@ async def count_to(n: int, ctx: Context) -> str:
     for i in range(1, n + 1):
         await ctx.report_progress(i, n)
     return f"counted to {n}"
+
+
+@server.prompt()
+def summarize(topic: str) -> str:
+    """Summarize a CRM topic for the caller."""
+    return f"Summarize {topic} for {caller().get('email')} ({caller().get('role')})."
 
 
 app = server.streamable_http_app(

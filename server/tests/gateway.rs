@@ -146,6 +146,7 @@ async fn rpc(app: &TestApp, token: &str, method: &str, params: Value) -> Value {
     let res = app
         .call(
             http::Request::post("/o/acme/mcp")
+                .header(http::header::HOST, app.origin.trim_start_matches("http://"))
                 .header(http::header::CONTENT_TYPE, "application/json")
                 .header(http::header::ACCEPT, "application/json, text/event-stream")
                 .header(http::header::AUTHORIZATION, format!("Bearer {token}"))
@@ -287,6 +288,24 @@ async fn an_orgs_own_mcp_server_is_served_behind_gatehouse_by_role(db: DatabaseC
     assert_eq!(seen["role"], "querier");
     assert_eq!(seen["aud"], upstream.url);
     assert_eq!(seen["iss"], app.origin);
+
+    // Its prompts come through too, for those who may have them, as the caller.
+    let prompts = rpc(&app, &quinn_token, "prompts/list", json!({})).await;
+    assert_eq!(prompts["prompts"][0]["name"], "crm__summarize", "{prompts}");
+    let prompt = rpc(
+        &app,
+        &quinn_token,
+        "prompts/get",
+        json!({ "name": "crm__summarize", "arguments": { "topic": "renewals" } }),
+    )
+    .await;
+    assert_eq!(
+        prompt["messages"][0]["content"]["text"],
+        "Summarize renewals for quinn@acme.example (querier).",
+        "{prompt}"
+    );
+    let none = rpc(&app, &vera_token, "prompts/list", json!({})).await;
+    assert_eq!(none["prompts"], json!([]), "a viewer: {none}");
 
     // Refusals in plain words, through the same decision.
     let (err, text) = call(

@@ -14,12 +14,13 @@ use app::domain::Services;
 use app::domain::access::Principal;
 use app::domain::audit::{self, AuditEntry};
 use app::domain::entities::mcp_upstream;
-use app::domain::gateway::catalog::{Exposed, ListedTool};
+use app::domain::gateway::catalog::{Exposed, ListedTool, exposed_name};
 use app::domain::gateway::{caller, upstreams};
 use app::domain::upstream_client::UpstreamClient;
 use http::{HeaderName, HeaderValue};
 use rmcp::model::{
-    CallToolRequestParams, CallToolResult, ClientConfig, ContentBlock, Implementation,
+    CallToolRequestParams, CallToolResult, ClientConfig, ContentBlock, GetPromptRequestParams,
+    GetPromptResult, Implementation, Prompt,
 };
 use rmcp::service::RunningService;
 use rmcp::transport::StreamableHttpClientTransport;
@@ -61,6 +62,106 @@ struct SessionPool(moka::sync::Cache<SessionKey, Session>);
 const SESSION_TTL: Duration = Duration::from_secs(150);
 /// Sessions kept at most per process.
 const MAX_SESSIONS: u64 = 10_000;
+
+impl SessionKey {
+    fn of(p: &Principal, u: &mcp_upstream::Model) -> Self {
+        Self {
+            upstream: u.id,
+            settings: u.updated_at.timestamp_micros(),
+            user: p.user_id(),
+            org: p.org().id,
+            role: p.role().as_str(),
+            scope: p.scopes().to_string(),
+            client: p.grant().map(|g| g.client.client_id.clone()),
+        }
+    }
+}
+
+/// The kept session with `u` for `p`, or a new one (with a fresh assertion).
+async fn session_for(
+    s: &Services,
+    http: &UpstreamHttp,
+    p: &Principal,
+    u: &mcp_upstream::Model,
+    key: &SessionKey,
+) -> Result<Session, String> {
+    if let Some(kept) = http.sessions.0.get(key) {
+        return Ok(kept);
+    }
+    let bearer = caller::assertion(s, p, u)
+        .await
+        .map_err(|e| e.to_string())?;
+    let secret = upstreams::secret_header(s, u).map_err(|e| e.to_string())?;
+    let fresh: Session = Arc::new(connect(http, u, secret, bearer).await?);
+    http.sessions.0.insert(key.clone(), fresh.clone());
+    Ok(fresh)
+}
+
+/// The prompts of `u` for `p`, named `{server}__{prompt}`; `None` when `u` can't be asked now
+/// (down, slow, no prompts): a listing shows what the other servers have.
+pub async fn prompts_of(
+    s: &Services,
+    http: &UpstreamHttp,
+    p: &Principal,
+    u: &mcp_upstream::Model,
+) -> Option<Vec<Prompt>> {
+    let key = SessionKey::of(p, u);
+    let listing = async {
+        let session = session_for(s, http, p, u, &key).await?;
+        session.list_all_prompts().await.map_err(|e| format!("{e}"))
+    };
+    match tokio::time::timeout(timeout_of(u), listing).await {
+        Ok(Ok(prompts)) => Some(
+            prompts
+                .into_iter()
+                .map(|mut prompt| {
+                    prompt.name = exposed_name(&u.name, &prompt.name);
+                    prompt
+                })
+                .collect(),
+        ),
+        Ok(Err(why)) => {
+            // A server without prompts answers "method not found": nothing to show.
+            tracing::debug!(upstream = %u.id, error = %why, "an upstream's prompts can't be listed");
+            None
+        }
+        Err(_) => {
+            http.sessions.0.invalidate(&key);
+            None
+        }
+    }
+}
+
+/// The prompt `prompt` of `u` for `p` with `arguments`, or why not in words.
+pub async fn get_prompt(
+    s: &Services,
+    http: &UpstreamHttp,
+    p: &Principal,
+    u: &mcp_upstream::Model,
+    prompt: &str,
+    arguments: Option<serde_json::Map<String, serde_json::Value>>,
+) -> Result<GetPromptResult, String> {
+    let key = SessionKey::of(p, u);
+    let fetch = async {
+        let session = session_for(s, http, p, u, &key).await?;
+        let mut params = GetPromptRequestParams::new(prompt);
+        params.arguments = arguments;
+        session.get_prompt(params).await.map_err(|e| format!("{e}"))
+    };
+    let failed = |why: String| {
+        http.sessions.0.invalidate(&key);
+        tracing::info!(upstream = %u.id, error = %why, "an upstream prompt failed");
+        Err(format!(
+            "The MCP server {} could not give the prompt {prompt}. Try again later.",
+            u.name
+        ))
+    };
+    match tokio::time::timeout(timeout_of(u), fetch).await {
+        Ok(Ok(result)) => Ok(result),
+        Ok(Err(why)) => failed(why),
+        Err(_) => failed("timeout".into()),
+    }
+}
 
 impl SessionPool {
     fn new() -> Self {
@@ -184,28 +285,9 @@ pub async fn call(
 ) -> CallToolResult {
     let started = Instant::now();
     let u = &e.upstream;
-    let key = SessionKey {
-        upstream: u.id,
-        settings: u.updated_at.timestamp_micros(),
-        user: p.user_id(),
-        org: p.org().id,
-        role: p.role().as_str(),
-        scope: p.scopes().to_string(),
-        client: p.grant().map(|g| g.client.client_id.clone()),
-    };
+    let key = SessionKey::of(p, u);
     let outcome = async {
-        let session = match http.sessions.0.get(&key) {
-            Some(kept) => kept,
-            None => {
-                let bearer = caller::assertion(s, p, u)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                let secret = upstreams::secret_header(s, u).map_err(|e| e.to_string())?;
-                let fresh: Session = Arc::new(connect(http, u, secret, bearer).await?);
-                http.sessions.0.insert(key.clone(), fresh.clone());
-                fresh
-            }
-        };
+        let session = session_for(s, http, p, u, &key).await?;
         let mut params = CallToolRequestParams::new(e.tool.name.clone());
         if let Some(args) = arguments {
             params = params.with_arguments(args);

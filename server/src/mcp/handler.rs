@@ -16,8 +16,8 @@ use rmcp::handler::server::tool::ToolCallContext;
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{
     CacheScope, CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock,
-    Implementation, ListToolsResult, PaginatedRequestParams, ProtocolVersion, ServerCapabilities,
-    ServerConfig, Tool,
+    GetPromptRequestParams, GetPromptResponse, Implementation, ListPromptsResult, ListToolsResult,
+    PaginatedRequestParams, ProtocolVersion, ServerCapabilities, ServerConfig, Tool,
 };
 use rmcp::service::{RequestContext, RoleServer};
 use rmcp::{ErrorData, ServerHandler, schemars, tool, tool_handler, tool_router};
@@ -338,6 +338,69 @@ impl ServerHandler for GatehouseMcp {
         Ok(result)
     }
 
+    /// The prompts of the org's MCP servers the caller may have, named `{server}__{prompt}`
+    /// (Gatehouse has none of its own). A server that can't be asked now is left out.
+    async fn list_prompts(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListPromptsResult, ErrorData> {
+        let Some((p, _)) = principal_of(&context) else {
+            return Ok(ListPromptsResult::default());
+        };
+        let sources = catalog::prompt_sources(&self.services, &p)
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, "the upstreams can't be read");
+                ErrorData::internal_error("the organization's MCP servers can't be read now", None)
+            })?;
+        let listings = futures::future::join_all(
+            sources
+                .iter()
+                .map(|u| gateway::prompts_of(&self.services, &self.upstreams, &p, u)),
+        )
+        .await;
+        Ok(ListPromptsResult::with_all_items(
+            listings.into_iter().flatten().flatten().collect(),
+        ))
+    }
+
+    /// A prompt of one of the org's MCP servers, through the gateway.
+    async fn get_prompt(
+        &self,
+        request: GetPromptRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<GetPromptResponse, ErrorData> {
+        let Some((p, _)) = principal_of(&context) else {
+            return Err(ErrorData::internal_error(
+                "request reached a prompt unauthenticated",
+                None,
+            ));
+        };
+        let (u, prompt) = match catalog::prompt_route(&self.services, &p, &request.name).await {
+            Ok(Ok(found)) => found,
+            Ok(Err(words)) => return Err(ErrorData::invalid_params(words, None)),
+            Err(e) => {
+                tracing::error!(error = %e, "an upstream prompt can't be looked up");
+                return Err(ErrorData::internal_error(
+                    "the organization's MCP servers can't be read now",
+                    None,
+                ));
+            }
+        };
+        gateway::get_prompt(
+            &self.services,
+            &self.upstreams,
+            &p,
+            &u,
+            &prompt,
+            request.arguments,
+        )
+        .await
+        .map(Into::into)
+        .map_err(|words| ErrorData::internal_error(words, None))
+    }
+
     /// Gatehouse's own tool, or an upstream's (`{server}__{tool}`) through the gateway.
     async fn call_tool(
         &self,
@@ -383,7 +446,12 @@ impl ServerHandler for GatehouseMcp {
 
 /// Built once: rmcp asks for it several times while serving each stateless request.
 static SERVER_INFO: LazyLock<ServerConfig> = LazyLock::new(|| {
-    ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+    ServerConfig::new(
+        ServerCapabilities::builder()
+            .enable_tools()
+            .enable_prompts()
+            .build(),
+    )
         .with_server_info(Implementation::new("gatehouse", env!("CARGO_PKG_VERSION")))
         .with_instructions(
             "Gatehouse: your identity, connections and your organization's members, activity, apps, tokens and policy, with exactly the rights your role has now.",

@@ -253,6 +253,55 @@ pub async fn route(s: &Services, p: &Principal, name: &str) -> AppResult<Result<
     Ok(Ok(Exposed { upstream, tool: t }))
 }
 
+/// The least role and scope for an upstream's prompts: they are read-only text, so what a
+/// read-only tool needs by default.
+pub const PROMPTS_ROLE: Role = Role::Querier;
+pub const PROMPTS_SCOPE: &str = MCP_READ;
+
+/// The upstreams whose prompts `p` may see: on, in their org, and `p` allowed prompts.
+pub async fn prompt_sources(s: &Services, p: &Principal) -> AppResult<Vec<mcp_upstream::Model>> {
+    if p.require_tool("prompts", PROMPTS_ROLE, PROMPTS_SCOPE)
+        .is_err()
+    {
+        return Ok(Vec::new());
+    }
+    Ok(mcp_upstream::Entity::find()
+        .filter(mcp_upstream::Column::OrgId.eq(p.org().id))
+        .filter(mcp_upstream::Column::Enabled.eq(true))
+        .order_by_asc(mcp_upstream::Column::Name)
+        .all(&s.db)
+        .await?)
+}
+
+/// The upstream and prompt name behind `name` (`{upstream}__{prompt}`) for `p`, through the
+/// access decision: `Ok(Err(words))` when there is none such or `p` may not have it.
+pub async fn prompt_route(
+    s: &Services,
+    p: &Principal,
+    name: &str,
+) -> AppResult<Result<(mcp_upstream::Model, String), String>> {
+    let unknown = || Ok(Err(format!("There is no prompt {name} here.")));
+    let Some((up, prompt)) = name
+        .split_once(SEPARATOR)
+        .filter(|(u, t)| !u.is_empty() && !t.is_empty())
+    else {
+        return unknown();
+    };
+    let Some(upstream) = mcp_upstream::Entity::find()
+        .filter(mcp_upstream::Column::OrgId.eq(p.org().id))
+        .filter(mcp_upstream::Column::Name.eq(up))
+        .filter(mcp_upstream::Column::Enabled.eq(true))
+        .one(&s.db)
+        .await?
+    else {
+        return unknown();
+    };
+    if let Err(d) = p.require_tool(name, PROMPTS_ROLE, PROMPTS_SCOPE) {
+        return Ok(Err(d.to_string()));
+    }
+    Ok(Ok((upstream, prompt.to_string())))
+}
+
 /// The tools of one of `org_id`'s upstreams with who may call them (for its admins).
 pub async fn tools_of(
     s: &Services,
