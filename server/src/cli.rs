@@ -499,11 +499,6 @@ async fn serve(config: Config, services: Services) -> Result<(), CliError> {
         .await
         .map_err(|e| CliError(format!("signing key: {e}")))?;
     spawn_housekeeping(services.clone());
-    services.upstream_client.set(std::sync::Arc::new(
-        crate::mcp::gateway::UpstreamHttp::new(config.metadata_fetch.extra_ca_pem.as_deref())
-            .map_err(|e| CliError(format!("upstream HTTP client: {e}")))?,
-    ));
-    spawn_upstream_refresh(services.clone());
     app::domain::mailer::spawn_worker(services.clone());
     match &config.mail.smtp {
         Some(url) => tracing::info!(smtp = %url.shown(), "mail goes through SMTP"),
@@ -520,7 +515,9 @@ async fn serve(config: Config, services: Services) -> Result<(), CliError> {
         crate::cluster::spawn(services.db.clone(), services.caches.clone());
     }
     let public_url = config.public_url.clone();
+    // The state puts its upstream client in the services: the periodic refresh uses that one.
     let state = AppState::new(config, services.clone());
+    spawn_upstream_refresh(services.clone());
     let app = router::build_router(state);
     let listener = tokio::net::TcpListener::bind(addr)
         .await

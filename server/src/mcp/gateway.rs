@@ -110,7 +110,7 @@ pub async fn prompts_of(
         let session = session_for(s, http, p, u, &key).await?;
         session.list_all_prompts().await.map_err(|e| format!("{e}"))
     };
-    match tokio::time::timeout(timeout_of(u), listing).await {
+    match tokio::time::timeout(upstreams::timeout(u), listing).await {
         Ok(Ok(prompts)) => Some(
             prompts
                 .into_iter()
@@ -156,7 +156,7 @@ pub async fn get_prompt(
             u.name
         ))
     };
-    match tokio::time::timeout(timeout_of(u), fetch).await {
+    match tokio::time::timeout(upstreams::timeout(u), fetch).await {
         Ok(Ok(result)) => Ok(result),
         Ok(Err(why)) => failed(why),
         Err(_) => failed("timeout".into()),
@@ -237,10 +237,6 @@ async fn connect(
         .map_err(|e| format!("{e}"))
 }
 
-fn timeout_of(u: &mcp_upstream::Model) -> Duration {
-    Duration::from_millis(u64::try_from(u.timeout_ms).unwrap_or(30_000))
-}
-
 /// The domain lists upstreams' tools through this (`catalog::refresh`).
 #[async_trait::async_trait]
 impl UpstreamClient for UpstreamHttp {
@@ -294,7 +290,7 @@ pub async fn call(
         }
         session.call_tool(params).await.map_err(|e| format!("{e}"))
     };
-    let (result, outcome) = match tokio::time::timeout(timeout_of(u), outcome).await {
+    let (result, outcome) = match tokio::time::timeout(upstreams::timeout(u), outcome).await {
         Ok(Ok(result)) => {
             let o = if result.is_error == Some(true) {
                 "tool_error"
@@ -317,7 +313,7 @@ pub async fn call(
             CallToolResult::error(vec![ContentBlock::text(format!(
                 "The MCP server {} did not answer within {} seconds. Try again later.",
                 u.name,
-                timeout_of(u).as_secs()
+                upstreams::timeout(u).as_secs()
             ))]),
             "timeout",
         ),

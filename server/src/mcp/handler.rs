@@ -105,17 +105,9 @@ pub struct Caller(Arc<Principal>, RequestMeta);
 
 impl<C: AsRequestContext> FromContextPart<C> for Caller {
     fn from_context_part(context: &mut C) -> Result<Self, ErrorData> {
-        let parts = context.as_request_context().extensions.get::<Parts>();
-        let principal = parts
-            .and_then(|p| p.extensions.get::<Arc<Principal>>())
-            .cloned()
-            .ok_or_else(|| {
-                ErrorData::internal_error("request reached a tool unauthenticated", None)
-            })?;
-        let meta = parts
-            .and_then(|p| p.extensions.get::<RequestMeta>())
-            .cloned()
-            .unwrap_or_default();
+        let (principal, meta) = principal_of(context.as_request_context()).ok_or_else(|| {
+            ErrorData::internal_error("request reached a tool unauthenticated", None)
+        })?;
         Ok(Caller(principal, meta))
     }
 }

@@ -126,7 +126,7 @@ pub async fn refresh(s: &Services, u: &mcp_upstream::Model) -> AppResult<Result<
     };
     let bearer = super::caller::catalog_assertion(s, u).await?;
     let secret = upstreams::secret_header(s, u)?;
-    let timeout = std::time::Duration::from_millis(u64::try_from(u.timeout_ms).unwrap_or(30_000));
+    let timeout = upstreams::timeout(u);
     let listed = tokio::time::timeout(timeout, client.list_tools(u, secret, bearer)).await;
     let why = match listed {
         Ok(Ok(tools)) => return Ok(Ok(record_listing(s, u, tools).await?)),
@@ -207,17 +207,22 @@ pub async fn visible(s: &Services, p: &Principal) -> AppResult<Vec<Exposed>> {
         .collect())
 }
 
+/// The server and tool (or prompt) names in `{upstream}__{name}`, both non-empty.
+fn split_name(name: &str) -> Option<(&str, &str)> {
+    name.split_once(SEPARATOR)
+        .filter(|(u, t)| !u.is_empty() && !t.is_empty())
+}
+
 /// Whether `name` is an upstream tool's name at all (`{upstream}__{tool}`).
 pub fn is_upstream_name(name: &str) -> bool {
-    name.split_once(SEPARATOR)
-        .is_some_and(|(u, t)| !u.is_empty() && !t.is_empty())
+    split_name(name).is_some()
 }
 
 /// The upstream tool `name` for `p`, through the access decision: `Ok(Err(words))` when there
 /// is none such or `p` may not call it (the words for the tool error).
 pub async fn route(s: &Services, p: &Principal, name: &str) -> AppResult<Result<Exposed, String>> {
     let unknown = || Ok(Err(format!("There is no tool {name} here.")));
-    let Some((up, tool)) = name.split_once(SEPARATOR) else {
+    let Some((up, tool)) = split_name(name) else {
         return unknown();
     };
     let Some(upstream) = mcp_upstream::Entity::find()
@@ -281,10 +286,7 @@ pub async fn prompt_route(
     name: &str,
 ) -> AppResult<Result<(mcp_upstream::Model, String), String>> {
     let unknown = || Ok(Err(format!("There is no prompt {name} here.")));
-    let Some((up, prompt)) = name
-        .split_once(SEPARATOR)
-        .filter(|(u, t)| !u.is_empty() && !t.is_empty())
-    else {
+    let Some((up, prompt)) = split_name(name) else {
         return unknown();
     };
     let Some(upstream) = mcp_upstream::Entity::find()

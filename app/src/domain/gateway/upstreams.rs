@@ -4,7 +4,8 @@
 
 use chrono::Utc;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, Set,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -283,9 +284,8 @@ pub async fn create(
     }
     let count = mcp_upstream::Entity::find()
         .filter(mcp_upstream::Column::OrgId.eq(org_id))
-        .all(&txn)
-        .await?
-        .len() as u64;
+        .count(&txn)
+        .await?;
     if count >= MAX_PER_ORG {
         return Err(AppError::invalid(
             "name",
@@ -405,6 +405,11 @@ pub async fn delete(
     .await?;
     txn.commit().await?;
     Ok(())
+}
+
+/// How long Gatehouse waits for `u` (a listing or a call).
+pub fn timeout(u: &mcp_upstream::Model) -> std::time::Duration {
+    std::time::Duration::from_millis(u64::try_from(u.timeout_ms).unwrap_or(30_000))
 }
 
 /// The secret header to send `u`, opened.

@@ -68,15 +68,20 @@ async fn domains_of(db: &impl ConnectionTrait, org_id: Uuid) -> AppResult<Vec<St
         .collect())
 }
 
+/// Whether and how the connection's provider grants MCP access, as stored.
+pub fn assertion_policy(row: &sso_connection::Model) -> AssertionPolicy {
+    AssertionPolicy {
+        enabled: row.assertion_grants,
+        clients: serde_json::from_str(&row.assertion_clients).unwrap_or_default(),
+        access_ttl_secs: row.assertion_access_ttl_secs,
+        refresh: row.assertion_refresh,
+        create_members: row.assertion_create_members,
+    }
+}
+
 fn view(row: sso_connection::Model, domains: Vec<String>) -> Connection {
     Connection {
-        assertions: AssertionPolicy {
-            enabled: row.assertion_grants,
-            clients: serde_json::from_str(&row.assertion_clients).unwrap_or_default(),
-            access_ttl_secs: row.assertion_access_ttl_secs,
-            refresh: row.assertion_refresh,
-            create_members: row.assertion_create_members,
-        },
+        assertions: assertion_policy(&row),
         issuer: row.issuer,
         client_id: row.client_id,
         domains,

@@ -38,6 +38,7 @@ use crate::domain::entities::{
     user,
 };
 use crate::domain::secrets::sha256_hex;
+use crate::domain::sso::connection::assertion_policy;
 use crate::domain::sso::flow::{Identity, SsoFailure, account};
 use crate::domain::sso::provider::{Keys, discover, fetcher};
 use crate::domain::write_txn::BeginWrite;
@@ -364,8 +365,7 @@ async fn check(
     if client.token_endpoint_auth_method == super::clients::AUTH_NONE {
         refuse!(Refusal::PublicClient);
     }
-    let allowed: Vec<String> =
-        serde_json::from_str(&trusted.conn.assertion_clients).unwrap_or_default();
+    let allowed = assertion_policy(&trusted.conn).clients;
     if !allowed.is_empty() && !allowed.iter().any(|c| c == &client.client_id) {
         refuse!(Refusal::ClientNotAllowed(org_name));
     }
