@@ -8,7 +8,9 @@ Prints "READY <port>" once it listens on 127.0.0.1 (a free port); its endpoint i
 http://127.0.0.1:<port>/mcp.
 
 Tools: `whoami` (read-only: what the assertion said), `delete_record` (marked destructive),
-`slow` (sleeps `seconds`), `count_to` (reports progress, then answers). Prompt: `summarize`.
+`slow` (sleeps `seconds`; notes when a call tagged `tag` starts and is cancelled), `calls` (those
+notes), `count_to` (reports progress, then answers), `find_record` (a link to a record).
+Prompt: `summarize`. Resources: `crm://about`, template `crm://records/{record_id}`.
 """
 
 import asyncio
@@ -24,7 +26,7 @@ from mcp.server.auth.provider import AccessToken, TokenVerifier
 from mcp.server.auth.settings import AuthSettings
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
-from mcp.types import ToolAnnotations
+from mcp.types import ResourceLink, ToolAnnotations
 
 logging.getLogger("mcp").setLevel(logging.WARNING)  # one line per session otherwise
 GATEHOUSE = os.environ["GATEHOUSE"]
@@ -94,11 +96,43 @@ def delete_record(record_id: str) -> str:
     return f"deleted {record_id} for {caller().get('email')}"
 
 
+CALLS: dict[str, list[str]] = {"started": [], "cancelled": []}
+
+
 @server.tool(annotations=ToolAnnotations(readOnlyHint=True))
-async def slow(seconds: float) -> str:
+async def slow(seconds: float, tag: str = "") -> str:
     """Answers after a while."""
-    await asyncio.sleep(seconds)
+    CALLS["started"].append(tag)
+    try:
+        await asyncio.sleep(seconds)
+    except asyncio.CancelledError:
+        CALLS["cancelled"].append(tag)
+        raise
     return "done"
+
+
+@server.tool(annotations=ToolAnnotations(readOnlyHint=True))
+def calls() -> dict:
+    """The tags of the slow calls that started, and of those cancelled."""
+    return CALLS
+
+
+@server.tool(annotations=ToolAnnotations(readOnlyHint=True))
+def find_record(record_id: str) -> list:
+    """A link to a CRM record."""
+    return [ResourceLink(type="resource_link", name=f"record {record_id}", uri=f"crm://records/{record_id}")]
+
+
+@server.resource("crm://about", name="about", mime_type="text/plain")
+def about() -> str:
+    """What this CRM is."""
+    return "Acme's CRM."
+
+
+@server.resource("crm://records/{record_id}", name="record", mime_type="text/plain")
+def record(record_id: str) -> str:
+    """A CRM record, as the caller may see it."""
+    return f"Record {record_id}, read by {caller().get('email')} ({caller().get('role')})."
 
 
 @server.tool(annotations=ToolAnnotations(readOnlyHint=True))
@@ -106,6 +140,7 @@ async def count_to(n: int, ctx: Context) -> str:
     """Counts, reporting progress."""
     for i in range(1, n + 1):
         await ctx.report_progress(i, n)
+        await asyncio.sleep(0.05)  # as real work would: each report on its way before the next
     return f"counted to {n}"
 
 

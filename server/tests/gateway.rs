@@ -26,6 +26,7 @@ use support::{Browser, TestApp, flow, meta};
 
 on_both_backends!(
     an_orgs_own_mcp_server_is_served_behind_gatehouse_by_role,
+    resources_progress_and_cancellation_pass_through,
     a_server_that_is_down_slow_or_garbled_gives_a_clear_tool_error,
 );
 
@@ -260,15 +261,23 @@ async fn an_orgs_own_mcp_server_is_served_behind_gatehouse_by_role(db: DatabaseC
     assert_eq!(
         upstream_tools(&all),
         vec![
+            "crm__calls",
             "crm__count_to",
             "crm__delete_record",
+            "crm__find_record",
             "crm__slow",
             "crm__whoami"
         ]
     );
     assert_eq!(
         upstream_tools(&tool_names(&app, &quinn_token).await),
-        vec!["crm__count_to", "crm__slow", "crm__whoami"]
+        vec![
+            "crm__calls",
+            "crm__count_to",
+            "crm__find_record",
+            "crm__slow",
+            "crm__whoami"
+        ]
     );
     assert!(upstream_tools(&tool_names(&app, &vera_token).await).is_empty());
 
@@ -441,6 +450,230 @@ async fn an_orgs_own_mcp_server_is_served_behind_gatehouse_by_role(db: DatabaseC
     assert_eq!(res.status, StatusCode::BAD_GATEWAY, "{}", res.body);
     let (err, text) = call(&app, &quinn_token, "crm__whoami", json!({})).await;
     assert!(err && text.contains("could not be reached"), "{text}");
+}
+
+/// A JSON-RPC message to acme's endpoint as it travels: the raw response.
+async fn post_mcp(app: &TestApp, token: &str, message: Value) -> support::Response {
+    app.call(
+        http::Request::post("/o/acme/mcp")
+            .header(http::header::HOST, app.origin.trim_start_matches("http://"))
+            .header(http::header::CONTENT_TYPE, "application/json")
+            .header(http::header::ACCEPT, "application/json, text/event-stream")
+            .header("mcp-protocol-version", "2025-11-25")
+            .header(http::header::AUTHORIZATION, format!("Bearer {token}"))
+            .body(axum::body::Body::from(message.to_string()))
+            .unwrap(),
+    )
+    .await
+}
+
+/// The JSON-RPC messages of an event-stream answer, in order.
+fn events(res: &support::Response) -> Vec<Value> {
+    res.body
+        .lines()
+        .filter_map(|l| l.strip_prefix("data:"))
+        .filter(|d| !d.trim().is_empty())
+        .map(|d| serde_json::from_str(d.trim()).unwrap())
+        .collect()
+}
+
+/// The JSON-RPC error of a request that should fail.
+async fn rpc_error(app: &TestApp, token: &str, method: &str, params: Value) -> Value {
+    let res = post_mcp(
+        app,
+        token,
+        json!({ "jsonrpc": "2.0", "id": 1, "method": method, "params": params }),
+    )
+    .await;
+    let v = res.json();
+    assert!(v.get("result").is_none(), "{method}: {v}");
+    v["error"].clone()
+}
+
+async fn resources_progress_and_cancellation_pass_through(db: DatabaseConnection) {
+    let (app, _ada) = acme(db).await;
+    let upstream = Upstream::start(&app.origin, None);
+    let pat = admin_pat(&app).await;
+    let res = api(
+        &app,
+        &pat,
+        "POST",
+        "/api/v1/org/mcp-servers",
+        Some(json!({ "name": "crm", "url": upstream.url, "timeout_ms": 20000 })),
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
+    let mut quinn = member(&app, "quinn@acme.example", Role::Querier).await;
+    let quinn_token = token(&app, &mut quinn, "mcp:read").await;
+    let mut vera = member(&app, "vera@acme.example", Role::Viewer).await;
+    let vera_token = token(&app, &mut vera, "mcp:read").await;
+
+    // Resources under the server's prefix, read as the caller, by the URIs the client saw.
+    let listed = rpc(&app, &quinn_token, "resources/list", json!({})).await;
+    assert_eq!(listed["resources"][0]["uri"], "gatehouse://crm/crm://about", "{listed}");
+    assert_eq!(listed["resources"][0]["name"], "crm__about", "{listed}");
+    let templates = rpc(&app, &quinn_token, "resources/templates/list", json!({})).await;
+    assert_eq!(
+        templates["resourceTemplates"][0]["uriTemplate"],
+        "gatehouse://crm/crm://records/{record_id}",
+        "{templates}"
+    );
+    let read = rpc(
+        &app,
+        &quinn_token,
+        "resources/read",
+        json!({ "uri": "gatehouse://crm/crm://records/7" }),
+    )
+    .await;
+    assert_eq!(read["contents"][0]["uri"], "gatehouse://crm/crm://records/7");
+    assert_eq!(
+        read["contents"][0]["text"],
+        "Record 7, read by quinn@acme.example (querier)."
+    );
+    // A link in a tool's answer points back through the gateway.
+    let found = rpc(
+        &app,
+        &quinn_token,
+        "tools/call",
+        json!({ "name": "crm__find_record", "arguments": { "record_id": "7" } }),
+    )
+    .await;
+    assert_eq!(found["content"][0]["type"], "resource_link", "{found}");
+    assert_eq!(found["content"][0]["uri"], "gatehouse://crm/crm://records/7");
+    // A viewer gets none of it; unknown servers and URIs are refused plainly.
+    let none = rpc(&app, &vera_token, "resources/list", json!({})).await;
+    assert_eq!(none["resources"], json!([]), "{none}");
+    let refused = rpc_error(
+        &app,
+        &vera_token,
+        "resources/read",
+        json!({ "uri": "gatehouse://crm/crm://records/7" }),
+    )
+    .await;
+    assert!(
+        refused["message"].as_str().unwrap().contains("needs the querier role"),
+        "{refused}"
+    );
+    for uri in ["gatehouse://billing/x://1", "crm://records/7"] {
+        let e = rpc_error(&app, &quinn_token, "resources/read", json!({ "uri": uri })).await;
+        assert!(
+            e["message"].as_str().unwrap().contains("There is no resource"),
+            "{uri}: {e}"
+        );
+    }
+
+    // Progress: the server's notifications reach the client under the client's own token,
+    // on an event stream, before the result.
+    let res = post_mcp(
+        &app,
+        &quinn_token,
+        json!({ "jsonrpc": "2.0", "id": 5, "method": "tools/call", "params": {
+            "name": "crm__count_to", "arguments": { "n": 3 }, "_meta": { "progressToken": "p-1" } } }),
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    assert!(
+        res.header("content-type").unwrap().starts_with("text/event-stream"),
+        "{:?}",
+        res.headers
+    );
+    let messages = events(&res);
+    let progress: Vec<&Value> = messages
+        .iter()
+        .filter(|m| m["method"] == "notifications/progress")
+        .collect();
+    assert_eq!(progress.len(), 3, "{messages:?}");
+    for (i, p) in progress.iter().enumerate() {
+        assert_eq!(p["params"]["progressToken"], "p-1", "{messages:?}");
+        assert_eq!(p["params"]["progress"], json!(i as f64 + 1.0), "{messages:?}");
+        assert_eq!(p["params"]["total"], json!(3.0));
+    }
+    let last = messages.last().unwrap();
+    assert_eq!(last["id"], 5);
+    assert_eq!(last["result"]["content"][0]["text"], "counted to 3", "{last}");
+
+    // Cancellation: the client's notifications/cancelled (its own POST) stops the call here
+    // and reaches the server, which stops too.
+    let started = std::time::Instant::now();
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let pending = async {
+        let res = post_mcp(
+            &app,
+            &quinn_token,
+            json!({ "jsonrpc": "2.0", "id": 42, "method": "tools/call", "params": {
+                "name": "crm__slow", "arguments": { "seconds": 15, "tag": "c1" } } }),
+        )
+        .await;
+        done.store(true, std::sync::atomic::Ordering::SeqCst);
+        res
+    };
+    let calls = || async {
+        let (_, text) = call(&app, &quinn_token, "crm__calls", json!({})).await;
+        serde_json::from_str::<Value>(&text).unwrap()
+    };
+    let cancelling = async {
+        while !calls().await["started"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("c1"))
+        {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        // Someone else's cancellation of the same request id changes nothing.
+        let other = post_mcp(
+            &app,
+            &vera_token,
+            json!({ "jsonrpc": "2.0", "method": "notifications/cancelled", "params": { "requestId": 42 } }),
+        )
+        .await;
+        assert_eq!(other.status, StatusCode::ACCEPTED, "{}", other.body);
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        assert!(
+            !done.load(std::sync::atomic::Ordering::SeqCst),
+            "another caller's cancellation stopped the call"
+        );
+        let cancel = post_mcp(
+            &app,
+            &quinn_token,
+            json!({ "jsonrpc": "2.0", "method": "notifications/cancelled", "params": { "requestId": 42, "reason": "user pressed stop" } }),
+        )
+        .await;
+        assert_eq!(cancel.status, StatusCode::ACCEPTED, "{}", cancel.body);
+    };
+    let (answer, ()) = tokio::join!(pending, cancelling);
+    let answer = answer.json();
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "the call ran on"
+    );
+    assert_eq!(answer["result"]["isError"], true, "{answer}");
+    assert!(
+        answer["result"]["content"][0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("was cancelled"),
+        "{answer}"
+    );
+    let mut told = false;
+    for _ in 0..100 {
+        if calls().await["cancelled"].as_array().unwrap().contains(&json!("c1")) {
+            told = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(told, "the server was not told to stop");
+    let audited = audit_event::Entity::find()
+        .filter(audit_event::Column::Action.eq("mcp.gateway.call"))
+        .all(&app.db)
+        .await
+        .unwrap();
+    assert!(
+        audited
+            .iter()
+            .any(|c| c.details.as_deref().unwrap().contains("\"outcome\":\"cancelled\"")),
+        "the cancelled call is audited as such"
+    );
 }
 
 async fn a_server_that_is_down_slow_or_garbled_gives_a_clear_tool_error(db: DatabaseConnection) {

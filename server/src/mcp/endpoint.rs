@@ -15,8 +15,11 @@ use axum::body::{Body, Bytes, HttpBody};
 use axum::extract::Request;
 use axum::response::{IntoResponse, Response};
 use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use std::sync::Arc;
+
+use app::domain::access::Principal;
 use rmcp::model::{
-    ClientCapabilities, ClientJsonRpcMessage, ClientRequest, GetExtensions, GetMeta,
+    ClientCapabilities, ClientJsonRpcMessage, ClientNotification, ClientRequest, GetExtensions, GetMeta,
     Implementation, InitializeRequestParams, JsonRpcRequest, ProtocolVersion, ServerJsonRpcMessage,
 };
 use rmcp::service::{Peer, RequestContext, RoleServer, Service, serve_directly};
@@ -101,6 +104,10 @@ impl McpEndpoint {
         };
         let request = match serde_json::from_slice::<ClientJsonRpcMessage>(&bytes) {
             Ok(ClientJsonRpcMessage::Request(request)) if is_direct(&request) => request,
+            Ok(ClientJsonRpcMessage::Notification(note)) => {
+                self.pass_on_cancellation(&parts, note.notification);
+                return Err(Request::from_parts(parts, Body::from(bytes)));
+            }
             _ => return Err(Request::from_parts(parts, Body::from(bytes))),
         };
         let JsonRpcRequest {
@@ -133,6 +140,23 @@ impl McpEndpoint {
         })
     }
 
+    /// A client's cancellation reaches the gateway call it names (rmcp's stateless lane, which
+    /// still answers the notification, would drop it: it has no call to stop).
+    fn pass_on_cancellation(&self, parts: &http::request::Parts, note: ClientNotification) {
+        let ClientNotification::CancelledNotification(cancelled) = note else {
+            return;
+        };
+        let (Some(p), Some(id)) = (
+            parts.extensions.get::<Arc<Principal>>(),
+            cancelled.params.request_id,
+        ) else {
+            return;
+        };
+        if self.handler.cancel(p, id.clone()) {
+            tracing::debug!(%id, "a client cancelled a gateway call");
+        }
+    }
+
     fn direct_peer(&self, req: &Request) -> Option<&Peer<RoleServer>> {
         self.peers.get(direct_version(req)?)
     }
@@ -161,14 +185,17 @@ fn direct_version(req: &Request) -> Option<usize> {
 }
 
 /// The JSON-RPC requests served directly: the steady traffic of a connected client, never part
-/// of a handshake, and without per-request protocol metadata.
+/// of a handshake, and without per-request protocol metadata or a progress token (progress
+/// needs rmcp's event stream).
 fn is_direct(request: &JsonRpcRequest<ClientRequest>) -> bool {
+    let meta = request.request.get_meta();
     matches!(
         request.request,
         ClientRequest::CallToolRequest(_)
             | ClientRequest::ListToolsRequest(_)
             | ClientRequest::PingRequest(_)
-    ) && request.request.get_meta().protocol_version().is_none()
+    ) && meta.protocol_version().is_none()
+        && meta.get_progress_token().is_none()
 }
 
 fn is_json_content_type(headers: &HeaderMap) -> bool {
@@ -310,6 +337,9 @@ mod tests {
         ));
         assert!(!direct(
             serde_json::json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": { "_meta": { "io.modelcontextprotocol/protocolVersion": "2026-07-28" } } })
+        ));
+        assert!(!direct(
+            serde_json::json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": { "name": "crm__count_to", "_meta": { "progressToken": "p1" } } })
         ));
     }
 

@@ -14,18 +14,23 @@ use app::domain::Services;
 use app::domain::access::Principal;
 use app::domain::audit::{self, AuditEntry};
 use app::domain::entities::mcp_upstream;
-use app::domain::gateway::catalog::{Exposed, ListedTool, exposed_name};
+use app::domain::gateway::catalog::{Exposed, ListedTool, exposed_name, exposed_uri};
 use app::domain::gateway::{caller, upstreams};
 use app::domain::upstream_client::UpstreamClient;
 use http::{HeaderName, HeaderValue};
+use futures::{FutureExt, StreamExt};
+use rmcp::handler::client::progress::ProgressDispatcher;
 use rmcp::model::{
-    CallToolRequestParams, CallToolResult, ClientConfig, ContentBlock, GetPromptRequestParams,
-    GetPromptResult, Implementation, Prompt,
+    CallToolRequest, CallToolRequestParams, CallToolResult, CancelledNotificationParam,
+    ClientConfig, ClientRequest, ContentBlock, GetPromptRequestParams, GetPromptResult,
+    Implementation, ProgressNotificationParam, ProgressToken, Prompt, ReadResourceRequestParams,
+    ReadResourceResult, RequestId, Resource, ResourceContents, ResourceTemplate, ServerResult,
 };
-use rmcp::service::RunningService;
+use rmcp::service::{NotificationContext, Peer, PeerRequestOptions, RoleServer, RunningService};
+use tokio_util::sync::CancellationToken;
 use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
-use rmcp::{RoleClient, ServiceExt};
+use rmcp::{ClientHandler, RoleClient, ServiceExt};
 use serde_json::json;
 
 /// The HTTP client every upstream call goes through: rustls with the ring provider and the
@@ -37,7 +42,7 @@ pub struct UpstreamHttp {
     sessions: SessionPool,
 }
 
-type Session = Arc<RunningService<RoleClient, ClientConfig>>;
+type Session = Arc<RunningService<RoleClient, GatewayClient>>;
 
 /// Who an upstream session speaks for, as the upstream sees it: a change of any part (a new
 /// role, a narrower token, the server's settings) makes a new session with a new assertion.
@@ -97,6 +102,180 @@ async fn session_for(
     Ok(fresh)
 }
 
+/// Why an exchange with an upstream gave no answer.
+enum Failure {
+    /// Unreachable, refused, or an answer that isn't MCP.
+    Upstream(String),
+    Timeout,
+    /// The client cancelled (or went away): the upstream was told to stop.
+    Cancelled,
+}
+
+impl Failure {
+    fn outcome(&self) -> &'static str {
+        match self {
+            Failure::Upstream(_) => "upstream_error",
+            Failure::Timeout => "timeout",
+            Failure::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// Runs `exchange` on the session with `u` for `p`, within `u`'s timeout and until `stop`: a
+/// failure or timeout drops the session (the next exchange starts afresh); a stop drops the
+/// exchange, whose request guard then tells the upstream to stop too.
+async fn exchange<T, F, Fut>(
+    s: &Services,
+    http: &UpstreamHttp,
+    p: &Principal,
+    u: &mcp_upstream::Model,
+    stop: Option<&CancellationToken>,
+    exchange: F,
+) -> Result<T, Failure>
+where
+    F: FnOnce(Session) -> Fut,
+    Fut: Future<Output = Result<T, String>>,
+{
+    let key = SessionKey::of(p, u);
+    let work = async {
+        let session = session_for(s, http, p, u, &key).await?;
+        exchange(session).await
+    };
+    let stopped = async {
+        match stop {
+            Some(ct) => ct.cancelled().await,
+            None => std::future::pending().await,
+        }
+    };
+    let result = tokio::select! {
+        done = tokio::time::timeout(upstreams::timeout(u), work) => match done {
+            Ok(Ok(value)) => return Ok(value),
+            Ok(Err(why)) => Failure::Upstream(why),
+            Err(_) => Failure::Timeout,
+        },
+        () = stopped => return Err(Failure::Cancelled),
+    };
+    if let Failure::Upstream(why) = &result {
+        tracing::info!(upstream = %u.id, error = %why, "an upstream exchange failed");
+    }
+    http.sessions.0.invalidate(&key);
+    Err(result)
+}
+
+/// Tells the upstream to stop working on request `id` if the exchange is dropped before its
+/// answer came (the client cancelled or went away, or the timeout passed), as rmcp's own
+/// request helpers do.
+struct CancelOnDrop {
+    peer: Option<Peer<RoleClient>>,
+    id: RequestId,
+}
+
+impl CancelOnDrop {
+    fn disarm(&mut self) {
+        self.peer = None;
+    }
+}
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        let Some(peer) = self.peer.take() else {
+            return;
+        };
+        let params = CancelledNotificationParam::new(
+            Some(self.id.clone()),
+            Some("cancelled by the client".into()),
+        );
+        tokio::spawn(async move {
+            let _ = peer.notify_cancelled(params).await;
+        });
+    }
+}
+
+/// Sends `request` on `session` and waits for the answer, passing the upstream's progress
+/// notifications on to the client under the client's own progress token (when it gave one).
+async fn relayed(
+    session: Session,
+    request: ClientRequest,
+    relay: &Relay,
+) -> Result<ServerResult, String> {
+    let peer = session.peer();
+    let handle = peer
+        .send_request_with_option(request, PeerRequestOptions::no_options())
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut guard = CancelOnDrop {
+        peer: Some(peer.clone()),
+        id: handle.id.clone(),
+    };
+    let answer = match &relay.progress {
+        None => handle.await_response().await,
+        Some(token) => {
+            // Subscribed before the request can have reached the upstream: it is only queued
+            // for the transport yet, and any progress needs a round trip.
+            let mut progress = session
+                .service()
+                .progress
+                .subscribe(handle.progress_token.clone())
+                .await;
+            let answer = handle.await_response();
+            tokio::pin!(answer);
+            let mut forward = ProgressForward::new(token.clone(), &relay.peer);
+            let answer = loop {
+                tokio::select! {
+                    biased;
+                    Some(step) = progress.next() => forward.send(step).await,
+                    answer = &mut answer => break answer,
+                }
+            };
+            // What was already on its way still goes before the answer.
+            tokio::task::yield_now().await;
+            while let Some(Some(step)) = progress.next().now_or_never() {
+                forward.send(step).await;
+            }
+            answer
+        }
+    };
+    guard.disarm();
+    answer.map_err(|e| e.to_string())
+}
+
+/// Progress on its way to the client, under the client's token. rmcp hands each notification
+/// it receives to a task of its own, so they can come out of order; progress must increase
+/// (MCP), so one that comes after a greater one is dropped.
+struct ProgressForward<'a> {
+    token: ProgressToken,
+    peer: &'a Peer<RoleServer>,
+    last: Option<f64>,
+}
+
+impl<'a> ProgressForward<'a> {
+    fn new(token: ProgressToken, peer: &'a Peer<RoleServer>) -> Self {
+        Self {
+            token,
+            peer,
+            last: None,
+        }
+    }
+
+    async fn send(&mut self, mut step: ProgressNotificationParam) {
+        if self.last.is_some_and(|last| step.progress <= last) {
+            return;
+        }
+        self.last = Some(step.progress);
+        step.progress_token = self.token.clone();
+        // A client that went away is noticed by the stop token, not here.
+        let _ = self.peer.notify_progress(step).await;
+    }
+}
+
+/// What the client's request brings to a relayed call: where its progress goes, and the token
+/// that stops the call when the client cancels.
+pub struct Relay {
+    pub peer: Peer<RoleServer>,
+    pub progress: Option<ProgressToken>,
+    pub stop: CancellationToken,
+}
+
 /// The prompts of `u` for `p`, named `{server}__{prompt}`; `None` when `u` can't be asked now
 /// (down, slow, no prompts): a listing shows what the other servers have.
 pub async fn prompts_of(
@@ -105,31 +284,20 @@ pub async fn prompts_of(
     p: &Principal,
     u: &mcp_upstream::Model,
 ) -> Option<Vec<Prompt>> {
-    let key = SessionKey::of(p, u);
-    let listing = async {
-        let session = session_for(s, http, p, u, &key).await?;
-        session.list_all_prompts().await.map_err(|e| format!("{e}"))
-    };
-    match tokio::time::timeout(upstreams::timeout(u), listing).await {
-        Ok(Ok(prompts)) => Some(
-            prompts
-                .into_iter()
-                .map(|mut prompt| {
-                    prompt.name = exposed_name(&u.name, &prompt.name);
-                    prompt
-                })
-                .collect(),
-        ),
-        Ok(Err(why)) => {
-            // A server without prompts answers "method not found": nothing to show.
-            tracing::debug!(upstream = %u.id, error = %why, "an upstream's prompts can't be listed");
-            None
-        }
-        Err(_) => {
-            http.sessions.0.invalidate(&key);
-            None
-        }
-    }
+    let prompts = exchange(s, http, p, u, None, async |session: Session| {
+        session.list_all_prompts().await.map_err(|e| e.to_string())
+    })
+    .await
+    .ok()?;
+    Some(
+        prompts
+            .into_iter()
+            .map(|mut prompt| {
+                prompt.name = exposed_name(&u.name, &prompt.name);
+                prompt
+            })
+            .collect(),
+    )
 }
 
 /// The prompt `prompt` of `u` for `p` with `arguments`, or why not in words.
@@ -141,25 +309,129 @@ pub async fn get_prompt(
     prompt: &str,
     arguments: Option<serde_json::Map<String, serde_json::Value>>,
 ) -> Result<GetPromptResult, String> {
-    let key = SessionKey::of(p, u);
-    let fetch = async {
-        let session = session_for(s, http, p, u, &key).await?;
-        let mut params = GetPromptRequestParams::new(prompt);
-        params.arguments = arguments;
-        session.get_prompt(params).await.map_err(|e| format!("{e}"))
-    };
-    let failed = |why: String| {
-        http.sessions.0.invalidate(&key);
-        tracing::info!(upstream = %u.id, error = %why, "an upstream prompt failed");
-        Err(format!(
+    let mut params = GetPromptRequestParams::new(prompt);
+    params.arguments = arguments;
+    let mut result = exchange(s, http, p, u, None, async |session: Session| {
+        session.get_prompt(params).await.map_err(|e| e.to_string())
+    })
+    .await
+    .map_err(|_| {
+        format!(
             "The MCP server {} could not give the prompt {prompt}. Try again later.",
             u.name
-        ))
-    };
-    match tokio::time::timeout(upstreams::timeout(u), fetch).await {
-        Ok(Ok(result)) => Ok(result),
-        Ok(Err(why)) => failed(why),
-        Err(_) => failed("timeout".into()),
+        )
+    })?;
+    for message in &mut result.messages {
+        expose_content(&u.name, std::iter::once(&mut message.content));
+    }
+    Ok(result)
+}
+
+/// The resources of `u` for `p` (`templates`: its URI templates instead), with URIs and names
+/// as clients see them; `None` when `u` can't be asked now (down, slow, no resources).
+pub async fn resources_of(
+    s: &Services,
+    http: &UpstreamHttp,
+    p: &Principal,
+    u: &mcp_upstream::Model,
+) -> Option<Vec<Resource>> {
+    let listed = exchange(s, http, p, u, None, async |session: Session| {
+        session.list_all_resources().await.map_err(|e| e.to_string())
+    })
+    .await
+    .ok()?;
+    Some(
+        listed
+            .into_iter()
+            .map(|mut r| {
+                expose_resource(&u.name, &mut r);
+                r
+            })
+            .collect(),
+    )
+}
+
+/// The resource templates of `u` for `p`, as clients see them; `None` as for resources.
+pub async fn resource_templates_of(
+    s: &Services,
+    http: &UpstreamHttp,
+    p: &Principal,
+    u: &mcp_upstream::Model,
+) -> Option<Vec<ResourceTemplate>> {
+    let listed = exchange(s, http, p, u, None, async |session: Session| {
+        session
+            .list_all_resource_templates()
+            .await
+            .map_err(|e| e.to_string())
+    })
+    .await
+    .ok()?;
+    Some(
+        listed
+            .into_iter()
+            .map(|mut t| {
+                t.uri_template = exposed_uri(&u.name, &t.uri_template);
+                t.name = exposed_name(&u.name, &t.name);
+                t
+            })
+            .collect(),
+    )
+}
+
+/// The resource `uri` (the upstream's own URI) of `u` for `p`, its contents named by the URIs
+/// clients see, or why not in words.
+pub async fn read_resource(
+    s: &Services,
+    http: &UpstreamHttp,
+    p: &Principal,
+    u: &mcp_upstream::Model,
+    uri: &str,
+) -> Result<ReadResourceResult, String> {
+    let params = ReadResourceRequestParams::new(uri);
+    let mut result = exchange(s, http, p, u, None, async |session: Session| {
+        session
+            .read_resource(params)
+            .await
+            .map_err(|e| e.to_string())
+    })
+    .await
+    .map_err(|_| {
+        format!(
+            "The MCP server {} could not give the resource {}. Try again later.",
+            u.name,
+            exposed_uri(&u.name, uri)
+        )
+    })?;
+    for contents in &mut result.contents {
+        expose_contents(&u.name, contents);
+    }
+    Ok(result)
+}
+
+/// A resource (or a link to one) of upstream `server` as clients see it.
+fn expose_resource(server: &str, r: &mut Resource) {
+    r.uri = exposed_uri(server, &r.uri);
+    r.name = exposed_name(server, &r.name);
+}
+
+fn expose_contents(server: &str, contents: &mut ResourceContents) {
+    match contents {
+        ResourceContents::TextResourceContents { uri, .. }
+        | ResourceContents::BlobResourceContents { uri, .. } => *uri = exposed_uri(server, uri),
+        // A kind of contents rmcp doesn't know yet keeps its URI.
+        _ => {}
+    }
+}
+
+/// Resource links and embedded resources in an upstream's answer, renamed so that the client
+/// can read them back through the gateway.
+fn expose_content<'a>(server: &str, blocks: impl IntoIterator<Item = &'a mut ContentBlock>) {
+    for block in blocks {
+        match block {
+            ContentBlock::ResourceLink(link) => expose_resource(server, link),
+            ContentBlock::Resource(embedded) => expose_contents(server, &mut embedded.resource),
+            _ => {}
+        }
     }
 }
 
@@ -206,12 +478,28 @@ impl UpstreamHttp {
     }
 }
 
-/// How Gatehouse introduces itself to upstreams.
-fn client_info() -> ClientConfig {
-    ClientConfig::new(
-        Default::default(),
-        Implementation::new("gatehouse-gateway", env!("CARGO_PKG_VERSION")),
-    )
+/// Gatehouse as an upstream's client: it introduces itself and hands each progress
+/// notification to the call waiting for it (by the progress token it sent).
+#[derive(Clone, Default)]
+struct GatewayClient {
+    progress: ProgressDispatcher,
+}
+
+impl ClientHandler for GatewayClient {
+    fn get_info(&self) -> ClientConfig {
+        ClientConfig::new(
+            Default::default(),
+            Implementation::new("gatehouse-gateway", env!("CARGO_PKG_VERSION")),
+        )
+    }
+
+    async fn on_progress(
+        &self,
+        params: ProgressNotificationParam,
+        _context: NotificationContext<RoleClient>,
+    ) {
+        self.progress.handle_notification(params).await;
+    }
 }
 
 /// A session with `u`, as whoever `bearer` says is calling, with its secret header.
@@ -220,7 +508,7 @@ async fn connect(
     u: &mcp_upstream::Model,
     secret_header: Option<(String, String)>,
     bearer: String,
-) -> Result<RunningService<RoleClient, ClientConfig>, String> {
+) -> Result<RunningService<RoleClient, GatewayClient>, String> {
     let mut headers = HashMap::new();
     if let Some((name, value)) = secret_header {
         let name = HeaderName::from_bytes(name.as_bytes()).map_err(|e| e.to_string())?;
@@ -231,7 +519,7 @@ async fn connect(
         .auth_header(bearer)
         .custom_headers(headers);
     let transport = StreamableHttpClientTransport::with_client(http.client.clone(), config);
-    client_info()
+    GatewayClient::default()
         .serve(transport)
         .await
         .map_err(|e| format!("{e}"))
@@ -277,21 +565,26 @@ pub async fn call(
     p: &Principal,
     e: &Exposed,
     arguments: Option<serde_json::Map<String, serde_json::Value>>,
+    relay: &Relay,
     meta: &RequestMeta,
 ) -> CallToolResult {
     let started = Instant::now();
     let u = &e.upstream;
-    let key = SessionKey::of(p, u);
-    let outcome = async {
-        let session = session_for(s, http, p, u, &key).await?;
-        let mut params = CallToolRequestParams::new(e.tool.name.clone());
-        if let Some(args) = arguments {
-            params = params.with_arguments(args);
+    let mut params = CallToolRequestParams::new(e.tool.name.clone());
+    if let Some(args) = arguments {
+        params = params.with_arguments(args);
+    }
+    let request = ClientRequest::CallToolRequest(CallToolRequest::new(params));
+    let answer = exchange(s, http, p, u, Some(&relay.stop), async |session: Session| {
+        match relayed(session, request, relay).await? {
+            ServerResult::CallToolResult(result) => Ok(result),
+            _ => Err("the answer to tools/call was not a tool result".to_string()),
         }
-        session.call_tool(params).await.map_err(|e| format!("{e}"))
-    };
-    let (result, outcome) = match tokio::time::timeout(upstreams::timeout(u), outcome).await {
-        Ok(Ok(result)) => {
+    })
+    .await;
+    let (result, outcome) = match answer {
+        Ok(mut result) => {
+            expose_content(&u.name, &mut result.content);
             let o = if result.is_error == Some(true) {
                 "tool_error"
             } else {
@@ -299,29 +592,28 @@ pub async fn call(
             };
             (result, o)
         }
-        Ok(Err(why)) => {
-            tracing::info!(upstream = %u.id, error = %why, "an upstream call failed");
-            (
-                CallToolResult::error(vec![ContentBlock::text(format!(
+        Err(failure) => {
+            let words = match &failure {
+                Failure::Upstream(_) => format!(
                     "The MCP server {} could not be reached or gave an answer Gatehouse can't read. Try again later; if it keeps happening, ask an admin to check it on the MCP servers page.",
                     u.name
-                ))]),
-                "upstream_error",
+                ),
+                Failure::Timeout => format!(
+                    "The MCP server {} did not answer within {} seconds. Try again later.",
+                    u.name,
+                    upstreams::timeout(u).as_secs()
+                ),
+                Failure::Cancelled => format!(
+                    "The call to {} was cancelled; the MCP server was told to stop.",
+                    e.name()
+                ),
+            };
+            (
+                CallToolResult::error(vec![ContentBlock::text(words)]),
+                failure.outcome(),
             )
         }
-        Err(_) => (
-            CallToolResult::error(vec![ContentBlock::text(format!(
-                "The MCP server {} did not answer within {} seconds. Try again later.",
-                u.name,
-                upstreams::timeout(u).as_secs()
-            ))]),
-            "timeout",
-        ),
     };
-    if outcome != "ok" && outcome != "tool_error" {
-        // Whatever broke, the next call starts a session afresh.
-        http.sessions.0.invalidate(&key);
-    }
     let elapsed = started.elapsed();
     metrics::histogram!("gatehouse_gateway_call_seconds", "outcome" => outcome)
         .record(elapsed.as_secs_f64());

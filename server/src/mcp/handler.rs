@@ -16,14 +16,17 @@ use rmcp::handler::server::tool::ToolCallContext;
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{
     CacheScope, CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock,
-    GetPromptRequestParams, GetPromptResponse, Implementation, ListPromptsResult, ListToolsResult,
-    PaginatedRequestParams, ProtocolVersion, ServerCapabilities, ServerConfig, Tool,
+    GetPromptRequestParams, GetPromptResponse, Implementation, ListPromptsResult,
+    ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, PaginatedRequestParams,
+    ProtocolVersion, ReadResourceRequestParams, ReadResourceResponse, RequestId,
+    ServerCapabilities, ServerConfig, Tool,
 };
 use rmcp::service::{RequestContext, RoleServer};
 use rmcp::{ErrorData, ServerHandler, schemars, tool, tool_handler, tool_router};
 use serde::Deserialize;
 
-use super::gateway::{self, UpstreamHttp};
+use super::gateway::{self, Relay, UpstreamHttp};
+use super::inflight::InFlight;
 use app::domain::gateway::catalog;
 
 #[derive(Clone)]
@@ -32,6 +35,8 @@ pub struct GatehouseMcp {
     router: Arc<ToolRouter<GatehouseMcp>>,
     /// Towards the org's upstream MCP servers (the gateway).
     upstreams: UpstreamHttp,
+    /// The gateway calls running here, for clients' cancellations.
+    inflight: InFlight,
 }
 
 /// Built once: every request gets a fresh handler (stateless HTTP), the tool table is shared.
@@ -55,7 +60,14 @@ impl GatehouseMcp {
             services,
             router: ROUTER.clone(),
             upstreams,
+            inflight: InFlight::default(),
         }
+    }
+
+    /// A client's `notifications/cancelled` for its request `id`: stops that gateway call if
+    /// it runs here.
+    pub fn cancel(&self, p: &Principal, id: RequestId) -> bool {
+        self.inflight.cancel(p, id)
     }
 }
 
@@ -298,6 +310,27 @@ impl GatehouseMcp {
     }
 }
 
+/// The answer when the org's upstream servers can't be read from the database.
+fn unreadable() -> ErrorData {
+    ErrorData::internal_error("the organization's MCP servers can't be read now", None)
+}
+
+impl GatehouseMcp {
+    /// The upstreams whose prompts or resources (`what`) `p` may have.
+    async fn content_sources(
+        &self,
+        p: &Principal,
+        what: &str,
+    ) -> Result<Vec<app::domain::entities::mcp_upstream::Model>, ErrorData> {
+        catalog::content_sources(&self.services, p, what)
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, "the upstreams can't be read");
+                unreadable()
+            })
+    }
+}
+
 #[tool_handler(router = self.router)]
 impl ServerHandler for GatehouseMcp {
     fn get_info(&self) -> ServerConfig {
@@ -314,7 +347,7 @@ impl ServerHandler for GatehouseMcp {
         if let Some((p, _)) = principal_of(&context) {
             let visible = catalog::visible(&self.services, &p).await.map_err(|e| {
                 tracing::error!(error = %e, "the upstream tools can't be read");
-                ErrorData::internal_error("the organization's MCP servers can't be read now", None)
+                unreadable()
             })?;
             tools.extend(visible.iter().map(upstream_tool));
         }
@@ -340,12 +373,7 @@ impl ServerHandler for GatehouseMcp {
         let Some((p, _)) = principal_of(&context) else {
             return Ok(ListPromptsResult::default());
         };
-        let sources = catalog::prompt_sources(&self.services, &p)
-            .await
-            .map_err(|e| {
-                tracing::error!(error = %e, "the upstreams can't be read");
-                ErrorData::internal_error("the organization's MCP servers can't be read now", None)
-            })?;
+        let sources = self.content_sources(&p, "prompts").await?;
         let listings = futures::future::join_all(
             sources
                 .iter()
@@ -374,10 +402,7 @@ impl ServerHandler for GatehouseMcp {
             Ok(Err(words)) => return Err(ErrorData::invalid_params(words, None)),
             Err(e) => {
                 tracing::error!(error = %e, "an upstream prompt can't be looked up");
-                return Err(ErrorData::internal_error(
-                    "the organization's MCP servers can't be read now",
-                    None,
-                ));
+                return Err(unreadable());
             }
         };
         gateway::get_prompt(
@@ -417,11 +442,16 @@ impl ServerHandler for GatehouseMcp {
             }
             Err(e) => {
                 tracing::error!(error = %e, "an upstream tool can't be looked up");
-                return Err(ErrorData::internal_error(
-                    "the organization's MCP servers can't be read now",
-                    None,
-                ));
+                return Err(unreadable());
             }
+        };
+        let _findable = self
+            .inflight
+            .register(&p, context.id.clone(), context.ct.clone());
+        let relay = Relay {
+            peer: context.peer.clone(),
+            progress: context.meta.get_progress_token(),
+            stop: context.ct.clone(),
         };
         Ok(gateway::call(
             &self.services,
@@ -429,10 +459,86 @@ impl ServerHandler for GatehouseMcp {
             &p,
             &exposed,
             request.arguments,
+            &relay,
             &meta,
         )
         .await
         .into())
+    }
+
+    /// The resources of the org's MCP servers the caller may read, as
+    /// `gatehouse://{server}/{uri}` (Gatehouse has none of its own). A server that can't be
+    /// asked now is left out.
+    async fn list_resources(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, ErrorData> {
+        let Some((p, _)) = principal_of(&context) else {
+            return Ok(ListResourcesResult::default());
+        };
+        let sources = self.content_sources(&p, "resources").await?;
+        let listings = futures::future::join_all(
+            sources
+                .iter()
+                .map(|u| gateway::resources_of(&self.services, &self.upstreams, &p, u)),
+        )
+        .await;
+        Ok(ListResourcesResult::with_all_items(
+            listings.into_iter().flatten().flatten().collect(),
+        ))
+    }
+
+    /// The resource templates of the org's MCP servers, as for resources.
+    async fn list_resource_templates(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListResourceTemplatesResult, ErrorData> {
+        let Some((p, _)) = principal_of(&context) else {
+            return Ok(ListResourceTemplatesResult::default());
+        };
+        let sources = self.content_sources(&p, "resources").await?;
+        let listings = futures::future::join_all(
+            sources
+                .iter()
+                .map(|u| gateway::resource_templates_of(&self.services, &self.upstreams, &p, u)),
+        )
+        .await;
+        Ok(ListResourceTemplatesResult::with_all_items(
+            listings.into_iter().flatten().flatten().collect(),
+        ))
+    }
+
+    /// A resource of one of the org's MCP servers, through the gateway.
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, ErrorData> {
+        let Some((p, _)) = principal_of(&context) else {
+            return Err(ErrorData::internal_error(
+                "request reached a resource unauthenticated",
+                None,
+            ));
+        };
+        let (u, uri) = match catalog::resource_route(&self.services, &p, &request.uri).await {
+            Ok(Ok(found)) => found,
+            Ok(Err(words)) => {
+                return Err(ErrorData::resource_not_found(
+                    words,
+                    Some(serde_json::json!({ "uri": request.uri })),
+                ));
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "an upstream resource can't be looked up");
+                return Err(unreadable());
+            }
+        };
+        gateway::read_resource(&self.services, &self.upstreams, &p, &u, &uri)
+            .await
+            .map(Into::into)
+            .map_err(|words| ErrorData::internal_error(words, None))
     }
 }
 
@@ -442,6 +548,7 @@ static SERVER_INFO: LazyLock<ServerConfig> = LazyLock::new(|| {
         ServerCapabilities::builder()
             .enable_tools()
             .enable_prompts()
+            .enable_resources()
             .build(),
     )
         .with_server_info(Implementation::new("gatehouse", env!("CARGO_PKG_VERSION")))

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod endpoint;
 pub mod gateway;
 pub mod handler;
+pub mod inflight;
 
 use std::sync::Arc;
 

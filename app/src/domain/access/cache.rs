@@ -1,7 +1,7 @@
 //! A few seconds of memory for the access decision's database reads, owned by the services of
 //! one process (never a static): a token's facts by its hash, the holder of a grant (user,
-//! org, role, connection, client) by its key, client rows by `client_id`, and when a token's
-//! use was last recorded.
+//! org, role, connection, client) by its key, client rows by `client_id`, each org's gateway
+//! catalog, and when a token's use was last recorded.
 //!
 //! Every change to who may get in is published through [`Invalidations`] *after* its
 //! transaction commits. Entries carry the generation they were read under: reading the
@@ -21,6 +21,7 @@ use uuid::Uuid;
 use super::denial::Denial;
 use super::principal::{Holder, Principal};
 use crate::domain::entities::oauth_client;
+use crate::domain::gateway::catalog::OrgCatalog;
 
 /// The longest an entry lives without an invalidation.
 pub const TTL: Duration = Duration::from_secs(5);
@@ -101,6 +102,8 @@ pub struct AuthCaches {
     tokens: Tagged<String, Lookup>,
     holders: Tagged<HolderKey, Result<Arc<Holder>, Denial>>,
     clients: Tagged<String, Arc<oauth_client::Model>>,
+    /// Each org's gateway catalog (its upstreams and their tools' policies), by org id.
+    catalogs: Tagged<Uuid, Arc<OrgCatalog>>,
     /// Tokens whose use was recorded within [`TOUCH_EVERY`].
     touched: Cache<Uuid, ()>,
     published: broadcast::Sender<Invalidation>,
@@ -113,6 +116,7 @@ impl Default for AuthCaches {
             tokens: Tagged::new("tokens", 200_000),
             holders: Tagged::new("holders", 200_000),
             clients: Tagged::new("clients", 50_000),
+            catalogs: Tagged::new("gateway_catalogs", 50_000),
             touched: Cache::builder()
                 .max_capacity(200_000)
                 .time_to_live(TOUCH_EVERY)
@@ -186,6 +190,14 @@ impl AuthCaches {
     pub fn put_client(&self, tag: u64, client: Arc<oauth_client::Model>) {
         self.clients
             .put(client.client_id.clone(), tag, self.generation(), client);
+    }
+
+    pub fn catalog(&self, org_id: &Uuid) -> Option<Arc<OrgCatalog>> {
+        self.catalogs.get(org_id, self.generation())
+    }
+
+    pub fn put_catalog(&self, org_id: Uuid, tag: u64, catalog: Arc<OrgCatalog>) {
+        self.catalogs.put(org_id, tag, self.generation(), catalog);
     }
 
     /// True the first time within [`TOUCH_EVERY`] that `token_id` is seen: its use should be

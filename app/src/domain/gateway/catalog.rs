@@ -4,6 +4,8 @@
 //! from its annotations until an admin sets them: a tool marked destructive needs an admin and
 //! `mcp:write`, any other a querier and `mcp:read`.
 
+use std::sync::Arc;
+
 use chrono::Utc;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
@@ -11,7 +13,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::upstreams::{self, SEPARATOR};
-use crate::domain::access::Principal;
+use crate::domain::access::{Invalidation, Principal};
 use crate::domain::audit::{self, AuditEntry};
 use crate::domain::entities::{mcp_upstream, mcp_upstream_tool};
 use crate::domain::oauth::scope::{MCP_READ, MCP_WRITE};
@@ -115,6 +117,8 @@ pub async fn record_listing(
         .exec(&txn)
         .await?;
     txn.commit().await?;
+    // Clients' listings and calls follow at once (the catalog cache), on every node.
+    s.invalidate(Invalidation::All);
     Ok(tools.len())
 }
 
@@ -171,30 +175,70 @@ impl Exposed {
     }
 }
 
-/// The upstream tools `p` may see in their org: on upstreams that are on, listed last time,
-/// and open to their role and scope.
-pub async fn visible(s: &Services, p: &Principal) -> AppResult<Vec<Exposed>> {
+/// An org's upstreams (on and off, by name) with the tools each listed last time: what every
+/// client request to the gateway reads, kept in the access caches (dropped by any change to
+/// an upstream or a tool's policy, on every node, and after a few seconds in any case).
+#[derive(Debug, Default)]
+pub struct OrgCatalog {
+    pub upstreams: Vec<(mcp_upstream::Model, Vec<mcp_upstream_tool::Model>)>,
+}
+
+impl OrgCatalog {
+    fn upstream(&self, name: &str) -> Option<&(mcp_upstream::Model, Vec<mcp_upstream_tool::Model>)> {
+        self.upstreams.iter().find(|(u, _)| u.name == name)
+    }
+
+    fn enabled(&self) -> impl Iterator<Item = &(mcp_upstream::Model, Vec<mcp_upstream_tool::Model>)> {
+        self.upstreams.iter().filter(|(u, _)| u.enabled)
+    }
+}
+
+/// `org_id`'s catalog, from the cache or the database.
+pub async fn org_catalog(s: &Services, org_id: Uuid) -> AppResult<Arc<OrgCatalog>> {
+    if let Some(kept) = s.caches.catalog(&org_id) {
+        return Ok(kept);
+    }
+    // Read before the database: a change committed meanwhile leaves this entry stale.
+    let tag = s.caches.generation();
     let ups = mcp_upstream::Entity::find()
-        .filter(mcp_upstream::Column::OrgId.eq(p.org().id))
-        .filter(mcp_upstream::Column::Enabled.eq(true))
+        .filter(mcp_upstream::Column::OrgId.eq(org_id))
         .order_by_asc(mcp_upstream::Column::Name)
         .all(&s.db)
         .await?;
-    if ups.is_empty() {
-        return Ok(Vec::new());
-    }
-    let tools = mcp_upstream_tool::Entity::find()
-        .filter(mcp_upstream_tool::Column::UpstreamId.is_in(ups.iter().map(|u| u.id)))
-        .filter(mcp_upstream_tool::Column::Present.eq(true))
-        .order_by_asc(mcp_upstream_tool::Column::Name)
-        .all(&s.db)
-        .await?;
-    Ok(ups
-        .iter()
-        .flat_map(|u| {
+    let mut tools = if ups.is_empty() {
+        Vec::new()
+    } else {
+        mcp_upstream_tool::Entity::find()
+            .filter(mcp_upstream_tool::Column::UpstreamId.is_in(ups.iter().map(|u| u.id)))
+            .filter(mcp_upstream_tool::Column::Present.eq(true))
+            .order_by_asc(mcp_upstream_tool::Column::Name)
+            .all(&s.db)
+            .await?
+    };
+    let catalog = Arc::new(OrgCatalog {
+        upstreams: ups
+            .into_iter()
+            .map(|u| {
+                let (mine, rest): (Vec<_>, Vec<_>) =
+                    tools.drain(..).partition(|t| t.upstream_id == u.id);
+                tools = rest;
+                (u, mine)
+            })
+            .collect(),
+    });
+    s.caches.put_catalog(org_id, tag, catalog.clone());
+    Ok(catalog)
+}
+
+/// The upstream tools `p` may see in their org: on upstreams that are on, listed last time,
+/// and open to their role and scope.
+pub async fn visible(s: &Services, p: &Principal) -> AppResult<Vec<Exposed>> {
+    let catalog = org_catalog(s, p.org().id).await?;
+    Ok(catalog
+        .enabled()
+        .flat_map(|(u, tools)| {
             tools
                 .iter()
-                .filter(|t| t.upstream_id == u.id)
                 .filter(|t| {
                     p.require_tool(&exposed_name(&u.name, &t.name), t.min_role, &t.scope)
                         .is_ok()
@@ -225,21 +269,11 @@ pub async fn route(s: &Services, p: &Principal, name: &str) -> AppResult<Result<
     let Some((up, tool)) = split_name(name) else {
         return unknown();
     };
-    let Some(upstream) = mcp_upstream::Entity::find()
-        .filter(mcp_upstream::Column::OrgId.eq(p.org().id))
-        .filter(mcp_upstream::Column::Name.eq(up))
-        .one(&s.db)
-        .await?
-    else {
+    let catalog = org_catalog(s, p.org().id).await?;
+    let Some((upstream, tools)) = catalog.upstream(up) else {
         return unknown();
     };
-    let Some(t) = mcp_upstream_tool::Entity::find()
-        .filter(mcp_upstream_tool::Column::UpstreamId.eq(upstream.id))
-        .filter(mcp_upstream_tool::Column::Name.eq(tool))
-        .filter(mcp_upstream_tool::Column::Present.eq(true))
-        .one(&s.db)
-        .await?
-    else {
+    let Some(t) = tools.iter().find(|t| t.name == tool) else {
         return Ok(Err(format!(
             "There is no tool {name} here. If {} added it recently, an admin refreshes its tool list on the MCP servers page.",
             upstream.name
@@ -255,27 +289,73 @@ pub async fn route(s: &Services, p: &Principal, name: &str) -> AppResult<Result<
     if let Err(d) = p.require_tool(name, t.min_role, &t.scope) {
         return Ok(Err(d.to_string()));
     }
-    Ok(Ok(Exposed { upstream, tool: t }))
+    Ok(Ok(Exposed {
+        upstream: upstream.clone(),
+        tool: t.clone(),
+    }))
 }
 
-/// The least role and scope for an upstream's prompts: they are read-only text, so what a
-/// read-only tool needs by default.
-pub const PROMPTS_ROLE: Role = Role::Querier;
-pub const PROMPTS_SCOPE: &str = MCP_READ;
+/// The least role and scope for an upstream's prompts and resources: they are read-only
+/// content, so what a read-only tool needs by default.
+pub const CONTENT_ROLE: Role = Role::Querier;
+pub const CONTENT_SCOPE: &str = MCP_READ;
 
-/// The upstreams whose prompts `p` may see: on, in their org, and `p` allowed prompts.
-pub async fn prompt_sources(s: &Services, p: &Principal) -> AppResult<Vec<mcp_upstream::Model>> {
-    if p.require_tool("prompts", PROMPTS_ROLE, PROMPTS_SCOPE)
-        .is_err()
-    {
+/// The scheme of the resource URIs clients see: `gatehouse://{upstream}/{the upstream's URI}`,
+/// a valid URI whatever the upstream's is, read back by cutting the prefix (never parsed, so
+/// the upstream gets its URI byte for byte).
+pub const RESOURCE_SCHEME: &str = "gatehouse";
+
+/// The URI clients see for the upstream's resource (or URI template) `uri`.
+pub fn exposed_uri(upstream: &str, uri: &str) -> String {
+    format!("{RESOURCE_SCHEME}://{upstream}/{uri}")
+}
+
+/// The upstream and its own URI behind an exposed resource URI, both non-empty.
+pub fn split_uri(uri: &str) -> Option<(&str, &str)> {
+    uri.strip_prefix(RESOURCE_SCHEME)?
+        .strip_prefix("://")?
+        .split_once('/')
+        .filter(|(u, rest)| !u.is_empty() && !rest.is_empty())
+}
+
+/// The upstreams whose prompts or resources (`what`) `p` may see: on, in their org, and `p`
+/// allowed content.
+pub async fn content_sources(
+    s: &Services,
+    p: &Principal,
+    what: &str,
+) -> AppResult<Vec<mcp_upstream::Model>> {
+    if p.require_tool(what, CONTENT_ROLE, CONTENT_SCOPE).is_err() {
         return Ok(Vec::new());
     }
-    Ok(mcp_upstream::Entity::find()
-        .filter(mcp_upstream::Column::OrgId.eq(p.org().id))
-        .filter(mcp_upstream::Column::Enabled.eq(true))
-        .order_by_asc(mcp_upstream::Column::Name)
-        .all(&s.db)
-        .await?)
+    let catalog = org_catalog(s, p.org().id).await?;
+    Ok(catalog.enabled().map(|(u, _)| u.clone()).collect())
+}
+
+/// The upstream that is on in `p`'s org and named `name`, if `p` may have its content
+/// (`kind` and `exposed` name what was asked for, in the words of a refusal).
+async fn content_route(
+    s: &Services,
+    p: &Principal,
+    name: &str,
+    kind: &str,
+    exposed: &str,
+) -> AppResult<Result<mcp_upstream::Model, String>> {
+    let unknown = || Ok(Err(format!("There is no {kind} {exposed} here.")));
+    let catalog = org_catalog(s, p.org().id).await?;
+    let Some(upstream) = catalog
+        .enabled()
+        .map(|(u, _)| u)
+        .find(|u| u.name == name)
+        .cloned()
+    else {
+        return unknown();
+    };
+    let what = format!("The {kind} {exposed}");
+    if let Err(d) = p.require_tool(&what, CONTENT_ROLE, CONTENT_SCOPE) {
+        return Ok(Err(d.to_string()));
+    }
+    Ok(Ok(upstream))
 }
 
 /// The upstream and prompt name behind `name` (`{upstream}__{prompt}`) for `p`, through the
@@ -285,23 +365,27 @@ pub async fn prompt_route(
     p: &Principal,
     name: &str,
 ) -> AppResult<Result<(mcp_upstream::Model, String), String>> {
-    let unknown = || Ok(Err(format!("There is no prompt {name} here.")));
     let Some((up, prompt)) = split_name(name) else {
-        return unknown();
+        return Ok(Err(format!("There is no prompt {name} here.")));
     };
-    let Some(upstream) = mcp_upstream::Entity::find()
-        .filter(mcp_upstream::Column::OrgId.eq(p.org().id))
-        .filter(mcp_upstream::Column::Name.eq(up))
-        .filter(mcp_upstream::Column::Enabled.eq(true))
-        .one(&s.db)
+    Ok(content_route(s, p, up, "prompt", name)
         .await?
-    else {
-        return unknown();
+        .map(|u| (u, prompt.to_string())))
+}
+
+/// The upstream and its own URI behind the exposed resource `uri` for `p`, through the access
+/// decision: `Ok(Err(words))` when there is none such or `p` may not read it.
+pub async fn resource_route(
+    s: &Services,
+    p: &Principal,
+    uri: &str,
+) -> AppResult<Result<(mcp_upstream::Model, String), String>> {
+    let Some((up, own)) = split_uri(uri) else {
+        return Ok(Err(format!("There is no resource {uri} here.")));
     };
-    if let Err(d) = p.require_tool(name, PROMPTS_ROLE, PROMPTS_SCOPE) {
-        return Ok(Err(d.to_string()));
-    }
-    Ok(Ok((upstream, prompt.to_string())))
+    Ok(content_route(s, p, up, "resource", uri)
+        .await?
+        .map(|u| (u, own.to_string())))
 }
 
 /// The tools of one of `org_id`'s upstreams with who may call them (for its admins).
@@ -398,6 +482,8 @@ pub async fn set_tool_policy(
     )
     .await?;
     txn.commit().await?;
+    // Clients' listings and calls follow at once (the catalog cache), on every node.
+    s.invalidate(Invalidation::All);
     Ok(tool_view(&u.name, t))
 }
 

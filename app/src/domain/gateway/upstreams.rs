@@ -10,6 +10,7 @@ use sea_orm::{
 use serde_json::json;
 use uuid::Uuid;
 
+use crate::domain::access::Invalidation;
 use crate::domain::audit::{self, AuditEntry};
 use crate::domain::entities::{mcp_upstream, mcp_upstream_tool};
 use crate::domain::upstream_hosts;
@@ -319,6 +320,8 @@ pub async fn create(
     )
     .await?;
     txn.commit().await?;
+    // Clients' listings and calls follow at once (the catalog cache), on every node.
+    s.invalidate(Invalidation::All);
     Ok(row)
 }
 
@@ -375,6 +378,8 @@ pub async fn update(
     )
     .await?;
     txn.commit().await?;
+    // Clients' listings and calls follow at once (the catalog cache), on every node.
+    s.invalidate(Invalidation::All);
     Ok(after)
 }
 
@@ -404,6 +409,8 @@ pub async fn delete(
     )
     .await?;
     txn.commit().await?;
+    // Clients' listings and calls follow at once (the catalog cache), on every node.
+    s.invalidate(Invalidation::All);
     Ok(())
 }
 
