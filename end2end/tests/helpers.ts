@@ -247,9 +247,12 @@ export async function whoamiAt(page: Page, path: string, token: string) {
  * (support/upstream_ts_sdk.mjs, JSON answers), trusting Gatehouse at `gatehouse`: its endpoint,
  * and how to stop it.
  */
-export async function startUpstream(gatehouse: string): Promise<{ url: string; stop: () => void }> {
-  const script = path.join(__dirname, "..", "support", "upstream_ts_sdk.mjs");
-  const child = spawn(process.execPath, [script], {
+export async function startUpstream(gatehouse: string, sdk: "typescript" | "python" = "typescript"): Promise<{ url: string; stop: () => void }> {
+  const [program, script] =
+    sdk === "typescript"
+      ? [process.execPath, path.join(__dirname, "..", "support", "upstream_ts_sdk.mjs")]
+      : ["python3", path.join(__dirname, "..", "support", "upstream_mcpserver.py")];
+  const child = spawn(program, [script], {
     cwd: path.join(__dirname, ".."),
     env: { ...process.env, GATEHOUSE: gatehouse },
     stdio: ["ignore", "pipe", "inherit"],

@@ -347,6 +347,35 @@ test("through the gateway: the SDK lists and calls the tools of the org's own MC
   }
 });
 
+test("through the gateway: the server's progress reaches the SDK, and the SDK's cancellation reaches the server", async ({ page, baseURL }, testInfo) => {
+  test.setTimeout(120_000);
+  // The org's server written with the MCP Python SDK, answering with event streams.
+  const upstream = await startUpstream(baseURL!, "python");
+  try {
+    const { email, slug, orgName } = await adminWithOrg(page, testInfo, "ada");
+    await addMcpServer(page, testInfo, "crm", upstream.url);
+    const client = await connect(`${baseURL}/o/${slug}/mcp`, new PlaywrightOAuthProvider(browserApprover(page, email, orgName)));
+
+    const steps: Array<[number, number | undefined]> = [];
+    const counted = await client.callTool({ name: "crm__count_to", arguments: { n: 3 } }, undefined, {
+      onprogress: (p) => steps.push([p.progress, p.total]),
+    });
+    expect(counted.content).toEqual([{ type: "text", text: "counted to 3" }]);
+    expect(steps).toEqual([[1, 3], [2, 3], [3, 3]]);
+
+    const calls = async () => JSON.parse(((await tool(client, "crm__calls")).content[0] as { text: string }).text);
+    const stop = new AbortController();
+    const pending = client.callTool({ name: "crm__slow", arguments: { seconds: 60, tag: "sdk" } }, undefined, { signal: stop.signal, timeout: 90_000 });
+    await expect.poll(async () => (await calls()).started).toContain("sdk");
+    stop.abort("the user pressed stop");
+    await expect(pending).rejects.toThrow();
+    await expect.poll(async () => (await calls()).cancelled, { timeout: 10_000 }).toContain("sdk");
+    await client.close();
+  } finally {
+    upstream.stop();
+  }
+});
+
 test("after the access token expires the SDK refreshes and the refresh token rotates", async ({ page, baseURL }, testInfo) => {
   test.setTimeout(240_000);
   const { email, slug, orgName } = await adminWithOrg(page, testInfo, "ada");

@@ -554,6 +554,10 @@ async fn serve(config: Config, services: Services) -> Result<(), CliError> {
     if let Some(writer) = services.rotations() {
         writer.drain().await;
     }
+    // Calls' audit rows queued before their answers left.
+    if let Some(writer) = services.audits() {
+        writer.drain().await;
+    }
     tracing::info!("Gatehouse stopped");
     Ok(())
 }

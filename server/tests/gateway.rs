@@ -395,6 +395,8 @@ async fn an_orgs_own_mcp_server_is_served_behind_gatehouse_by_role(db: DatabaseC
     );
 
     // Every call is audited with its outcome.
+    // Calls' rows are written by the batching writer, moments after the answers.
+    app.services.audits().unwrap().drain().await;
     let calls = audit_event::Entity::find()
         .filter(audit_event::Column::Action.eq("mcp.gateway.call"))
         .all(&app.db)
@@ -663,6 +665,7 @@ async fn resources_progress_and_cancellation_pass_through(db: DatabaseConnection
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     assert!(told, "the server was not told to stop");
+    app.services.audits().unwrap().drain().await;
     let audited = audit_event::Entity::find()
         .filter(audit_event::Column::Action.eq("mcp.gateway.call"))
         .all(&app.db)
@@ -750,6 +753,7 @@ async fn a_server_that_is_down_slow_or_garbled_gives_a_clear_tool_error(db: Data
     .unwrap();
     let (err, text) = call(&app, &token, "junk__lookup", json!({})).await;
     assert!(err && text.contains("can't read"), "{text}");
+    app.services.audits().unwrap().drain().await;
     let outcomes: Vec<String> = audit_event::Entity::find()
         .filter(audit_event::Column::Action.eq("mcp.gateway.call"))
         .all(&app.db)

@@ -4,7 +4,7 @@ use chrono::Utc;
 use sea_orm::{ActiveModelTrait, ConnectionTrait, Set};
 use uuid::Uuid;
 
-use super::RequestMeta;
+use super::{RequestMeta, Services};
 use super::entities::audit_event;
 use crate::error::AppResult;
 
@@ -64,6 +64,20 @@ pub async fn record(
     meta: &RequestMeta,
 ) -> AppResult<()> {
     row(entry, meta).insert(db).await?;
+    Ok(())
+}
+
+/// Records `entry` through the services' batching writer (see `audit_writer`), or at once where
+/// there is none (outside a runtime).
+pub async fn record_queued(s: &Services, entry: AuditEntry, meta: &RequestMeta) -> AppResult<()> {
+    let mut row = row(entry, meta);
+    if let Some(writer) = s.audits() {
+        match writer.queue(row).await {
+            Ok(()) => return Ok(()),
+            Err(back) => row = back,
+        }
+    }
+    row.insert(&s.db).await?;
     Ok(())
 }
 

@@ -4,6 +4,7 @@
 pub mod access;
 pub mod audit;
 pub mod audit_log;
+pub mod audit_writer;
 pub mod connections;
 pub mod email_links;
 pub mod entities;

@@ -10,6 +10,7 @@ use super::access::{Access, AuthCaches, Invalidation, Invalidations};
 use super::mail::MailSettings;
 use super::mail::templates::Site;
 use super::oauth::metadata_document::fetch::{DocumentFetcher, FetchSettings};
+use super::audit_writer::AuditWriter;
 use super::oauth::rotation_writer::RotationWriter;
 use super::passwords::PasswordHasher;
 use super::sealing::InstanceKey;
@@ -108,6 +109,8 @@ pub struct Services {
     metadata_fetcher: Option<DocumentFetcher>,
     /// Refresh rotations are group-committed by one writer task (see `rotation_writer`).
     rotations: Option<RotationWriter>,
+    /// Audit rows of the hot paths are batched by one writer task (see `audit_writer`).
+    audits: Option<AuditWriter>,
     /// Single sign-on providers' discovery documents and keys.
     pub sso_providers: Arc<ProviderCache>,
     /// The signing key this process signs with (see `signing_keys`).
@@ -122,6 +125,9 @@ impl Services {
         let rotations = tokio::runtime::Handle::try_current()
             .is_ok()
             .then(|| RotationWriter::spawn(db.clone()));
+        let audits = rotations
+            .is_some()
+            .then(|| AuditWriter::spawn(db.clone()));
         let throttle = Throttle::new(
             db.clone(),
             ThrottleLimits {
@@ -145,6 +151,7 @@ impl Services {
             passwords: Arc::new(PasswordHasher::default()),
             key: Arc::new(key),
             mail_wake: Arc::new(tokio::sync::Notify::new()),
+            audits,
             rotations,
             sso_providers: Arc::new(ProviderCache::default()),
             signing_key: Arc::new(SigningKeyCache::default()),
@@ -183,6 +190,10 @@ impl Services {
 
     pub fn rotations(&self) -> Option<&RotationWriter> {
         self.rotations.as_ref()
+    }
+
+    pub fn audits(&self) -> Option<&AuditWriter> {
+        self.audits.as_ref()
     }
 
     /// These services with other throttle limits (tests).

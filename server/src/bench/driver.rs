@@ -34,14 +34,17 @@ impl Figures {
         self.elapsed += other.elapsed;
     }
 
-    pub fn print(&self, what: &str) {
+    /// The latency below which a share `p` of the calls answered.
+    pub fn percentile(&self, p: f64) -> Duration {
         let mut l = self.latencies.clone();
-        l.sort();
-        let pct = |p: f64| {
-            l.get(((l.len() as f64 * p) as usize).min(l.len().saturating_sub(1)))
-                .copied()
-                .unwrap_or_default()
-        };
+        l.sort_unstable();
+        l.get(((l.len() as f64 * p) as usize).min(l.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or_default()
+    }
+
+    pub fn print(&self, what: &str) {
+        let pct = |p: f64| self.percentile(p);
         println!(
             "  {what:<28} {:>9.0} /s   p50 {:>6.2} ms   p99 {:>6.2} ms   ({} ok, {} failed)",
             self.rate(),

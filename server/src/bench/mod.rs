@@ -5,6 +5,7 @@
 //! and the bearer check on its own.
 
 mod driver;
+mod upstream;
 mod workloads;
 
 use app::domain::oauth::authorize::{self, AuthorizeRequest, Begin};
@@ -21,7 +22,9 @@ use crate::config::Config;
 use crate::router::build_router;
 use crate::state::AppState;
 use driver::{alternate, drive};
-use workloads::{Get, Introspect, PostWithBearer, Refresh, Whoami, bearer_headers, parse_url};
+use workloads::{
+    Echo, Get, Introspect, PostWithBearer, Refresh, Whoami, bearer_headers, parse_url,
+};
 
 pub struct BenchArgs {
     pub postgres: bool,
@@ -30,6 +33,8 @@ pub struct BenchArgs {
 }
 
 struct Seeded {
+    user_id: uuid::Uuid,
+    org_id: uuid::Uuid,
     public_client: String,
     rs_id: String,
     rs_secret: String,
@@ -121,6 +126,8 @@ async fn seed(s: &Services, n: usize) -> Result<Seeded, CliError> {
         pairs.push((t.access_token, t.refresh_token.unwrap_or_default()));
     }
     Ok(Seeded {
+        user_id: user.id,
+        org_id: org.id,
         public_client: public.client.client_id,
         rs_id: rs.client.client_id,
         rs_secret: rs.secret.unwrap_or_default(),
@@ -150,6 +157,11 @@ pub async fn run(args: BenchArgs) -> Result<(), CliError> {
     let env = [
         ("GATEHOUSE_PUBLIC_URL".to_string(), base.clone()),
         ("GATEHOUSE_REFRESH_GRACE_SECS".to_string(), "0".to_string()),
+        // The gateway phase's upstream listens on loopback.
+        (
+            "GATEHOUSE_UPSTREAM_ALLOWED_HOSTS".to_string(),
+            "127.0.0.1".to_string(),
+        ),
     ]
     .into_iter()
     .collect();
@@ -234,7 +246,7 @@ pub async fn run(args: BenchArgs) -> Result<(), CliError> {
             PostWithBearer(parse_url(&format!("{open}/mcp"))),
         ),
         (
-            bearers,
+            bearers.clone(),
             PostWithBearer(parse_url(&format!("{guarded}/mcp"))),
         ),
     )
@@ -247,10 +259,60 @@ pub async fn run(args: BenchArgs) -> Result<(), CliError> {
         100.0 * calls.rate() / health.rate(),
         100.0 * (1.0 - checked.rate() / plain.rate())
     );
+    // The gateway: tools/call through Gatehouse to a trivial upstream, next to the same call
+    // made straight to it, interleaved; with one client (the latency the hop adds) and with
+    // all of them (what it costs a loaded machine).
+    let echo = upstream::start().await?;
+    add_upstream(&bench_state.services, &seeded, &echo).await?;
+    for clients in [1, n] {
+        let (straight, through) = alternate(
+            args.seconds,
+            (vec![None; clients], Echo::straight(parse_url(&echo))),
+            (
+                bearers.iter().take(clients).cloned().map(Some).collect(),
+                Echo::through_gateway(url("/mcp")),
+            ),
+        )
+        .await;
+        straight.print(&format!("echo straight, {clients} client(s)"));
+        through.print(&format!("echo via gateway, {clients} client(s)"));
+        let (a, b) = (straight.percentile(0.5), through.percentile(0.5));
+        println!(
+            "  with {clients} client(s) the gateway adds {:.0}% and {:.2} ms at p50",
+            100.0 * (b.as_secs_f64() / a.as_secs_f64() - 1.0),
+            (b.as_secs_f64() - a.as_secs_f64()) * 1000.0
+        );
+    }
+
     println!(
-        "Targets on 2 cores: ≥ 2,000 refresh grants/s, ≥ 20,000 introspections/s, tools/call ≥ 50% of /healthz, bearer check ≤ 15%."
+        "Targets on 2 cores: ≥ 2,000 refresh grants/s, ≥ 20,000 introspections/s, tools/call ≥ 50% of /healthz, bearer check ≤ 15%, the gateway adds ≤ 20% and ≤ 1 ms at p50."
     );
     Ok(())
+}
+
+/// The trivial upstream at `url`, added to the bench org with its tool listed.
+async fn add_upstream(s: &Services, seeded: &Seeded, url: &str) -> Result<(), CliError> {
+    use app::domain::gateway::{catalog, upstreams};
+    let change = upstreams::UpstreamChange {
+        name: "bench".into(),
+        url: url.into(),
+        auth_header_name: None,
+        auth_header_value: None,
+        timeout_ms: 10_000,
+        enabled: true,
+    };
+    let u = upstreams::create(
+        s,
+        seeded.user_id,
+        seeded.org_id,
+        &change,
+        &RequestMeta::default(),
+    )
+    .await?;
+    match catalog::refresh(s, &u).await? {
+        Ok(_) => Ok(()),
+        Err(why) => Err(CliError(format!("the bench upstream can't be listed: {why}"))),
+    }
 }
 
 /// Two loopback servers with the same trivial `POST /mcp` handler: one open, one behind the

@@ -163,3 +163,59 @@ impl Work for PostWithBearer {
         (answered(res).await, auth)
     }
 }
+
+/// `tools/call echo` with a small text, as the official SDK clients send it: to Gatehouse's
+/// endpoint as the gateway tool `bench__echo` (with a bearer header), or straight to the
+/// upstream as `echo` (without). The answer must carry the text back.
+#[derive(Clone)]
+pub struct Echo {
+    pub url: Url,
+    pub body: &'static [u8],
+}
+
+impl Echo {
+    pub fn through_gateway(url: Url) -> Self {
+        Self {
+            url,
+            body: br#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"bench__echo","arguments":{"text":"hello"}}}"#,
+        }
+    }
+
+    pub fn straight(url: Url) -> Self {
+        Self {
+            url,
+            body: br#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"text":"hello"}}}"#,
+        }
+    }
+}
+
+impl Work for Echo {
+    type State = Option<HeaderValue>;
+    async fn call(&self, c: &Client, auth: Option<HeaderValue>) -> (bool, Option<HeaderValue>) {
+        #[derive(Deserialize)]
+        struct Answer {
+            result: CallResult,
+        }
+        #[derive(Deserialize)]
+        struct CallResult {
+            content: Vec<Text>,
+        }
+        #[derive(Deserialize)]
+        struct Text {
+            text: String,
+        }
+        let mut req = c
+            .post(self.url.clone())
+            .header(header::ACCEPT, "application/json, text/event-stream")
+            .header(header::CONTENT_TYPE, "application/json")
+            .header("mcp-protocol-version", "2025-06-18")
+            .body(self.body);
+        if let Some(auth) = &auth {
+            req = req.header(header::AUTHORIZATION, auth.clone());
+        }
+        let good = parsed::<Answer>(req.send().await)
+            .await
+            .is_some_and(|a| a.result.content.first().is_some_and(|t| t.text == "hello"));
+        (good, auth)
+    }
+}

@@ -91,9 +91,10 @@ impl McpEndpoint {
 
     /// Answers a plain call, or gives the request back (body intact) for rmcp.
     async fn handle_directly(&self, req: Request) -> Result<Response, Request> {
-        let Some(peer) = self.direct_peer(&req) else {
+        let peer = self.direct_peer(&req);
+        if peer.is_none() && !may_be_notification(&req) {
             return Err(req);
-        };
+        }
         let (parts, body) = req.into_parts();
         let Ok(bytes) = axum::body::to_bytes(body, DIRECT_MAX_BODY).await else {
             return Ok((
@@ -102,9 +103,11 @@ impl McpEndpoint {
             )
                 .into_response());
         };
-        let request = match serde_json::from_slice::<ClientJsonRpcMessage>(&bytes) {
-            Ok(ClientJsonRpcMessage::Request(request)) if is_direct(&request) => request,
-            Ok(ClientJsonRpcMessage::Notification(note)) => {
+        let (request, peer) = match (serde_json::from_slice::<ClientJsonRpcMessage>(&bytes), peer) {
+            (Ok(ClientJsonRpcMessage::Request(request)), Some(peer)) if is_direct(&request) => {
+                (request, peer)
+            }
+            (Ok(ClientJsonRpcMessage::Notification(note)), _) => {
                 self.pass_on_cancellation(&parts, note.notification);
                 return Err(Request::from_parts(parts, Body::from(bytes)));
             }
@@ -182,6 +185,14 @@ fn direct_version(req: &Request) -> Option<usize> {
             .iter()
             .position(|v| v.as_str().as_bytes() == value.as_bytes()),
     }
+}
+
+/// A small JSON POST of any protocol version: its body is read for a cancellation before rmcp
+/// gets it.
+fn may_be_notification(req: &Request) -> bool {
+    req.method() == Method::POST
+        && req.body().size_hint().upper().is_some_and(|n| n <= DIRECT_MAX_BODY as u64)
+        && is_json_content_type(req.headers())
 }
 
 /// The JSON-RPC requests served directly: the steady traffic of a connected client, never part

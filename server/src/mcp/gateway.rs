@@ -627,7 +627,7 @@ pub async fn call(
             "outcome": outcome,
             "duration_ms": elapsed.as_millis() as u64,
         }));
-    if let Err(err) = audit::record(&s.db, entry, meta).await {
+    if let Err(err) = audit::record_queued(s, entry, meta).await {
         tracing::warn!(error = %err, "a gateway call could not be audited");
     }
     result
