@@ -142,6 +142,19 @@ async fn api(
         .await
 }
 
+/// Adds the server at `url` as acme's `crm` (no secret header) with its admin's `pat`.
+async fn add_crm(app: &TestApp, pat: &str, url: &str, timeout_ms: u32) {
+    let res = api(
+        app,
+        pat,
+        "POST",
+        "/api/v1/org/mcp-servers",
+        Some(json!({ "name": "crm", "url": url, "timeout_ms": timeout_ms })),
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
+}
+
 async fn rpc(app: &TestApp, token: &str, method: &str, params: Value) -> Value {
     let body = json!({ "jsonrpc": "2.0", "id": 1, "method": method, "params": params });
     let res = app
@@ -496,15 +509,7 @@ async fn resources_progress_and_cancellation_pass_through(db: DatabaseConnection
     let (app, _ada) = acme(db).await;
     let upstream = Upstream::start(&app.origin, None);
     let pat = admin_pat(&app).await;
-    let res = api(
-        &app,
-        &pat,
-        "POST",
-        "/api/v1/org/mcp-servers",
-        Some(json!({ "name": "crm", "url": upstream.url, "timeout_ms": 20000 })),
-    )
-    .await;
-    assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
+    add_crm(&app, &pat, &upstream.url, 20_000).await;
     let mut quinn = member(&app, "quinn@acme.example", Role::Querier).await;
     let quinn_token = token(&app, &mut quinn, "mcp:read").await;
     let mut vera = member(&app, "vera@acme.example", Role::Viewer).await;
@@ -512,7 +517,10 @@ async fn resources_progress_and_cancellation_pass_through(db: DatabaseConnection
 
     // Resources under the server's prefix, read as the caller, by the URIs the client saw.
     let listed = rpc(&app, &quinn_token, "resources/list", json!({})).await;
-    assert_eq!(listed["resources"][0]["uri"], "gatehouse://crm/crm://about", "{listed}");
+    assert_eq!(
+        listed["resources"][0]["uri"], "gatehouse://crm/crm://about",
+        "{listed}"
+    );
     assert_eq!(listed["resources"][0]["name"], "crm__about", "{listed}");
     let templates = rpc(&app, &quinn_token, "resources/templates/list", json!({})).await;
     assert_eq!(
@@ -527,7 +535,10 @@ async fn resources_progress_and_cancellation_pass_through(db: DatabaseConnection
         json!({ "uri": "gatehouse://crm/crm://records/7" }),
     )
     .await;
-    assert_eq!(read["contents"][0]["uri"], "gatehouse://crm/crm://records/7");
+    assert_eq!(
+        read["contents"][0]["uri"],
+        "gatehouse://crm/crm://records/7"
+    );
     assert_eq!(
         read["contents"][0]["text"],
         "Record 7, read by quinn@acme.example (querier)."
@@ -541,7 +552,10 @@ async fn resources_progress_and_cancellation_pass_through(db: DatabaseConnection
     )
     .await;
     assert_eq!(found["content"][0]["type"], "resource_link", "{found}");
-    assert_eq!(found["content"][0]["uri"], "gatehouse://crm/crm://records/7");
+    assert_eq!(
+        found["content"][0]["uri"],
+        "gatehouse://crm/crm://records/7"
+    );
     // A viewer gets none of it; unknown servers and URIs are refused plainly.
     let none = rpc(&app, &vera_token, "resources/list", json!({})).await;
     assert_eq!(none["resources"], json!([]), "{none}");
@@ -553,13 +567,19 @@ async fn resources_progress_and_cancellation_pass_through(db: DatabaseConnection
     )
     .await;
     assert!(
-        refused["message"].as_str().unwrap().contains("needs the querier role"),
+        refused["message"]
+            .as_str()
+            .unwrap()
+            .contains("needs the querier role"),
         "{refused}"
     );
     for uri in ["gatehouse://billing/x://1", "crm://records/7"] {
         let e = rpc_error(&app, &quinn_token, "resources/read", json!({ "uri": uri })).await;
         assert!(
-            e["message"].as_str().unwrap().contains("There is no resource"),
+            e["message"]
+                .as_str()
+                .unwrap()
+                .contains("There is no resource"),
             "{uri}: {e}"
         );
     }
@@ -575,7 +595,9 @@ async fn resources_progress_and_cancellation_pass_through(db: DatabaseConnection
     .await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.body);
     assert!(
-        res.header("content-type").unwrap().starts_with("text/event-stream"),
+        res.header("content-type")
+            .unwrap()
+            .starts_with("text/event-stream"),
         "{:?}",
         res.headers
     );
@@ -587,12 +609,19 @@ async fn resources_progress_and_cancellation_pass_through(db: DatabaseConnection
     assert_eq!(progress.len(), 3, "{messages:?}");
     for (i, p) in progress.iter().enumerate() {
         assert_eq!(p["params"]["progressToken"], "p-1", "{messages:?}");
-        assert_eq!(p["params"]["progress"], json!(i as f64 + 1.0), "{messages:?}");
+        assert_eq!(
+            p["params"]["progress"],
+            json!(i as f64 + 1.0),
+            "{messages:?}"
+        );
         assert_eq!(p["params"]["total"], json!(3.0));
     }
     let last = messages.last().unwrap();
     assert_eq!(last["id"], 5);
-    assert_eq!(last["result"]["content"][0]["text"], "counted to 3", "{last}");
+    assert_eq!(
+        last["result"]["content"][0]["text"], "counted to 3",
+        "{last}"
+    );
 
     // Cancellation: the client's notifications/cancelled (its own POST) stops the call here
     // and reaches the server, which stops too.
@@ -658,7 +687,11 @@ async fn resources_progress_and_cancellation_pass_through(db: DatabaseConnection
     );
     let mut told = false;
     for _ in 0..100 {
-        if calls().await["cancelled"].as_array().unwrap().contains(&json!("c1")) {
+        if calls().await["cancelled"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("c1"))
+        {
             told = true;
             break;
         }
@@ -672,9 +705,11 @@ async fn resources_progress_and_cancellation_pass_through(db: DatabaseConnection
         .await
         .unwrap();
     assert!(
-        audited
-            .iter()
-            .any(|c| c.details.as_deref().unwrap().contains("\"outcome\":\"cancelled\"")),
+        audited.iter().any(|c| c
+            .details
+            .as_deref()
+            .unwrap()
+            .contains("\"outcome\":\"cancelled\"")),
         "the cancelled call is audited as such"
     );
 }
@@ -683,15 +718,7 @@ async fn a_server_that_is_down_slow_or_garbled_gives_a_clear_tool_error(db: Data
     let (app, mut ada) = acme(db).await;
     let mut upstream = Upstream::start(&app.origin, None);
     let pat = admin_pat(&app).await;
-    let res = api(
-        &app,
-        &pat,
-        "POST",
-        "/api/v1/org/mcp-servers",
-        Some(json!({ "name": "crm", "url": upstream.url, "timeout_ms": 1000 })),
-    )
-    .await;
-    assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
+    add_crm(&app, &pat, &upstream.url, 1000).await;
     let token = token(&app, &mut ada, "mcp:read mcp:write").await;
 
     // Slow: the timeout ends it.

@@ -4,8 +4,8 @@ use chrono::Utc;
 use sea_orm::{ActiveModelTrait, ConnectionTrait, Set};
 use uuid::Uuid;
 
-use super::{RequestMeta, Services};
 use super::entities::audit_event;
+use super::{RequestMeta, Services};
 use crate::error::AppResult;
 
 #[derive(Debug, Clone, Default)]

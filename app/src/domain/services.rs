@@ -7,10 +7,10 @@ use std::sync::Arc;
 use sea_orm::DatabaseConnection;
 
 use super::access::{Access, AuthCaches, Invalidation, Invalidations};
+use super::audit_writer::AuditWriter;
 use super::mail::MailSettings;
 use super::mail::templates::Site;
 use super::oauth::metadata_document::fetch::{DocumentFetcher, FetchSettings};
-use super::audit_writer::AuditWriter;
 use super::oauth::rotation_writer::RotationWriter;
 use super::passwords::PasswordHasher;
 use super::sealing::InstanceKey;
@@ -125,9 +125,7 @@ impl Services {
         let rotations = tokio::runtime::Handle::try_current()
             .is_ok()
             .then(|| RotationWriter::spawn(db.clone()));
-        let audits = rotations
-            .is_some()
-            .then(|| AuditWriter::spawn(db.clone()));
+        let audits = rotations.is_some().then(|| AuditWriter::spawn(db.clone()));
         let throttle = Throttle::new(
             db.clone(),
             ThrottleLimits {

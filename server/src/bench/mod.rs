@@ -311,7 +311,9 @@ async fn add_upstream(s: &Services, seeded: &Seeded, url: &str) -> Result<(), Cl
     .await?;
     match catalog::refresh(s, &u).await? {
         Ok(_) => Ok(()),
-        Err(why) => Err(CliError(format!("the bench upstream can't be listed: {why}"))),
+        Err(why) => Err(CliError(format!(
+            "the bench upstream can't be listed: {why}"
+        ))),
     }
 }
 

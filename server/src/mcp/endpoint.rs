@@ -19,8 +19,9 @@ use std::sync::Arc;
 
 use app::domain::access::Principal;
 use rmcp::model::{
-    ClientCapabilities, ClientJsonRpcMessage, ClientNotification, ClientRequest, GetExtensions, GetMeta,
-    Implementation, InitializeRequestParams, JsonRpcRequest, ProtocolVersion, ServerJsonRpcMessage,
+    ClientCapabilities, ClientJsonRpcMessage, ClientNotification, ClientRequest, GetExtensions,
+    GetMeta, Implementation, InitializeRequestParams, JsonRpcRequest, ProtocolVersion,
+    ServerJsonRpcMessage,
 };
 use rmcp::service::{Peer, RequestContext, RoleServer, Service, serve_directly};
 use rmcp::transport::streamable_http_server::StreamableHttpService;
@@ -191,7 +192,11 @@ fn direct_version(req: &Request) -> Option<usize> {
 /// gets it.
 fn may_be_notification(req: &Request) -> bool {
     req.method() == Method::POST
-        && req.body().size_hint().upper().is_some_and(|n| n <= DIRECT_MAX_BODY as u64)
+        && req
+            .body()
+            .size_hint()
+            .upper()
+            .is_some_and(|n| n <= DIRECT_MAX_BODY as u64)
         && is_json_content_type(req.headers())
 }
 

@@ -17,8 +17,8 @@ use app::domain::entities::mcp_upstream;
 use app::domain::gateway::catalog::{Exposed, ListedTool, exposed_name, exposed_uri};
 use app::domain::gateway::{caller, upstreams};
 use app::domain::upstream_client::UpstreamClient;
-use http::{HeaderName, HeaderValue};
 use futures::{FutureExt, StreamExt};
+use http::{HeaderName, HeaderValue};
 use rmcp::handler::client::progress::ProgressDispatcher;
 use rmcp::model::{
     CallToolRequest, CallToolRequestParams, CallToolResult, CancelledNotificationParam,
@@ -27,11 +27,11 @@ use rmcp::model::{
     ReadResourceResult, RequestId, Resource, ResourceContents, ResourceTemplate, ServerResult,
 };
 use rmcp::service::{NotificationContext, Peer, PeerRequestOptions, RoleServer, RunningService};
-use tokio_util::sync::CancellationToken;
 use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 use rmcp::{ClientHandler, RoleClient, ServiceExt};
 use serde_json::json;
+use tokio_util::sync::CancellationToken;
 
 /// The HTTP client every upstream call goes through: rustls with the ring provider and the
 /// web's roots (plus the operator's extra CA), no redirects (an upstream's address is what its
@@ -276,28 +276,42 @@ pub struct Relay {
     pub stop: CancellationToken,
 }
 
-/// The prompts of `u` for `p`, named `{server}__{prompt}`; `None` when `u` can't be asked now
-/// (down, slow, no prompts): a listing shows what the other servers have.
+/// A listing of `u` for `p` (what `list` asks the session for), each item renamed by `expose`
+/// as clients see it; `None` when `u` can't be asked now (down, slow, or it has none of these):
+/// a listing shows what the other servers have.
+async fn listing_of<T, F, Fut>(
+    s: &Services,
+    http: &UpstreamHttp,
+    p: &Principal,
+    u: &mcp_upstream::Model,
+    list: F,
+    expose: impl Fn(&mut T),
+) -> Option<Vec<T>>
+where
+    F: FnOnce(Session) -> Fut,
+    Fut: Future<Output = Result<Vec<T>, rmcp::ServiceError>>,
+{
+    let mut items = exchange(s, http, p, u, None, async |session: Session| {
+        list(session).await.map_err(|e| e.to_string())
+    })
+    .await
+    .ok()?;
+    items.iter_mut().for_each(expose);
+    Some(items)
+}
+
+/// The prompts of `u` for `p`, named `{server}__{prompt}`.
 pub async fn prompts_of(
     s: &Services,
     http: &UpstreamHttp,
     p: &Principal,
     u: &mcp_upstream::Model,
 ) -> Option<Vec<Prompt>> {
-    let prompts = exchange(s, http, p, u, None, async |session: Session| {
-        session.list_all_prompts().await.map_err(|e| e.to_string())
+    let list = async |session: Session| session.list_all_prompts().await;
+    listing_of(s, http, p, u, list, |prompt: &mut Prompt| {
+        prompt.name = exposed_name(&u.name, &prompt.name)
     })
     .await
-    .ok()?;
-    Some(
-        prompts
-            .into_iter()
-            .map(|mut prompt| {
-                prompt.name = exposed_name(&u.name, &prompt.name);
-                prompt
-            })
-            .collect(),
-    )
 }
 
 /// The prompt `prompt` of `u` for `p` with `arguments`, or why not in words.
@@ -327,55 +341,30 @@ pub async fn get_prompt(
     Ok(result)
 }
 
-/// The resources of `u` for `p` (`templates`: its URI templates instead), with URIs and names
-/// as clients see them; `None` when `u` can't be asked now (down, slow, no resources).
+/// The resources of `u` for `p`, with URIs and names as clients see them.
 pub async fn resources_of(
     s: &Services,
     http: &UpstreamHttp,
     p: &Principal,
     u: &mcp_upstream::Model,
 ) -> Option<Vec<Resource>> {
-    let listed = exchange(s, http, p, u, None, async |session: Session| {
-        session.list_all_resources().await.map_err(|e| e.to_string())
-    })
-    .await
-    .ok()?;
-    Some(
-        listed
-            .into_iter()
-            .map(|mut r| {
-                expose_resource(&u.name, &mut r);
-                r
-            })
-            .collect(),
-    )
+    let list = async |session: Session| session.list_all_resources().await;
+    listing_of(s, http, p, u, list, |r| expose_resource(&u.name, r)).await
 }
 
-/// The resource templates of `u` for `p`, as clients see them; `None` as for resources.
+/// The resource templates of `u` for `p`, as clients see them.
 pub async fn resource_templates_of(
     s: &Services,
     http: &UpstreamHttp,
     p: &Principal,
     u: &mcp_upstream::Model,
 ) -> Option<Vec<ResourceTemplate>> {
-    let listed = exchange(s, http, p, u, None, async |session: Session| {
-        session
-            .list_all_resource_templates()
-            .await
-            .map_err(|e| e.to_string())
+    let list = async |session: Session| session.list_all_resource_templates().await;
+    listing_of(s, http, p, u, list, |t: &mut ResourceTemplate| {
+        t.uri_template = exposed_uri(&u.name, &t.uri_template);
+        t.name = exposed_name(&u.name, &t.name);
     })
     .await
-    .ok()?;
-    Some(
-        listed
-            .into_iter()
-            .map(|mut t| {
-                t.uri_template = exposed_uri(&u.name, &t.uri_template);
-                t.name = exposed_name(&u.name, &t.name);
-                t
-            })
-            .collect(),
-    )
 }
 
 /// The resource `uri` (the upstream's own URI) of `u` for `p`, its contents named by the URIs
@@ -575,12 +564,17 @@ pub async fn call(
         params = params.with_arguments(args);
     }
     let request = ClientRequest::CallToolRequest(CallToolRequest::new(params));
-    let answer = exchange(s, http, p, u, Some(&relay.stop), async |session: Session| {
-        match relayed(session, request, relay).await? {
+    let answer = exchange(
+        s,
+        http,
+        p,
+        u,
+        Some(&relay.stop),
+        async |session: Session| match relayed(session, request, relay).await? {
             ServerResult::CallToolResult(result) => Ok(result),
             _ => Err("the answer to tools/call was not a tool result".to_string()),
-        }
-    })
+        },
+    )
     .await;
     let (result, outcome) = match answer {
         Ok(mut result) => {

@@ -19,9 +19,9 @@ use tokio::sync::broadcast;
 use uuid::Uuid;
 
 use super::denial::Denial;
+use super::gateway_catalog::OrgCatalog;
 use super::principal::{Holder, Principal};
 use crate::domain::entities::oauth_client;
-use crate::domain::gateway::catalog::OrgCatalog;
 
 /// The longest an entry lives without an invalidation.
 pub const TTL: Duration = Duration::from_secs(5);

@@ -17,6 +17,7 @@
 pub mod cache;
 mod decide;
 mod denial;
+pub mod gateway_catalog;
 mod lookup;
 mod principal;
 

@@ -175,23 +175,7 @@ impl Exposed {
     }
 }
 
-/// An org's upstreams (on and off, by name) with the tools each listed last time: what every
-/// client request to the gateway reads, kept in the access caches (dropped by any change to
-/// an upstream or a tool's policy, on every node, and after a few seconds in any case).
-#[derive(Debug, Default)]
-pub struct OrgCatalog {
-    pub upstreams: Vec<(mcp_upstream::Model, Vec<mcp_upstream_tool::Model>)>,
-}
-
-impl OrgCatalog {
-    fn upstream(&self, name: &str) -> Option<&(mcp_upstream::Model, Vec<mcp_upstream_tool::Model>)> {
-        self.upstreams.iter().find(|(u, _)| u.name == name)
-    }
-
-    fn enabled(&self) -> impl Iterator<Item = &(mcp_upstream::Model, Vec<mcp_upstream_tool::Model>)> {
-        self.upstreams.iter().filter(|(u, _)| u.enabled)
-    }
-}
+pub use crate::domain::access::gateway_catalog::OrgCatalog;
 
 /// `org_id`'s catalog, from the cache or the database.
 pub async fn org_catalog(s: &Services, org_id: Uuid) -> AppResult<Arc<OrgCatalog>> {
