@@ -348,6 +348,24 @@ async fn an_orgs_own_mcp_server_is_served_behind_gatehouse_by_role(db: DatabaseC
     )
     .await;
     assert!(!err && text == "deleted r1 for ada@acme.example", "{text}");
+    // The admin's app granted mcp:read only: the write tool is neither listed nor callable.
+    let ada_read_token = token(&app, &mut ada, "mcp:read").await;
+    assert!(
+        !tool_names(&app, &ada_read_token)
+            .await
+            .contains(&"crm__delete_record".to_string())
+    );
+    let (err, text) = call(
+        &app,
+        &ada_read_token,
+        "crm__delete_record",
+        json!({ "record_id": "r2" }),
+    )
+    .await;
+    assert!(
+        err && text.contains("needs the mcp:write permission"),
+        "{text}"
+    );
     let (err, text) = call(&app, &quinn_token, "crm__count_to", json!({ "n": 3 })).await;
     assert!(!err && text == "counted to 3", "{text}");
     let (err, text) = call(&app, &ada_token, "crm__nothing", json!({})).await;

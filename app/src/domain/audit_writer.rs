@@ -83,8 +83,9 @@ async fn write(db: &DatabaseConnection, rows: Vec<audit_event::ActiveModel>) {
     if rows.is_empty() {
         return;
     }
+    // Nothing is read back: no RETURNING clause for the database to fill.
     if audit_event::Entity::insert_many(rows.clone())
-        .exec(db)
+        .exec_without_returning(db)
         .await
         .is_ok()
     {

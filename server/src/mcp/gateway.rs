@@ -65,6 +65,8 @@ struct SessionPool(moka::sync::Cache<SessionKey, Session>);
 
 /// How long a session is reused: its assertion lives five minutes, a call may take two.
 const SESSION_TTL: Duration = Duration::from_secs(150);
+/// Calls in flight at once on one upstream session.
+const MAX_CALLS_PER_SESSION: usize = 64;
 /// Sessions kept at most per process.
 const MAX_SESSIONS: u64 = 10_000;
 
@@ -504,9 +506,13 @@ async fn connect(
         let value = HeaderValue::from_str(&value).map_err(|e| e.to_string())?;
         headers.insert(name, value);
     }
-    let config = StreamableHttpClientTransportConfig::with_uri(u.url.as_str())
+    let mut config = StreamableHttpClientTransportConfig::with_uri(u.url.as_str())
         .auth_header(bearer)
-        .custom_headers(headers);
+        .custom_headers(headers)
+        // One session carries all of a member's concurrent calls (an agent runs tools in
+        // parallel): rmcp's default of 16 POSTs in flight would queue the rest.
+        .max_concurrent_requests(MAX_CALLS_PER_SESSION);
+    config.channel_buffer_capacity = MAX_CALLS_PER_SESSION;
     let transport = StreamableHttpClientTransport::with_client(http.client.clone(), config);
     GatewayClient::default()
         .serve(transport)
