@@ -440,6 +440,23 @@ async fn an_orgs_own_mcp_server_is_served_behind_gatehouse_by_role(db: DatabaseC
             .all(|c| c.details.as_deref().unwrap().contains("\"outcome\":\"ok\""))
     );
 
+    // An agent's parallel first calls share one session: one handshake, one assertion.
+    let mut rita = member(&app, "rita@acme.example", Role::Querier).await;
+    let rita_token = token(&app, &mut rita, "mcp:read").await;
+    let firsts = futures::future::join_all(
+        (0..4).map(|_| call(&app, &rita_token, "crm__whoami", json!({}))),
+    )
+    .await;
+    let jtis: std::collections::HashSet<String> = firsts
+        .iter()
+        .map(|(err, text)| {
+            assert!(!err, "{text}");
+            let seen: Value = serde_json::from_str(text).unwrap();
+            seen["jti"].as_str().unwrap().to_string()
+        })
+        .collect();
+    assert_eq!(jtis.len(), 1, "{jtis:?}");
+
     // Another org sees none of it, and can't reach the server's settings.
     let mut bob = flow::verified_with_org(&app, "bob@beta.example", "beta").await;
     let beta_resource = format!("{}/o/beta/mcp", app.origin);

@@ -60,8 +60,10 @@ struct SessionKey {
 /// Sessions with upstreams, kept so that a member's calls don't each pay the MCP handshake.
 /// A session carries the assertion it was opened with, so it is kept for less than the
 /// assertion lives minus the longest timeout ([`SESSION_TTL`]); one that failed is dropped.
+/// Each key holds a cell that the first caller fills: an agent's parallel first calls share
+/// one handshake instead of opening a session each.
 #[derive(Clone)]
-struct SessionPool(moka::sync::Cache<SessionKey, Session>);
+struct SessionPool(moka::sync::Cache<SessionKey, Arc<tokio::sync::OnceCell<Session>>>);
 
 /// How long a session is reused: its assertion lives five minutes, a call may take two.
 const SESSION_TTL: Duration = Duration::from_secs(150);
@@ -92,16 +94,17 @@ async fn session_for(
     u: &mcp_upstream::Model,
     key: &SessionKey,
 ) -> Result<Session, String> {
-    if let Some(kept) = http.sessions.0.get(key) {
-        return Ok(kept);
-    }
-    let bearer = caller::assertion(s, p, u)
-        .await
-        .map_err(|e| e.to_string())?;
-    let secret = upstreams::secret_header(s, u).map_err(|e| e.to_string())?;
-    let fresh: Session = Arc::new(connect(http, u, secret, bearer).await?);
-    http.sessions.0.insert(key.clone(), fresh.clone());
-    Ok(fresh)
+    let cell = http.sessions.0.get_with_by_ref(key, Default::default);
+    let session = cell
+        .get_or_try_init(|| async {
+            let bearer = caller::assertion(s, p, u)
+                .await
+                .map_err(|e| e.to_string())?;
+            let secret = upstreams::secret_header(s, u).map_err(|e| e.to_string())?;
+            Ok::<_, String>(Arc::new(connect(http, u, secret, bearer).await?))
+        })
+        .await?;
+    Ok(session.clone())
 }
 
 /// Why an exchange with an upstream gave no answer.
