@@ -155,19 +155,32 @@ async fn add_crm(app: &TestApp, pat: &str, url: &str, timeout_ms: u32) {
     assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
 }
 
+/// A JSON-RPC message to acme's endpoint as a client sends it (with `version` in the
+/// `MCP-Protocol-Version` header, or none): the raw response.
+async fn send(
+    app: &TestApp,
+    token: &str,
+    message: &Value,
+    version: Option<&str>,
+) -> support::Response {
+    let mut req = http::Request::post("/o/acme/mcp")
+        .header(http::header::HOST, app.origin.trim_start_matches("http://"))
+        .header(http::header::CONTENT_TYPE, "application/json")
+        .header(http::header::ACCEPT, "application/json, text/event-stream")
+        .header(http::header::AUTHORIZATION, format!("Bearer {token}"));
+    if let Some(v) = version {
+        req = req.header("mcp-protocol-version", v);
+    }
+    app.call(
+        req.body(axum::body::Body::from(message.to_string()))
+            .unwrap(),
+    )
+    .await
+}
+
 async fn rpc(app: &TestApp, token: &str, method: &str, params: Value) -> Value {
     let body = json!({ "jsonrpc": "2.0", "id": 1, "method": method, "params": params });
-    let res = app
-        .call(
-            http::Request::post("/o/acme/mcp")
-                .header(http::header::HOST, app.origin.trim_start_matches("http://"))
-                .header(http::header::CONTENT_TYPE, "application/json")
-                .header(http::header::ACCEPT, "application/json, text/event-stream")
-                .header(http::header::AUTHORIZATION, format!("Bearer {token}"))
-                .body(axum::body::Body::from(body.to_string()))
-                .unwrap(),
-        )
-        .await;
+    let res = send(app, token, &body, None).await;
     assert_eq!(res.status, StatusCode::OK, "{method}: {}", res.body);
     let v = res.json();
     assert!(v.get("error").is_none(), "{method}: {v}");
@@ -502,19 +515,9 @@ async fn an_orgs_own_mcp_server_is_served_behind_gatehouse_by_role(db: DatabaseC
     assert!(err && text.contains("could not be reached"), "{text}");
 }
 
-/// A JSON-RPC message to acme's endpoint as it travels: the raw response.
+/// A JSON-RPC message to acme's endpoint at protocol version 2025-11-25: the raw response.
 async fn post_mcp(app: &TestApp, token: &str, message: Value) -> support::Response {
-    app.call(
-        http::Request::post("/o/acme/mcp")
-            .header(http::header::HOST, app.origin.trim_start_matches("http://"))
-            .header(http::header::CONTENT_TYPE, "application/json")
-            .header(http::header::ACCEPT, "application/json, text/event-stream")
-            .header("mcp-protocol-version", "2025-11-25")
-            .header(http::header::AUTHORIZATION, format!("Bearer {token}"))
-            .body(axum::body::Body::from(message.to_string()))
-            .unwrap(),
-    )
-    .await
+    send(app, token, &message, Some("2025-11-25")).await
 }
 
 /// The JSON-RPC messages of an event-stream answer, in order.

@@ -126,7 +126,7 @@ impl Failure {
     }
 }
 
-/// Runs `exchange` on the session with `u` for `p`, within `u`'s timeout and until `stop`: a
+/// Runs `ask` on the session with `u` for `p`, within `u`'s timeout and until `stop`: a
 /// failure or timeout drops the session (the next exchange starts afresh); a stop drops the
 /// exchange, whose request guard then tells the upstream to stop too.
 async fn exchange<T, F, Fut>(
@@ -135,7 +135,7 @@ async fn exchange<T, F, Fut>(
     p: &Principal,
     u: &mcp_upstream::Model,
     stop: Option<&CancellationToken>,
-    exchange: F,
+    ask: F,
 ) -> Result<T, Failure>
 where
     F: FnOnce(Session) -> Fut,
@@ -144,7 +144,7 @@ where
     let key = SessionKey::of(p, u);
     let work = async {
         let session = session_for(s, http, p, u, &key).await?;
-        exchange(session).await
+        ask(session).await
     };
     let stopped = async {
         match stop {

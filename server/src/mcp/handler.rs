@@ -83,6 +83,17 @@ fn principal_of(context: &RequestContext<RoleServer>) -> Option<(Arc<Principal>,
     Some((p, meta))
 }
 
+/// The caller of a request for a `what` (tool, prompt, resource) that must have one: the
+/// bearer middleware lets nothing else through, so a miss is a server fault.
+fn authenticated(
+    context: &RequestContext<RoleServer>,
+    what: &str,
+) -> Result<(Arc<Principal>, RequestMeta), ErrorData> {
+    principal_of(context).ok_or_else(|| {
+        ErrorData::internal_error(format!("request reached a {what} unauthenticated"), None)
+    })
+}
+
 /// An upstream's tool as clients see it: its name prefixed, its description, schemas and
 /// annotations as the upstream listed them.
 fn upstream_tool(e: &catalog::Exposed) -> Tool {
@@ -117,9 +128,7 @@ pub struct Caller(Arc<Principal>, RequestMeta);
 
 impl<C: AsRequestContext> FromContextPart<C> for Caller {
     fn from_context_part(context: &mut C) -> Result<Self, ErrorData> {
-        let (principal, meta) = principal_of(context.as_request_context()).ok_or_else(|| {
-            ErrorData::internal_error("request reached a tool unauthenticated", None)
-        })?;
+        let (principal, meta) = authenticated(context.as_request_context(), "tool")?;
         Ok(Caller(principal, meta))
     }
 }
@@ -321,7 +330,7 @@ impl GatehouseMcp {
         &self,
         p: &Principal,
         what: &str,
-    ) -> Result<Vec<app::domain::entities::mcp_upstream::Model>, ErrorData> {
+    ) -> Result<Vec<Arc<app::domain::entities::mcp_upstream::Model>>, ErrorData> {
         catalog::content_sources(&self.services, p, what)
             .await
             .map_err(|e| {
@@ -391,12 +400,7 @@ impl ServerHandler for GatehouseMcp {
         request: GetPromptRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<GetPromptResponse, ErrorData> {
-        let Some((p, _)) = principal_of(&context) else {
-            return Err(ErrorData::internal_error(
-                "request reached a prompt unauthenticated",
-                None,
-            ));
-        };
+        let (p, _) = authenticated(&context, "prompt")?;
         let (u, prompt) = match catalog::prompt_route(&self.services, &p, &request.name).await {
             Ok(Ok(found)) => found,
             Ok(Err(words)) => return Err(ErrorData::invalid_params(words, None)),
@@ -429,12 +433,7 @@ impl ServerHandler for GatehouseMcp {
             let tcc = ToolCallContext::new(self, request, context);
             return self.router.call(tcc).await;
         }
-        let Some((p, meta)) = principal_of(&context) else {
-            return Err(ErrorData::internal_error(
-                "request reached a tool unauthenticated",
-                None,
-            ));
-        };
+        let (p, meta) = authenticated(&context, "tool")?;
         let exposed = match catalog::route(&self.services, &p, &request.name).await {
             Ok(Ok(e)) => e,
             Ok(Err(words)) => {
@@ -516,12 +515,7 @@ impl ServerHandler for GatehouseMcp {
         request: ReadResourceRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, ErrorData> {
-        let Some((p, _)) = principal_of(&context) else {
-            return Err(ErrorData::internal_error(
-                "request reached a resource unauthenticated",
-                None,
-            ));
-        };
+        let (p, _) = authenticated(&context, "resource")?;
         let (u, uri) = match catalog::resource_route(&self.services, &p, &request.uri).await {
             Ok(Ok(found)) => found,
             Ok(Err(words)) => {

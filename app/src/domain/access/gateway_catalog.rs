@@ -3,17 +3,19 @@
 //! decision). Part of `access`, below everything, so that its caches can hold it;
 //! `gateway::catalog` reads and fills it.
 
+use std::sync::Arc;
+
 use crate::domain::entities::{mcp_upstream, mcp_upstream_tool};
 
 /// What every client request to the gateway reads: kept in the access caches (dropped by any
 /// change to an upstream or a tool's policy, on every node, and after a few seconds in any
-/// case).
+/// case). Rows are shared, so a call that routes through it copies no row.
 #[derive(Debug, Default)]
 pub struct OrgCatalog {
-    pub upstreams: Vec<(mcp_upstream::Model, Vec<mcp_upstream_tool::Model>)>,
+    pub upstreams: Vec<Entry>,
 }
 
-type Entry = (mcp_upstream::Model, Vec<mcp_upstream_tool::Model>);
+type Entry = (Arc<mcp_upstream::Model>, Vec<Arc<mcp_upstream_tool::Model>>);
 
 impl OrgCatalog {
     /// The upstream named `name`, on or off, with its tools.

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::upstreams::{self, SEPARATOR};
-use crate::domain::access::{Invalidation, Principal};
+use crate::domain::access::Principal;
 use crate::domain::audit::{self, AuditEntry};
 use crate::domain::entities::{mcp_upstream, mcp_upstream_tool};
 use crate::domain::oauth::scope::{MCP_READ, MCP_WRITE};
@@ -117,8 +117,7 @@ pub async fn record_listing(
         .exec(&txn)
         .await?;
     txn.commit().await?;
-    // Clients' listings and calls follow at once (the catalog cache), on every node.
-    s.invalidate(Invalidation::All);
+    upstreams::catalog_changed(s);
     Ok(tools.len())
 }
 
@@ -162,11 +161,11 @@ pub fn exposed_name(upstream: &str, tool: &str) -> String {
     format!("{upstream}{SEPARATOR}{tool}")
 }
 
-/// A tool a caller may use, with its upstream.
+/// A tool a caller may use, with its upstream (rows shared with the catalog).
 #[derive(Debug, Clone)]
 pub struct Exposed {
-    pub upstream: mcp_upstream::Model,
-    pub tool: mcp_upstream_tool::Model,
+    pub upstream: Arc<mcp_upstream::Model>,
+    pub tool: Arc<mcp_upstream_tool::Model>,
 }
 
 impl Exposed {
@@ -206,7 +205,7 @@ pub async fn org_catalog(s: &Services, org_id: Uuid) -> AppResult<Arc<OrgCatalog
                 let (mine, rest): (Vec<_>, Vec<_>) =
                     tools.drain(..).partition(|t| t.upstream_id == u.id);
                 tools = rest;
-                (u, mine)
+                (Arc::new(u), mine.into_iter().map(Arc::new).collect())
             })
             .collect(),
     });
@@ -228,8 +227,8 @@ pub async fn visible(s: &Services, p: &Principal) -> AppResult<Vec<Exposed>> {
                         .is_ok()
                 })
                 .map(|t| Exposed {
-                    upstream: u.clone(),
-                    tool: t.clone(),
+                    upstream: Arc::clone(u),
+                    tool: Arc::clone(t),
                 })
         })
         .collect())
@@ -274,8 +273,8 @@ pub async fn route(s: &Services, p: &Principal, name: &str) -> AppResult<Result<
         return Ok(Err(d.to_string()));
     }
     Ok(Ok(Exposed {
-        upstream: upstream.clone(),
-        tool: t.clone(),
+        upstream: Arc::clone(upstream),
+        tool: Arc::clone(t),
     }))
 }
 
@@ -308,12 +307,12 @@ pub async fn content_sources(
     s: &Services,
     p: &Principal,
     what: &str,
-) -> AppResult<Vec<mcp_upstream::Model>> {
+) -> AppResult<Vec<Arc<mcp_upstream::Model>>> {
     if p.require_tool(what, CONTENT_ROLE, CONTENT_SCOPE).is_err() {
         return Ok(Vec::new());
     }
     let catalog = org_catalog(s, p.org().id).await?;
-    Ok(catalog.enabled().map(|(u, _)| u.clone()).collect())
+    Ok(catalog.enabled().map(|(u, _)| Arc::clone(u)).collect())
 }
 
 /// The upstream that is on in `p`'s org and named `name`, if `p` may have its content
@@ -324,14 +323,14 @@ async fn content_route(
     name: &str,
     kind: &str,
     exposed: &str,
-) -> AppResult<Result<mcp_upstream::Model, String>> {
+) -> AppResult<Result<Arc<mcp_upstream::Model>, String>> {
     let unknown = || Ok(Err(format!("There is no {kind} {exposed} here.")));
     let catalog = org_catalog(s, p.org().id).await?;
     let Some(upstream) = catalog
         .enabled()
         .map(|(u, _)| u)
         .find(|u| u.name == name)
-        .cloned()
+        .map(Arc::clone)
     else {
         return unknown();
     };
@@ -348,7 +347,7 @@ pub async fn prompt_route(
     s: &Services,
     p: &Principal,
     name: &str,
-) -> AppResult<Result<(mcp_upstream::Model, String), String>> {
+) -> AppResult<Result<(Arc<mcp_upstream::Model>, String), String>> {
     let Some((up, prompt)) = split_name(name) else {
         return Ok(Err(format!("There is no prompt {name} here.")));
     };
@@ -363,7 +362,7 @@ pub async fn resource_route(
     s: &Services,
     p: &Principal,
     uri: &str,
-) -> AppResult<Result<(mcp_upstream::Model, String), String>> {
+) -> AppResult<Result<(Arc<mcp_upstream::Model>, String), String>> {
     let Some((up, own)) = split_uri(uri) else {
         return Ok(Err(format!("There is no resource {uri} here.")));
     };
@@ -466,8 +465,7 @@ pub async fn set_tool_policy(
     )
     .await?;
     txn.commit().await?;
-    // Clients' listings and calls follow at once (the catalog cache), on every node.
-    s.invalidate(Invalidation::All);
+    upstreams::catalog_changed(s);
     Ok(tool_view(&u.name, t))
 }
 

@@ -320,8 +320,7 @@ pub async fn create(
     )
     .await?;
     txn.commit().await?;
-    // Clients' listings and calls follow at once (the catalog cache), on every node.
-    s.invalidate(Invalidation::All);
+    catalog_changed(s);
     Ok(row)
 }
 
@@ -378,8 +377,7 @@ pub async fn update(
     )
     .await?;
     txn.commit().await?;
-    // Clients' listings and calls follow at once (the catalog cache), on every node.
-    s.invalidate(Invalidation::All);
+    catalog_changed(s);
     Ok(after)
 }
 
@@ -409,9 +407,14 @@ pub async fn delete(
     )
     .await?;
     txn.commit().await?;
-    // Clients' listings and calls follow at once (the catalog cache), on every node.
-    s.invalidate(Invalidation::All);
+    catalog_changed(s);
     Ok(())
+}
+
+/// After a committed change to an upstream or a tool's policy: clients' listings and calls
+/// follow at once, on every node (the catalog is cached with the access decision's entries).
+pub(super) fn catalog_changed(s: &Services) {
+    s.invalidate(Invalidation::All);
 }
 
 /// How long Gatehouse waits for `u` (a listing or a call).
