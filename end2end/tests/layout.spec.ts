@@ -116,3 +116,24 @@ test("navigation follows the role, marks the page, fits a phone, and has a dark 
   }
   await page.screenshot({ path: `screenshots/layout-viewer-403-${testInfo.project.name}.png`, fullPage: true });
 });
+
+// The front end's files carry their content's hash in their names, so the browser keeps them
+// for a year without asking again; each page preloads its own wasm chunks.
+test("front-end files have hashed names and are cached as immutable", async ({ page, request }, testInfo) => {
+  test.skip(!jsEnabled(testInfo), "about the files the JavaScript project loads");
+  const seen: string[] = [];
+  page.on("response", (r) => {
+    if (new URL(r.url()).pathname.startsWith("/pkg/")) seen.push(r.url());
+  });
+  await open(page, testInfo, "/login");
+  const wasm = seen.find((u) => /\/pkg\/gatehouse\.[\w-]{22}\.wasm$/.test(u));
+  expect(wasm, `hashed main wasm among ${seen.join(", ")}`).toBeTruthy();
+  expect(seen.some((u) => /\/pkg\/split_[\w]*login[\w]*\.[\w-]{22}\.wasm$/.test(u)), "the login page's own wasm").toBe(true);
+  const res = await request.get(wasm!, { headers: { "accept-encoding": "gzip" } });
+  expect(res.status()).toBe(200);
+  expect(res.headers()["cache-control"]).toBe("public, max-age=31536000, immutable");
+  expect(res.headers()["content-type"]).toBe("application/wasm");
+  const missing = await request.get("/pkg/gatehouse.AAAAAAAAAAAAAAAAAAAAAA.wasm");
+  expect(missing.status()).toBe(404);
+  expect(missing.headers()["cache-control"]).toBeUndefined();
+});

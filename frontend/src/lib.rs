@@ -3,5 +3,7 @@
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(app::App);
+    // Every page is a lazily loaded route (see `app`): hydration waits for the shown page's
+    // wasm before it walks the server's HTML.
+    leptos::mount::hydrate_lazy(app::App);
 }

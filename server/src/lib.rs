@@ -1,6 +1,7 @@
 //! Gatehouse's HTTP edge and command line. It parses, authenticates and calls `app`'s domain.
 
 pub mod api;
+pub mod assets;
 pub mod bench;
 pub mod cli;
 pub mod cluster;

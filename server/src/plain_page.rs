@@ -8,10 +8,11 @@ use http::StatusCode;
 pub fn render(status: StatusCode, title: &str, test_id: &str, body_html: &str) -> Response {
     let page = format!(
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{title} · Gatehouse</title><link rel=\"stylesheet\" href=\"/pkg/gatehouse.css\"></head><body>\
+         <title>{title} · Gatehouse</title><link rel=\"stylesheet\" href=\"{css}\"></head><body>\
          <main class=\"container\"><section class=\"panel error-panel\" role=\"alert\" data-testid=\"{test_id}\">\
          {body_html}</section></main></body></html>",
         title = escape(title),
+        css = crate::assets::stylesheet_href(),
     );
     let mut res = (status, Html(page)).into_response();
     res.headers_mut().insert(

@@ -85,6 +85,11 @@ pub fn build_router(state: AppState) -> Router {
         .merge(oauth::api_routes())
         .merge(mcp::routes(&state))
         .merge(api::routes(&state, sessions))
+        .merge(crate::assets::routes(
+            &state.leptos_options.site_root,
+            &state.leptos_options.site_pkg_dir,
+            crate::assets::PkgCaching::new(state.leptos_options.hash_files),
+        ))
         .merge(pages)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -45,6 +45,8 @@ impl AppState {
             .site_root(config.site_root.as_str())
             .site_pkg_dir("pkg")
             .site_addr(config.bind)
+            .hash_file(crate::assets::HASH_FILE.into())
+            .hash_files(crate::assets::hash_file_present())
             .build();
         // The extra CA was read and checked with the configuration.
         let upstreams = UpstreamHttp::new(config.metadata_fetch.extra_ca_pem.as_deref())

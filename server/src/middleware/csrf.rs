@@ -4,7 +4,7 @@
 
 use axum::extract::{Request, State};
 use axum::middleware::Next;
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::Response;
 use http::{Method, StatusCode, header};
 
 use crate::state::AppState;
@@ -35,19 +35,14 @@ pub async fn same_origin(State(state): State<AppState>, req: Request, next: Next
 
 fn refuse(reason: String) -> Response {
     tracing::warn!(%reason, "refused a cross-origin state-changing request");
-    let body = format!(
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Request refused · Gatehouse</title>\
-         <link rel=\"stylesheet\" href=\"/pkg/gatehouse.css\"></head><body><main class=\"container\">\
-         <section class=\"panel error-panel\" role=\"alert\"><h1>Request refused</h1><p>{}</p>\
-         <p>Nothing was changed.</p><a class=\"button secondary\" href=\"/\">Go home</a></section></main></body></html>",
-        html_escape(&reason)
-    );
-    (StatusCode::FORBIDDEN, Html(body)).into_response()
-}
-
-fn html_escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+    crate::plain_page::render(
+        StatusCode::FORBIDDEN,
+        "Request refused",
+        "request-refused",
+        &format!(
+            "<h1>Request refused</h1><p>{}</p><p>Nothing was changed.</p>\
+             <a class=\"button secondary\" href=\"/\">Go home</a>",
+            crate::plain_page::escape(&reason)
+        ),
+    )
 }
