@@ -34,6 +34,14 @@ impl Figures {
         self.elapsed += other.elapsed;
     }
 
+    /// The mean latency of the calls.
+    pub fn mean(&self) -> Duration {
+        let n = u32::try_from(self.latencies.len())
+            .unwrap_or(u32::MAX)
+            .max(1);
+        self.latencies.iter().sum::<Duration>() / n
+    }
+
     /// The latency below which a share `p` of the calls answered.
     pub fn percentile(&self, p: f64) -> Duration {
         if self.latencies.is_empty() {

@@ -9,10 +9,15 @@
 //! revocation) is retried job by job, so one bad job fails alone.
 
 use std::collections::HashSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use sea_orm::sea_query::{CaseStatement, Expr};
-use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryTrait,
+};
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
@@ -38,7 +43,8 @@ type Answer = oneshot::Sender<Result<bool, DbErr>>;
 // Nearly every job is a rotation: boxing it would only add an allocation per refresh.
 #[allow(clippy::large_enum_variant)]
 enum Job {
-    Rotate(Rotation, Answer),
+    /// With the moment it was submitted, for the time it waited for its batch.
+    Rotate(Rotation, Answer, Instant),
     /// Answered once everything queued before it is committed.
     Drain(oneshot::Sender<()>),
 }
@@ -46,21 +52,71 @@ enum Job {
 #[derive(Clone)]
 pub struct RotationWriter {
     jobs: mpsc::Sender<Job>,
+    timings: Arc<Timings>,
+}
+
+/// Where the writer's time goes, summed since it started (the bench reads it before and after a
+/// run; `/metrics` has each batch's time as `gatehouse_rotation_commit_seconds`).
+#[derive(Default)]
+struct Timings {
+    batches: AtomicU64,
+    jobs: AtomicU64,
+    /// Submitted until its batch began.
+    queued_ns: AtomicU64,
+    /// Transaction begin to commit, per batch.
+    commit_ns: AtomicU64,
+}
+
+/// A reading of [`Timings`].
+#[derive(Clone, Copy, Debug, Default)]
+pub struct WriterTimings {
+    pub batches: u64,
+    pub jobs: u64,
+    pub queued: Duration,
+    pub committing: Duration,
+}
+
+impl WriterTimings {
+    /// What happened between `earlier` and `self`.
+    pub fn since(self, earlier: WriterTimings) -> WriterTimings {
+        WriterTimings {
+            batches: self.batches - earlier.batches,
+            jobs: self.jobs - earlier.jobs,
+            queued: self.queued.saturating_sub(earlier.queued),
+            committing: self.committing.saturating_sub(earlier.committing),
+        }
+    }
+}
+
+fn nanos(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
 }
 
 impl RotationWriter {
     /// Starts the writer task on the current tokio runtime.
     pub fn spawn(db: DatabaseConnection) -> Self {
         let (jobs, rx) = mpsc::channel(1024);
-        tokio::spawn(run(db, rx));
-        Self { jobs }
+        let timings = Arc::new(Timings::default());
+        tokio::spawn(run(db, rx, timings.clone()));
+        Self { jobs, timings }
+    }
+
+    /// The writer's figures since it started.
+    pub fn timings(&self) -> WriterTimings {
+        let t = &self.timings;
+        WriterTimings {
+            batches: t.batches.load(Ordering::Relaxed),
+            jobs: t.jobs.load(Ordering::Relaxed),
+            queued: Duration::from_nanos(t.queued_ns.load(Ordering::Relaxed)),
+            committing: Duration::from_nanos(t.commit_ns.load(Ordering::Relaxed)),
+        }
     }
 
     /// Submits a rotation and waits until it is committed (or refused, or failed).
     pub async fn rotate(&self, rotation: Rotation) -> Result<bool, DbErr> {
         let (done, answer) = oneshot::channel();
         self.jobs
-            .send(Job::Rotate(rotation, done))
+            .send(Job::Rotate(rotation, done, Instant::now()))
             .await
             .map_err(|_| DbErr::Custom("the rotation writer has stopped".into()))?;
         answer
@@ -84,14 +140,19 @@ pub async fn rotate_alone(db: &DatabaseConnection, rotation: &Rotation) -> Resul
     Ok(commit(db, std::slice::from_ref(rotation)).await?[0])
 }
 
-async fn run(db: DatabaseConnection, mut rx: mpsc::Receiver<Job>) {
+async fn run(db: DatabaseConnection, mut rx: mpsc::Receiver<Job>, timings: Arc<Timings>) {
     while let Some(first) = rx.recv().await {
         let mut batch = Vec::new();
         let mut drained = Vec::new();
         let mut next = Some(first);
+        let began = Instant::now();
+        let mut queued = Duration::ZERO;
         while let Some(job) = next.take() {
             match job {
-                Job::Rotate(rotation, done) => batch.push((rotation, done)),
+                Job::Rotate(rotation, done, submitted) => {
+                    queued += began.saturating_duration_since(submitted);
+                    batch.push((rotation, done))
+                }
                 // Everything before it is in this batch: answer once the batch is stored.
                 Job::Drain(done) => drained.push(done),
             }
@@ -102,14 +163,27 @@ async fn run(db: DatabaseConnection, mut rx: mpsc::Receiver<Job>) {
         let away = if batch.is_empty() {
             None
         } else {
-            store(&db, batch).await
+            let jobs = batch.len() as u64;
+            let away = store(&db, batch).await;
+            let committing = began.elapsed();
+            metrics::histogram!("gatehouse_rotation_commit_seconds")
+                .record(committing.as_secs_f64());
+            timings.batches.fetch_add(1, Ordering::Relaxed);
+            timings.jobs.fetch_add(jobs, Ordering::Relaxed);
+            timings
+                .queued_ns
+                .fetch_add(nanos(queued), Ordering::Relaxed);
+            timings
+                .commit_ns
+                .fetch_add(nanos(committing), Ordering::Relaxed);
+            away
         };
         // The database is away: what queued meanwhile would each wait out the pool's timeout
         // in turn. It gets the same answer now; later jobs try again.
         if let Some(e) = away {
             while let Ok(job) = rx.try_recv() {
                 match job {
-                    Job::Rotate(_, done) => finish(done, Err(e.clone())),
+                    Job::Rotate(_, done, _) => finish(done, Err(e.clone())),
                     Job::Drain(done) => drained.push(done),
                 }
             }
@@ -181,8 +255,7 @@ async fn commit(db: &DatabaseConnection, batch: &[Rotation]) -> Result<Vec<bool>
             )
         })
         .finally(Expr::val(Option::<String>::None));
-    let txn = db.begin_write().await?;
-    let claimed_ids: HashSet<Uuid> = token::Entity::update_many()
+    let mut claim = token::Entity::update_many()
         .col_expr(token::Column::RotatedAt, Expr::value(Utc::now()))
         .col_expr(token::Column::GraceResponse, grace.into())
         .filter(token::Column::Id.is_in(seen))
@@ -190,11 +263,16 @@ async fn commit(db: &DatabaseConnection, batch: &[Rotation]) -> Result<Vec<bool>
         // A token revoked since it was read (its connection ended, its family was revoked for
         // reuse) can't be rotated: the revocation wins.
         .filter(token::Column::RevokedAt.is_null())
-        .exec_with_returning(&txn)
+        .into_query();
+    // Only the ids come back (not whole rows with their sealed grace responses).
+    claim.returning_col(token::Column::Id);
+    let txn = db.begin_write().await?;
+    let claimed_ids: HashSet<Uuid> = txn
+        .query_all(&claim)
         .await?
-        .into_iter()
-        .map(|t| t.id)
-        .collect();
+        .iter()
+        .map(|row| row.try_get::<Uuid>("", "id"))
+        .collect::<Result<_, _>>()?;
     let claimed: Vec<bool> = batch
         .iter()
         .zip(claimants)
