@@ -7,6 +7,10 @@ use sea_orm_migration::sea_orm::{self, ConnectOptions, Database, DatabaseConnect
 
 use crate::Migrator;
 
+/// The WAL size, in pages, at which a committing SQLite connection checkpoints by itself (SQLite's
+/// default is 1,000).
+pub const SQLITE_AUTOCHECKPOINT_PAGES: u32 = 20_000;
+
 pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
     if let Some(path) = sqlite_file(url)
         && let Some(dir) = std::path::Path::new(&path).parent()
@@ -26,6 +30,12 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
                     .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
                     .busy_timeout(Duration::from_secs(10))
                     .foreign_keys(true)
+                    // A server checkpoints from a task of its own (app's `wal_checkpoints`);
+                    // this is the backstop should that task fall behind.
+                    .pragma(
+                        "wal_autocheckpoint",
+                        SQLITE_AUTOCHECKPOINT_PAGES.to_string(),
+                    )
             });
     } else {
         // A request waits at most 3 s for a connection: while PostgreSQL is down or

@@ -37,6 +37,7 @@ pub mod upstream_hosts;
 pub mod users;
 pub mod validate;
 pub mod verification;
+pub mod wal_checkpoints;
 pub mod write_txn;
 
 pub use services::{GatewaySettings, OAuthSettings, Services, Settings};

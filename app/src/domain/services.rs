@@ -126,6 +126,9 @@ impl Services {
             .is_ok()
             .then(|| RotationWriter::spawn(db.clone()));
         let audits = rotations.is_some().then(|| AuditWriter::spawn(db.clone()));
+        if rotations.is_some() {
+            super::wal_checkpoints::spawn(&db);
+        }
         let throttle = Throttle::new(
             db.clone(),
             ThrottleLimits {
