@@ -221,9 +221,12 @@ async fn run(db: DatabaseConnection, queue: Arc<Queue>, timings: Arc<Timings>) {
         };
         drop(in_flight);
         // The database is away: what queued meanwhile would each wait out the pool's timeout
-        // in turn. It gets the same answer now; later jobs try again.
-        if let Some(e) = away {
-            let mut rx = queue.jobs.lock().await;
+        // in turn. It gets the same answer now; later jobs try again. (If another writer holds
+        // the queue, that writer takes what waits and meets the same error: waiting for the
+        // queue here could wait for the next job, and keep a drain in this batch unanswered.)
+        if let Some(e) = away
+            && let Ok(mut rx) = queue.jobs.try_lock()
+        {
             while let Ok(job) = rx.try_recv() {
                 match job {
                     Job::Rotate(_, done, _) => finish(done, Err(e.clone())),
