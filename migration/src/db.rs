@@ -44,12 +44,29 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
         opts.max_connections(16)
             .acquire_timeout(Duration::from_secs(3))
             .connect_timeout(Duration::from_secs(3));
+        if let Some(port) = tcp_port(url) {
+            opts.map_sqlx_postgres_pool_opts(move |pool| {
+                pool.after_connect(move |_, _| {
+                    Box::pin(async move {
+                        crate::tcp_nodelay::set_for_peer_port(port);
+                        Ok(())
+                    })
+                })
+            });
+        }
     }
     Database::connect(opts).await
 }
 
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
     Migrator::up(db, None).await
+}
+
+/// The port of a PostgreSQL URL that connects over TCP (not through a Unix socket).
+fn tcp_port(url: &str) -> Option<u16> {
+    use std::str::FromStr;
+    let opts = sea_orm::sqlx::postgres::PgConnectOptions::from_str(url).ok()?;
+    opts.get_socket().is_none().then(|| opts.get_port())
 }
 
 /// The file behind a `sqlite://file?…` URL, if it is a file.
@@ -59,4 +76,42 @@ fn sqlite_file(url: &str) -> Option<String> {
         .or_else(|| url.strip_prefix("sqlite:"))?;
     let path = rest.split('?').next()?;
     (!path.is_empty() && !path.contains(":memory:")).then(|| path.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use sea_orm_migration::sea_orm::ConnectionTrait;
+
+    /// sqlx 0.9.0 leaves Nagle's algorithm on (its statements then wait for delayed ACKs):
+    /// every connection of the pool must have it off.
+    #[cfg(target_os = "linux")]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres_connections_have_nagle_off() {
+        let Ok(url) = std::env::var(crate::test_db::POSTGRES_ENV) else {
+            eprintln!("skipped: needs {}", crate::test_db::POSTGRES_ENV);
+            return;
+        };
+        let Some(port) = super::tcp_port(&url) else {
+            eprintln!(
+                "skipped: {} connects through a Unix socket",
+                crate::test_db::POSTGRES_ENV
+            );
+            return;
+        };
+        let db = super::connect(&url).await.unwrap();
+        // Two statements at once, so that the pool holds more than its first connection.
+        let sleep = "SELECT pg_sleep(0.05)";
+        let (a, b) = tokio::join!(db.execute_unprepared(sleep), db.execute_unprepared(sleep));
+        a.unwrap();
+        b.unwrap();
+        let nodelay = crate::tcp_nodelay::nodelay_of_sockets_to(port);
+        assert!(
+            nodelay.len() >= 2,
+            "connections to port {port}: {nodelay:?}"
+        );
+        assert!(
+            nodelay.iter().all(|off| *off),
+            "Nagle still on: {nodelay:?}"
+        );
+    }
 }

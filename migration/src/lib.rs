@@ -14,6 +14,7 @@ mod m20261130_000007_sso;
 mod m20261130_000008_enterprise_grants;
 mod m20261130_000009_signing_keys;
 mod m20261130_000010_gateway;
+mod tcp_nodelay;
 pub mod test_db;
 
 pub struct Migrator;
