@@ -5,8 +5,8 @@
 //! refresh rotations that was half of a batch's COMMIT time in `gatehouse bench`. Here a task
 //! checkpoints every [`EVERY`] instead (`PASSIVE`: it never waits for readers or writers), and
 //! the connections' own automatic checkpoint only starts at a much larger WAL
-//! (`migration::db::SQLITE_AUTOCHECKPOINT_PAGES`), should this task fall behind. SQLite starts the WAL file over by itself once a checkpoint has copied all
-//! of it, so it stays small.
+//! (`migration::db::SQLITE_AUTOCHECKPOINT_PAGES`), should this task fall behind. SQLite starts
+//! the WAL file over by itself once a checkpoint has copied all of it, so it stays small.
 
 use std::time::Duration;
 

@@ -1,9 +1,9 @@
 //! Group commit of refresh-token rotations. Every transaction pays its BEGIN and COMMIT (and on
 //! PostgreSQL a WAL flush), and SQLite has one writer at a time anyway: under load, a writer
 //! task takes the rotations that are waiting and commits them together (one task on SQLite,
-//! [`POSTGRES_WRITERS`] on PostgreSQL, each taking the next batch while the others commit). Each job
-//! still claims its own token (the claim can fail on its own, sending that request down the
-//! grace/reuse path), writes its own new tokens and audit row, and gets its answer only after
+//! [`POSTGRES_WRITERS`] on PostgreSQL, each taking the next batch while the others commit).
+//! Each job still claims its own token (the claim can fail on its own, sending that request
+//! down the grace/reuse path), writes its own new tokens and audit row, and gets its answer only after
 //! the commit: nothing is acknowledged that isn't stored. A batch claims all its tokens with one
 //! statement (an index scan over an id list, so in id order), so batches of several processes
 //! don't deadlock each other; a batch that fails anyway (say it lost a deadlock to a family
@@ -31,8 +31,8 @@ const MAX_BATCH: usize = 64;
 
 /// Writer tasks on PostgreSQL, each committing its own batches on its own connection: a batch
 /// mostly waits on round trips and on the server's work for its inserts, which the server does
-/// for several connections at once (`gatehouse bench`: 1,860–2,390 refresh grants/s with one
-/// writer, 2,740–2,830/s with three). SQLite has one writer at a time anyway: a second would
+/// for several connections at once (`gatehouse bench`, runs alternating: 1,860–2,390 refresh
+/// grants/s with one writer, 2,740–2,830/s with three; the README has the final figures). SQLite has one writer at a time anyway: a second would
 /// only wait in `BEGIN IMMEDIATE`.
 const POSTGRES_WRITERS: usize = 3;
 
