@@ -14,6 +14,8 @@ mod m20261130_000007_sso;
 mod m20261130_000008_enterprise_grants;
 mod m20261130_000009_signing_keys;
 mod m20261130_000010_gateway;
+mod m20261130_000011_lean_token_indexes;
+pub use m20261130_000011_lean_token_indexes::{BOUND_TOKENS_INDEX, UNBOUND_TOKENS_INDEX};
 mod tcp_nodelay;
 pub mod test_db;
 
@@ -33,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000008_enterprise_grants::Migration),
             Box::new(m20261130_000009_signing_keys::Migration),
             Box::new(m20261130_000010_gateway::Migration),
+            Box::new(m20261130_000011_lean_token_indexes::Migration),
         ]
     }
 }

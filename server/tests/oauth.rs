@@ -540,7 +540,16 @@ async fn refresh_rotation_grace_and_reuse() {
     assert_eq!(latest.json()["error"], "invalid_grant", "family revoked");
     let page = ada.get("/").await;
     assert_eq!(page.status, StatusCode::OK);
-    use sea_orm::EntityTrait;
+    use app::domain::entities::token;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    // Every row of the family is revoked (through its connection), access tokens included.
+    let family = token::Entity::find()
+        .filter(token::Column::FamilyId.is_not_null())
+        .all(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(family.len(), 6, "the first pair and two rotations");
+    assert!(family.iter().all(|t| t.revoked_at.is_some()), "{family:?}");
     let events = app::domain::entities::audit_event::Entity::find()
         .all(&app.db)
         .await

@@ -323,10 +323,10 @@ fn print_rotation_waits(
     let per_batch = |d: std::time::Duration| ms(d) / w.batches.max(1) as f64;
     println!(
         "    a batch's transaction: BEGIN {:.2} ms, claim {:.2} ms, inserts {:.2} ms, COMMIT {:.2} ms",
-        per_batch(w.steps[0]),
-        per_batch(w.steps[1]),
-        per_batch(w.steps[2]),
-        per_batch(w.steps[3])
+        per_batch(w.steps.begin),
+        per_batch(w.steps.claim),
+        per_batch(w.steps.inserts),
+        per_batch(w.steps.commit)
     );
 }
 

@@ -529,11 +529,17 @@ async fn replay_or_reuse(
             return Ok(replay);
         }
     }
-    if let Some(family) = old.family_id {
-        tokens::revoke_family(&s.db, family, "refresh_token_reuse").await?;
-    }
-    if let Some(conn) = old.connection_id {
-        tokens::revoke_connection(&s.db, conn, None, "refresh_token_reuse").await?;
+    // A family never leaves its connection: ending the connection revokes the whole family.
+    match (old.connection_id, old.family_id) {
+        (Some(conn), _) => {
+            tokens::revoke_connection(&s.db, conn, None, "refresh_token_reuse").await?
+        }
+        (None, Some(family)) => {
+            tokens::revoke_family(&s.db, family, "refresh_token_reuse").await?;
+        }
+        (None, None) => {
+            tokens::revoke_one(&s.db, old.id, "refresh_token_reuse").await?;
+        }
     }
     s.invalidate(Invalidation::All);
     metrics::counter!("gatehouse_refresh_reuse_total", "outcome" => "family_revoked").increment(1);

@@ -74,8 +74,21 @@ struct Timings {
     queued_ns: AtomicU64,
     /// Transaction begin to commit, per batch.
     commit_ns: AtomicU64,
-    /// Of that, each step: BEGIN, the claim, the inserts, COMMIT.
-    step_ns: [AtomicU64; 4],
+    /// Of that, each [`Step`]'s share.
+    step_ns: [AtomicU64; Step::COUNT],
+}
+
+/// The steps of a batch's transaction, in order; each indexes its counter in `step_ns`.
+#[derive(Clone, Copy)]
+enum Step {
+    Begin,
+    Claim,
+    Inserts,
+    Commit,
+}
+
+impl Step {
+    const COUNT: usize = 4;
 }
 
 /// A reading of [`Timings`].
@@ -85,8 +98,37 @@ pub struct WriterTimings {
     pub jobs: u64,
     pub queued: Duration,
     pub committing: Duration,
-    /// Of `committing`: BEGIN, the claim, the inserts, COMMIT.
-    pub steps: [Duration; 4],
+    /// Of `committing`, each step's share.
+    pub steps: BatchSteps,
+}
+
+/// A batch transaction's time by step.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct BatchSteps {
+    pub begin: Duration,
+    pub claim: Duration,
+    pub inserts: Duration,
+    pub commit: Duration,
+}
+
+impl BatchSteps {
+    fn from_fn(f: impl Fn(Step) -> Duration) -> Self {
+        Self {
+            begin: f(Step::Begin),
+            claim: f(Step::Claim),
+            inserts: f(Step::Inserts),
+            commit: f(Step::Commit),
+        }
+    }
+
+    fn get(&self, step: Step) -> Duration {
+        match step {
+            Step::Begin => self.begin,
+            Step::Claim => self.claim,
+            Step::Inserts => self.inserts,
+            Step::Commit => self.commit,
+        }
+    }
 }
 
 impl WriterTimings {
@@ -97,7 +139,7 @@ impl WriterTimings {
             jobs: self.jobs - earlier.jobs,
             queued: self.queued.saturating_sub(earlier.queued),
             committing: self.committing.saturating_sub(earlier.committing),
-            steps: std::array::from_fn(|i| self.steps[i].saturating_sub(earlier.steps[i])),
+            steps: BatchSteps::from_fn(|s| self.steps.get(s).saturating_sub(earlier.steps.get(s))),
         }
     }
 }
@@ -133,8 +175,8 @@ impl RotationWriter {
             jobs: t.jobs.load(Ordering::Relaxed),
             queued: Duration::from_nanos(t.queued_ns.load(Ordering::Relaxed)),
             committing: Duration::from_nanos(t.commit_ns.load(Ordering::Relaxed)),
-            steps: std::array::from_fn(|i| {
-                Duration::from_nanos(t.step_ns[i].load(Ordering::Relaxed))
+            steps: BatchSteps::from_fn(|s| {
+                Duration::from_nanos(t.step_ns[s as usize].load(Ordering::Relaxed))
             }),
         }
     }
@@ -296,7 +338,7 @@ fn finish(done: Answer, result: Result<bool, DbErr>) {
 async fn commit(
     db: &DatabaseConnection,
     batch: &[Rotation],
-    steps: Option<&[AtomicU64; 4]>,
+    steps: Option<&[AtomicU64; Step::COUNT]>,
 ) -> Result<Vec<bool>, DbErr> {
     // Only the first job for a token may claim it; a duplicate takes the grace/reuse path.
     let mut seen = HashSet::new();
@@ -326,14 +368,14 @@ async fn commit(
     claim.returning_col(token::Column::Id);
     let mut clock = StepClock::start(steps);
     let txn = db.begin_write().await?;
-    clock.lap(0);
+    clock.lap(Step::Begin);
     let claimed_ids: HashSet<Uuid> = txn
         .query_all(&claim)
         .await?
         .iter()
         .map(|row| row.try_get::<Uuid>("", "id"))
         .collect::<Result<_, _>>()?;
-    clock.lap(1);
+    clock.lap(Step::Claim);
     let claimed: Vec<bool> = batch
         .iter()
         .zip(claimants)
@@ -349,30 +391,30 @@ async fn commit(
         token::Entity::insert_many(new_tokens).exec(&txn).await?;
         audit_event::Entity::insert_many(audits).exec(&txn).await?;
     }
-    clock.lap(2);
+    clock.lap(Step::Inserts);
     txn.commit().await?;
-    clock.lap(3);
+    clock.lap(Step::Commit);
     Ok(claimed)
 }
 
 /// Adds the time since its last lap to one of a batch's step counters.
 struct StepClock<'a> {
-    steps: Option<&'a [AtomicU64; 4]>,
+    steps: Option<&'a [AtomicU64; Step::COUNT]>,
     at: Instant,
 }
 
 impl<'a> StepClock<'a> {
-    fn start(steps: Option<&'a [AtomicU64; 4]>) -> Self {
+    fn start(steps: Option<&'a [AtomicU64; Step::COUNT]>) -> Self {
         Self {
             steps,
             at: Instant::now(),
         }
     }
 
-    fn lap(&mut self, step: usize) {
+    fn lap(&mut self, step: Step) {
         if let Some(steps) = self.steps {
             let now = Instant::now();
-            steps[step].fetch_add(nanos(now - self.at), Ordering::Relaxed);
+            steps[step as usize].fetch_add(nanos(now - self.at), Ordering::Relaxed);
             self.at = now;
         }
     }

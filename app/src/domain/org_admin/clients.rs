@@ -314,22 +314,34 @@ pub async fn block_client(
         )
         .await?;
     }
-    // Any token of the client in this org not tied to a connection.
+    // Any token of the client in this org not tied to a connection (the tokens index keeps
+    // only those by org), and any a rotation committed for the connections just ended while
+    // this transaction ended them (on PostgreSQL a later statement sees it). Two statements:
+    // each finds its rows through an index.
     let now = Utc::now();
-    token::Entity::update_many()
-        .col_expr(
-            token::Column::RevokedAt,
-            sea_orm::sea_query::Expr::value(now),
-        )
-        .col_expr(
-            token::Column::RevokeReason,
-            sea_orm::sea_query::Expr::value("client_blocked_by_admin"),
-        )
-        .filter(token::Column::OrgId.eq(org_id))
-        .filter(token::Column::ClientId.eq(c.id))
-        .filter(token::Column::RevokedAt.is_null())
-        .exec(&txn)
-        .await?;
+    let ended: Vec<Uuid> = live.iter().map(|conn| conn.id).collect();
+    let unbound = Condition::all()
+        .add(token::Column::ConnectionId.is_null())
+        .add(token::Column::OrgId.eq(org_id))
+        .add(token::Column::ClientId.eq(c.id));
+    for which in [
+        unbound,
+        Condition::all().add(token::Column::ConnectionId.is_in(ended)),
+    ] {
+        token::Entity::update_many()
+            .col_expr(
+                token::Column::RevokedAt,
+                sea_orm::sea_query::Expr::value(now),
+            )
+            .col_expr(
+                token::Column::RevokeReason,
+                sea_orm::sea_query::Expr::value("client_blocked_by_admin"),
+            )
+            .filter(which)
+            .filter(token::Column::RevokedAt.is_null())
+            .exec(&txn)
+            .await?;
+    }
     if newly || !live.is_empty() {
         audit::record(
             &txn,
