@@ -8,10 +8,11 @@
 //!   partial index over those rows alone, so the rows every rotation writes skip it. Its
 //!   predicate has no parameter, so a query that says `connection_id IS NULL` can use it on
 //!   both databases whatever values it binds.
-//! - `connection_id` becomes partial the other way (`IS NOT NULL`): without statistics SQLite
-//!   would look up `connection_id IS NULL` in it (every unbound token of every org) instead of
-//!   using the index above; `connection_id = ?` and `IN (…)` imply the predicate on both
-//!   databases, so revocations by connection (and the cascade) still find their rows.
+//! - `connection_id` becomes partial the other way (`IS NOT NULL`): PATs leave it, and no
+//!   planner, whatever its statistics, can look up `connection_id IS NULL` there (every unbound
+//!   token of every org) instead of using the index above. `connection_id = ?` and `IN (…)`
+//!   imply the predicate on both databases, so revocations by connection (and the cascade)
+//!   still find their rows.
 
 use sea_orm_migration::prelude::*;
 
