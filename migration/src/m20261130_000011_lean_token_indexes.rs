@@ -2,7 +2,7 @@
 //! token row, and each secondary index of `tokens` is one more B-tree insert in the writer's
 //! transaction, which bounds refresh grants per second (README, "Benchmark"):
 //! - `family_id` goes: a refresh family never leaves its connection, and reuse revokes the
-//!   whole connection (found through `ix_tokens_connection_id`).
+//!   whole connection (found through the connection index, below).
 //! - `(org_id, kind, created_at)` only serves the lists of standard PATs (the org's OAuth tokens
 //!   are listed through their connections) and the tokens not tied to a connection: it becomes a
 //!   partial index over those rows alone, so the rows every rotation writes skip it. Its

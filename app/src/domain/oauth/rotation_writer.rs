@@ -3,11 +3,11 @@
 //! task takes the rotations that are waiting and commits them together (one task on SQLite,
 //! [`POSTGRES_WRITERS`] on PostgreSQL, each taking the next batch while the others commit).
 //! Each job still claims its own token (the claim can fail on its own, sending that request
-//! down the grace/reuse path), writes its own new tokens and audit row, and gets its answer only after
-//! the commit: nothing is acknowledged that isn't stored. A batch claims all its tokens with one
-//! statement (an index scan over an id list, so in id order), so batches of several processes
-//! don't deadlock each other; a batch that fails anyway (say it lost a deadlock to a family
-//! revocation) is retried job by job, so one bad job fails alone.
+//! down the grace/reuse path), writes its own new tokens and audit row, and gets its answer
+//! only after the commit: nothing is acknowledged that isn't stored. A batch claims all its
+//! tokens with one statement (an index scan over an id list, so in id order), so batches of
+//! several processes don't deadlock each other; a batch that fails anyway (say it lost a
+//! deadlock to a family revocation) is retried job by job, so one bad job fails alone.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -32,8 +32,8 @@ const MAX_BATCH: usize = 64;
 /// Writer tasks on PostgreSQL, each committing its own batches on its own connection: a batch
 /// mostly waits on round trips and on the server's work for its inserts, which the server does
 /// for several connections at once (`gatehouse bench`, runs alternating: 1,860–2,390 refresh
-/// grants/s with one writer, 2,740–2,830/s with three; the README has the final figures). SQLite has one writer at a time anyway: a second would
-/// only wait in `BEGIN IMMEDIATE`.
+/// grants/s with one writer, 2,740–2,830/s with three; the README has the final figures).
+/// SQLite has one writer at a time anyway: a second would only wait in `BEGIN IMMEDIATE`.
 const POSTGRES_WRITERS: usize = 3;
 
 /// One refresh token's rotation: claim `old_id` (storing its sealed grace response), then store

@@ -93,7 +93,7 @@ pub async fn find_by_secret(
 }
 
 /// Revokes every live token matching `which`; how many changed.
-async fn revoke_where(
+pub(crate) async fn revoke_where(
     db: &impl ConnectionTrait,
     which: Condition,
     reason: &str,

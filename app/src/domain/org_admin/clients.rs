@@ -318,7 +318,6 @@ pub async fn block_client(
     // only those by org), and any a rotation committed for the connections just ended while
     // this transaction ended them (on PostgreSQL a later statement sees it). Two statements:
     // each finds its rows through an index.
-    let now = Utc::now();
     let ended: Vec<Uuid> = live.iter().map(|conn| conn.id).collect();
     let unbound = Condition::all()
         .add(token::Column::ConnectionId.is_null())
@@ -328,19 +327,7 @@ pub async fn block_client(
         unbound,
         Condition::all().add(token::Column::ConnectionId.is_in(ended)),
     ] {
-        token::Entity::update_many()
-            .col_expr(
-                token::Column::RevokedAt,
-                sea_orm::sea_query::Expr::value(now),
-            )
-            .col_expr(
-                token::Column::RevokeReason,
-                sea_orm::sea_query::Expr::value("client_blocked_by_admin"),
-            )
-            .filter(which)
-            .filter(token::Column::RevokedAt.is_null())
-            .exec(&txn)
-            .await?;
+        crate::domain::oauth::tokens::revoke_where(&txn, which, "client_blocked_by_admin").await?;
     }
     if newly || !live.is_empty() {
         audit::record(
