@@ -117,3 +117,56 @@ async fn a_failing_job_fails_alone(db: DatabaseConnection) {
     }
     assert_eq!(token::Entity::find().count(&s.db).await.unwrap(), 7);
 }
+
+/// On SQLite the writer commits on a connection of its own (its page cache and prepared
+/// statements survive other connections' work): a rotation is stored while every connection of
+/// the shared pool is taken. (Before, it waited out the pool's acquire timeout and failed.)
+#[tokio::test]
+async fn sqlite_rotations_do_not_wait_for_the_shared_pool() {
+    let db = migration::test_db::sqlite()
+        .await
+        .expect("sqlite test database");
+    let s = services(db);
+    let ada = user(&s, "ada@example.com").await;
+    let org = org_of(&s, &ada, "acme").await;
+    let spec = TokenSpec {
+        user_id: ada.id,
+        org_id: org.id,
+        client_id: None,
+        connection_id: None,
+        family_id: None,
+        parent_id: None,
+        scope: "mcp:read",
+        resource: None,
+        name: None,
+    };
+    let (_, old) = tokens::issue(&s.db, SecretKind::RefreshToken, None, &spec)
+        .await
+        .unwrap();
+    let writer = RotationWriter::spawn(s.db.clone());
+
+    let pool = s.db.get_sqlite_connection_pool();
+    let mut held = Vec::new();
+    for _ in 0..pool.options().get_max_connections() {
+        held.push(pool.acquire().await.expect("a shared connection"));
+    }
+    let stored = writer
+        .rotate(Rotation {
+            old_id: old.id,
+            grace_response: None,
+            new_tokens: vec![tokens::prepare(SecretKind::AccessToken, None, &spec).1],
+            audit: audit::row(
+                AuditEntry::new("oauth.token.refreshed").org(org.id),
+                &meta(),
+            ),
+        })
+        .await;
+    assert!(stored.expect("stored on the writer's own connection"));
+    drop(held);
+    let old = token::Entity::find_by_id(old.id)
+        .one(&s.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(old.rotated_at.is_some(), "the claim is committed");
+}

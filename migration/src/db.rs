@@ -11,6 +11,11 @@ use crate::Migrator;
 /// default is 1,000).
 pub const SQLITE_AUTOCHECKPOINT_PAGES: u32 = 20_000;
 
+/// Prepared statements each connection keeps (sqlx's default is 100). Batched writes make one
+/// statement per batch size (the rotation writer alone up to three per size, 64 sizes), so at
+/// 100 the cache keeps evicting and the database parses and plans those statements again.
+pub const STATEMENT_CACHE_CAPACITY: usize = 512;
+
 pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
     if let Some(path) = sqlite_file(url)
         && let Some(dir) = std::path::Path::new(&path).parent()
@@ -30,6 +35,12 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
                     .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
                     .busy_timeout(Duration::from_secs(10))
                     .foreign_keys(true)
+                    .statement_cache_capacity(STATEMENT_CACHE_CAPACITY)
+                    // A statement that writes many rows in a transaction keeps a journal of its
+                    // own (to undo just that statement on a constraint error); past 64 KiB
+                    // SQLite spills it to a temporary file, which a batch of refresh rotations
+                    // created, wrote and deleted every time. Kept in memory instead.
+                    .pragma("temp_store", "memory")
                     // A server checkpoints from a task of its own (app's `wal_checkpoints`);
                     // this is the backstop should that task fall behind.
                     .pragma(
@@ -43,7 +54,8 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
         // reconnects by itself once it is back.
         opts.max_connections(16)
             .acquire_timeout(Duration::from_secs(3))
-            .connect_timeout(Duration::from_secs(3));
+            .connect_timeout(Duration::from_secs(3))
+            .map_sqlx_postgres_opts(|o| o.statement_cache_capacity(STATEMENT_CACHE_CAPACITY));
         if let Some(port) = tcp_port(url) {
             opts.map_sqlx_postgres_pool_opts(move |pool| {
                 pool.after_connect(move |_, _| {
@@ -81,6 +93,23 @@ fn sqlite_file(url: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use sea_orm_migration::sea_orm::ConnectionTrait;
+
+    /// A batch's statement journal (and any other temporary file) stays in memory: no file in
+    /// the temporary directory is created and deleted per batch.
+    #[tokio::test]
+    async fn sqlite_keeps_temporary_files_in_memory() {
+        let db = crate::test_db::sqlite().await.unwrap();
+        let row = db
+            .query_one_raw(super::sea_orm::Statement::from_string(
+                db.get_database_backend(),
+                "PRAGMA temp_store",
+            ))
+            .await
+            .unwrap()
+            .expect("a row");
+        // 2 = MEMORY
+        assert_eq!(row.try_get_by_index::<i32>(0).unwrap(), 2);
+    }
 
     /// sqlx 0.9.0 leaves Nagle's algorithm on (its statements then wait for delayed ACKs):
     /// every connection of the pool must have it off.

@@ -16,9 +16,10 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use sea_orm::sea_query::{CaseStatement, Expr};
+use sea_orm::sqlx::sqlite::SqlitePoolOptions;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, QueryFilter,
-    QueryTrait,
+    QueryTrait, SqlxSqliteConnector,
 };
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
@@ -151,6 +152,7 @@ fn nanos(d: Duration) -> u64 {
 impl RotationWriter {
     /// Starts the writer task on the current tokio runtime.
     pub fn spawn(db: DatabaseConnection) -> Self {
+        let db = own_connection(&db);
         let (jobs, rx) = mpsc::channel(1024);
         let timings = Arc::new(Timings::default());
         let writers = match db.get_database_backend() {
@@ -201,6 +203,26 @@ impl RotationWriter {
             let _ = drained.await;
         }
     }
+}
+
+/// Where the writer commits. On SQLite a pool of its own with one connection, beside the
+/// shared pool: SQLite empties a connection's page cache when another connection has written
+/// since its last read, and with the writer nearly the only writer, its own connection keeps
+/// the index pages every batch touches, and its prepared statements for every batch size.
+/// (A shared pool of one connection, an in-memory database, stays shared.)
+fn own_connection(db: &DatabaseConnection) -> DatabaseConnection {
+    if db.get_database_backend() != DbBackend::Sqlite {
+        return db.clone();
+    }
+    let shared = db.get_sqlite_connection_pool();
+    if shared.options().get_max_connections() <= 1 {
+        return db.clone();
+    }
+    let own = SqlitePoolOptions::new()
+        .max_connections(1)
+        .acquire_timeout(shared.options().get_acquire_timeout())
+        .connect_lazy_with((*shared.connect_options()).clone());
+    SqlxSqliteConnector::from_sqlx_sqlite_pool(own)
 }
 
 /// A rotation in a transaction of its own: the writer's retry, and the only way where no writer
