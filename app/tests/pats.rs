@@ -402,15 +402,8 @@ async fn the_list_shows_own_tokens_newest_first_with_status_and_pages(db: Databa
                 app::domain::oauth::token_format::SecretKind::PersonalToken,
                 Some(Duration::days(30)),
                 &tokens::TokenSpec {
-                    user_id: ada.id,
-                    org_id: org.id,
-                    client_id: None,
-                    connection_id: None,
-                    family_id: None,
-                    parent_id: None,
-                    scope: "mcp:read",
-                    resource: None,
                     name: Some(name),
+                    ..loose_token(ada.id, org.id)
                 },
             );
             row.created_at = Set(Utc::now() + Duration::seconds(i + 1));

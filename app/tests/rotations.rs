@@ -7,7 +7,7 @@ use app::domain::audit::{self, AuditEntry};
 use app::domain::entities::{audit_event, token};
 use app::domain::oauth::rotation_writer::{Rotation, RotationWriter};
 use app::domain::oauth::token_format::SecretKind;
-use app::domain::oauth::tokens::{self, TokenSpec};
+use app::domain::oauth::tokens;
 use sea_orm::{DatabaseConnection, EntityTrait, PaginatorTrait};
 use support::*;
 
@@ -35,17 +35,7 @@ async fn a_failing_job_fails_alone(db: DatabaseConnection) {
     let s = services(db);
     let ada = user(&s, "ada@example.com").await;
     let org = org_of(&s, &ada, "acme").await;
-    let spec = TokenSpec {
-        user_id: ada.id,
-        org_id: org.id,
-        client_id: None,
-        connection_id: None,
-        family_id: None,
-        parent_id: None,
-        scope: "mcp:read",
-        resource: None,
-        name: None,
-    };
+    let spec = loose_token(ada.id, org.id);
     let refresh_token = || tokens::issue(&s.db, SecretKind::RefreshToken, None, &spec);
     let (_, a) = refresh_token().await.unwrap();
     let (_, b) = refresh_token().await.unwrap();
@@ -129,17 +119,7 @@ async fn sqlite_rotations_do_not_wait_for_the_shared_pool() {
     let s = services(db);
     let ada = user(&s, "ada@example.com").await;
     let org = org_of(&s, &ada, "acme").await;
-    let spec = TokenSpec {
-        user_id: ada.id,
-        org_id: org.id,
-        client_id: None,
-        connection_id: None,
-        family_id: None,
-        parent_id: None,
-        scope: "mcp:read",
-        resource: None,
-        name: None,
-    };
+    let spec = loose_token(ada.id, org.id);
     let (_, old) = tokens::issue(&s.db, SecretKind::RefreshToken, None, &spec)
         .await
         .unwrap();

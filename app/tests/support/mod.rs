@@ -8,6 +8,7 @@ use app::domain::oauth::authorize::{self, AuthorizeRequest, Begin};
 use app::domain::oauth::consent;
 use app::domain::oauth::grants::{self, CodeGrant, TokenResponse};
 use app::domain::oauth::resource::McpResource;
+use app::domain::oauth::tokens::TokenSpec;
 use app::domain::validate::{Email, Password, Slug};
 use app::domain::{RequestMeta, Services, Settings, members, orgs, users};
 use app::model::Role;
@@ -34,6 +35,22 @@ pub fn meta() -> RequestMeta {
     RequestMeta {
         ip: Some("203.0.113.7".into()),
         user_agent: Some("tests".into()),
+    }
+}
+
+/// A token of `user_id` in `org_id` tied to no client or connection, with scope `mcp:read`
+/// (override fields with `..loose_token(…)`).
+pub fn loose_token(user_id: Uuid, org_id: Uuid) -> TokenSpec<'static> {
+    TokenSpec {
+        user_id,
+        org_id,
+        client_id: None,
+        connection_id: None,
+        family_id: None,
+        parent_id: None,
+        scope: "mcp:read",
+        resource: None,
+        name: None,
     }
 }
 
