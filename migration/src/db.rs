@@ -16,6 +16,9 @@ pub const SQLITE_AUTOCHECKPOINT_PAGES: u32 = 20_000;
 /// 100 the cache keeps evicting and the database parses and plans those statements again.
 pub const STATEMENT_CACHE_CAPACITY: usize = 512;
 
+/// A PostgreSQL connection idle this long is pinged before it is handed out.
+pub const PING_IF_IDLE_FOR: Duration = Duration::from_secs(1);
+
 pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
     if let Some(path) = sqlite_file(url)
         && let Some(dir) = std::path::Path::new(&path).parent()
@@ -30,6 +33,9 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
     if url.starts_with("sqlite:") {
         // WAL lets readers proceed during a write; the busy timeout queues writers instead of failing.
         opts.max_connections(if url.contains(":memory:") { 1 } else { 8 })
+            // sqlx pings a connection before handing it out: on SQLite that is a round trip to
+            // the connection's worker thread per query, and a file connection can't go stale.
+            .test_before_acquire(false)
             .map_sqlx_sqlite_opts(|o| {
                 o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
                     .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
@@ -53,6 +59,10 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
         // restarting, callers get a quick "try again" (503) instead of a hang, and the pool
         // reconnects by itself once it is back.
         opts.max_connections(16)
+            // Not a round trip per query to ask whether the connection still works: only one
+            // idle long enough to have been dropped by the server or a proxy is pinged. A hot
+            // connection broken by a restart fails its one statement (a 503) and is replaced.
+            .test_before_acquire_if_idle_for(PING_IF_IDLE_FOR)
             .acquire_timeout(Duration::from_secs(3))
             .connect_timeout(Duration::from_secs(3))
             .map_sqlx_postgres_opts(|o| o.statement_cache_capacity(STATEMENT_CACHE_CAPACITY));
@@ -109,6 +119,34 @@ mod tests {
             .expect("a row");
         // 2 = MEMORY
         assert_eq!(row.try_get_by_index::<i32>(0).unwrap(), 2);
+    }
+
+    /// SQLite is built so that a plan never depends on bound values (`.cargo/config.toml`):
+    /// otherwise every statement with `LIMIT ?` is parsed and planned again on every run.
+    #[tokio::test]
+    async fn sqlite_plans_do_not_depend_on_bound_values() {
+        let db = crate::test_db::sqlite().await.unwrap();
+        let options: Vec<String> = db
+            .query_all_raw(super::sea_orm::Statement::from_string(
+                db.get_database_backend(),
+                "PRAGMA compile_options",
+            ))
+            .await
+            .unwrap()
+            .iter()
+            .map(|row| row.try_get_by_index::<String>(0).unwrap())
+            .collect();
+        assert!(options.iter().any(|o| o == "ENABLE_QPSG"), "{options:?}");
+    }
+
+    /// A query on SQLite is one round trip to its connection's thread, not two: sqlx doesn't
+    /// ping the connection before handing it out.
+    #[tokio::test]
+    async fn sqlite_hands_out_connections_without_a_ping() {
+        let db = crate::test_db::sqlite().await.unwrap();
+        let options = db.get_sqlite_connection_pool().options();
+        assert!(!options.get_test_before_acquire());
+        assert_eq!(options.get_max_connections(), 8);
     }
 
     /// sqlx 0.9.0 leaves Nagle's algorithm on (its statements then wait for delayed ACKs):

@@ -15,17 +15,19 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
+use sea_orm::sea_query::UpdateStatement;
 use sea_orm::sea_query::{CaseStatement, Expr};
-use sea_orm::sqlx::sqlite::SqlitePoolOptions;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, QueryFilter,
-    QueryTrait, SqlxSqliteConnector,
+    QueryTrait,
 };
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
 use crate::domain::entities::{audit_event, token};
 use crate::domain::write_txn::BeginWrite;
+
+mod sqlite;
 
 /// At most this many rotations per transaction.
 const MAX_BATCH: usize = 64;
@@ -152,7 +154,6 @@ fn nanos(d: Duration) -> u64 {
 impl RotationWriter {
     /// Starts the writer task on the current tokio runtime.
     pub fn spawn(db: DatabaseConnection) -> Self {
-        let db = own_connection(&db);
         let (jobs, rx) = mpsc::channel(1024);
         let timings = Arc::new(Timings::default());
         let writers = match db.get_database_backend() {
@@ -164,7 +165,12 @@ impl RotationWriter {
             in_flight: tokio::sync::RwLock::new(()),
         });
         for _ in 0..writers {
-            tokio::spawn(run(db.clone(), queue.clone(), timings.clone()));
+            tokio::spawn(run(
+                Target::of(&db),
+                db.clone(),
+                queue.clone(),
+                timings.clone(),
+            ));
         }
         Self { jobs, timings }
     }
@@ -205,30 +211,38 @@ impl RotationWriter {
     }
 }
 
-/// Where the writer commits. On SQLite a pool of its own with one connection, beside the
-/// shared pool: SQLite empties a connection's page cache when another connection has written
-/// since its last read, and with the writer nearly the only writer, its own connection keeps
-/// the index pages every batch touches, and its prepared statements for every batch size.
-/// (A shared pool of one connection, an in-memory database, stays shared.)
-fn own_connection(db: &DatabaseConnection) -> DatabaseConnection {
-    if db.get_database_backend() != DbBackend::Sqlite {
-        return db.clone();
+/// Where a writer commits its batches.
+enum Target {
+    /// Through sea-orm's pool: PostgreSQL (several writers, each taking a pooled connection per
+    /// batch), and SQLite in memory (its one connection is the database).
+    Pool(DatabaseConnection),
+    /// SQLite on a file: a connection of the writer's own, beside the shared pool. SQLite
+    /// empties a connection's page cache when another connection has written since its last
+    /// read; with the writer nearly the only writer, its own connection keeps the index pages
+    /// every batch touches and its prepared statements for every batch size, and it never
+    /// waits for the shared pool.
+    Sqlite(Box<sqlite::OwnConnection>),
+}
+
+impl Target {
+    fn of(db: &DatabaseConnection) -> Self {
+        if db.get_database_backend() != DbBackend::Sqlite {
+            return Self::Pool(db.clone());
+        }
+        let shared = db.get_sqlite_connection_pool();
+        if shared.options().get_max_connections() <= 1 {
+            return Self::Pool(db.clone());
+        }
+        Self::Sqlite(Box::new(sqlite::OwnConnection::new(
+            (*shared.connect_options()).clone(),
+        )))
     }
-    let shared = db.get_sqlite_connection_pool();
-    if shared.options().get_max_connections() <= 1 {
-        return db.clone();
-    }
-    let own = SqlitePoolOptions::new()
-        .max_connections(1)
-        .acquire_timeout(shared.options().get_acquire_timeout())
-        .connect_lazy_with((*shared.connect_options()).clone());
-    SqlxSqliteConnector::from_sqlx_sqlite_pool(own)
 }
 
 /// A rotation in a transaction of its own: the writer's retry, and the only way where no writer
 /// task runs (services made outside a runtime).
 pub async fn rotate_alone(db: &DatabaseConnection, rotation: &Rotation) -> Result<bool, DbErr> {
-    Ok(commit(db, std::slice::from_ref(rotation), None).await?[0])
+    Ok(commit_pooled(db, std::slice::from_ref(rotation), None).await?[0])
 }
 
 /// What the writer tasks share: the jobs, taken by one writer at a time, and a lock each batch
@@ -238,7 +252,14 @@ struct Queue {
     in_flight: tokio::sync::RwLock<()>,
 }
 
-async fn run(db: DatabaseConnection, queue: Arc<Queue>, timings: Arc<Timings>) {
+/// A writer: takes the waiting jobs, commits them to `target`, and retries a failed batch's
+/// jobs one by one on `shared`.
+async fn run(
+    mut target: Target,
+    shared: DatabaseConnection,
+    queue: Arc<Queue>,
+    timings: Arc<Timings>,
+) {
     loop {
         let mut rx = queue.jobs.lock().await;
         let Some(first) = rx.recv().await else {
@@ -269,7 +290,7 @@ async fn run(db: DatabaseConnection, queue: Arc<Queue>, timings: Arc<Timings>) {
             None
         } else {
             let jobs = batch.len() as u64;
-            let away = store(&db, batch, &timings).await;
+            let away = store(&mut target, &shared, batch, &timings).await;
             let committing = began.elapsed();
             metrics::histogram!("gatehouse_rotation_commit_seconds")
                 .record(committing.as_secs_f64());
@@ -311,13 +332,19 @@ async fn run(db: DatabaseConnection, queue: Arc<Queue>, timings: Arc<Timings>) {
 /// Commits the batch and answers its jobs; the error when that failed because the database
 /// can't be reached.
 async fn store(
-    db: &DatabaseConnection,
+    target: &mut Target,
+    shared: &DatabaseConnection,
     batch: Vec<(Rotation, Answer)>,
     timings: &Timings,
 ) -> Option<DbErr> {
     metrics::histogram!("gatehouse_rotation_batch_size").record(batch.len() as f64);
     let (rotations, answers): (Vec<Rotation>, Vec<Answer>) = batch.into_iter().unzip();
-    match commit(db, &rotations, Some(&timings.step_ns)).await {
+    let steps = Some(&timings.step_ns);
+    let committed = match target {
+        Target::Pool(db) => commit_pooled(db, &rotations, steps).await,
+        Target::Sqlite(own) => commit_own(own, &rotations, steps).await,
+    };
+    match committed {
         Ok(claimed) => {
             for (done, ok) in answers.into_iter().zip(claimed) {
                 finish(done, Ok(ok));
@@ -329,7 +356,7 @@ async fn store(
         Err(e) if rotations.len() > 1 && !crate::error::database_unavailable(&e) => {
             tracing::warn!(error = %e, jobs = rotations.len(), "refresh rotation batch failed; retrying one by one");
             for (rotation, done) in rotations.iter().zip(answers) {
-                finish(done, rotate_alone(db, rotation).await);
+                finish(done, rotate_alone(shared, rotation).await);
             }
             None
         }
@@ -353,69 +380,124 @@ fn finish(done: Answer, result: Result<bool, DbErr>) {
     let _ = done.send(result);
 }
 
-/// Claims and stores the batch in one transaction; nothing of it is stored if any step fails.
-/// Four statements whatever the batch size (every statement is a round trip while the
-/// transaction holds its locks): one claim of all tokens, returning those still unclaimed, then
-/// the claimed jobs' new tokens and their audit rows.
-async fn commit(
+/// A batch's statements: one claim of all its tokens, returning those still unclaimed, then the
+/// claimed jobs' new tokens and their audit rows. Whatever the batch size, that is three
+/// statements in the transaction (every statement is a round trip while it holds its locks).
+struct Plan<'a> {
+    batch: &'a [Rotation],
+    /// Whether each job is the first of the batch for its token: only that one may claim it;
+    /// a duplicate takes the grace/reuse path.
+    claimants: Vec<bool>,
+    claim: UpdateStatement,
+}
+
+impl<'a> Plan<'a> {
+    fn new(batch: &'a [Rotation]) -> Self {
+        let mut seen = HashSet::new();
+        let claimants: Vec<bool> = batch.iter().map(|job| seen.insert(job.old_id)).collect();
+        // Each claimed token keeps its own job's sealed grace response.
+        let grace = batch
+            .iter()
+            .zip(&claimants)
+            .filter(|(_, first)| **first)
+            .fold(CaseStatement::new(), |case, (job, _)| {
+                case.case(
+                    token::Column::Id.eq(job.old_id),
+                    Expr::val(job.grace_response.clone()),
+                )
+            })
+            .finally(Expr::val(Option::<String>::None));
+        let mut claim = token::Entity::update_many()
+            .col_expr(token::Column::RotatedAt, Expr::value(Utc::now()))
+            .col_expr(token::Column::GraceResponse, grace.into())
+            .filter(token::Column::Id.is_in(seen))
+            .filter(token::Column::RotatedAt.is_null())
+            // A token revoked since it was read (its connection ended, its family was revoked
+            // for reuse) can't be rotated: the revocation wins.
+            .filter(token::Column::RevokedAt.is_null())
+            .into_query();
+        // Only the ids come back (not whole rows with their sealed grace responses).
+        claim.returning_col(token::Column::Id);
+        Self {
+            batch,
+            claimants,
+            claim,
+        }
+    }
+
+    /// Which jobs won their claim, given the ids the claim returned.
+    fn claimed(&self, ids: &HashSet<Uuid>) -> Vec<bool> {
+        self.batch
+            .iter()
+            .zip(&self.claimants)
+            .map(|(job, first)| *first && ids.contains(&job.old_id))
+            .collect()
+    }
+
+    /// The inserts of the claimed jobs' rows (none when no job won its claim).
+    fn inserts(&self, claimed: &[bool], backend: DbBackend) -> Vec<sea_orm::Statement> {
+        let mut new_tokens = Vec::new();
+        let mut audits = Vec::new();
+        for (job, _) in self.batch.iter().zip(claimed).filter(|(_, ok)| **ok) {
+            new_tokens.extend(job.new_tokens.iter().cloned());
+            audits.push(job.audit.clone());
+        }
+        if new_tokens.is_empty() {
+            return Vec::new();
+        }
+        vec![
+            token::Entity::insert_many(new_tokens).build(backend),
+            audit_event::Entity::insert_many(audits).build(backend),
+        ]
+    }
+}
+
+/// Claims and stores the batch in one transaction through sea-orm; nothing of it is stored if
+/// any step fails.
+async fn commit_pooled(
     db: &DatabaseConnection,
     batch: &[Rotation],
     steps: Option<&[AtomicU64; Step::COUNT]>,
 ) -> Result<Vec<bool>, DbErr> {
-    // Only the first job for a token may claim it; a duplicate takes the grace/reuse path.
-    let mut seen = HashSet::new();
-    let claimants: Vec<bool> = batch.iter().map(|job| seen.insert(job.old_id)).collect();
-    // Each claimed token keeps its own job's sealed grace response.
-    let grace = batch
-        .iter()
-        .zip(&claimants)
-        .filter(|(_, first)| **first)
-        .fold(CaseStatement::new(), |case, (job, _)| {
-            case.case(
-                token::Column::Id.eq(job.old_id),
-                Expr::val(job.grace_response.clone()),
-            )
-        })
-        .finally(Expr::val(Option::<String>::None));
-    let mut claim = token::Entity::update_many()
-        .col_expr(token::Column::RotatedAt, Expr::value(Utc::now()))
-        .col_expr(token::Column::GraceResponse, grace.into())
-        .filter(token::Column::Id.is_in(seen))
-        .filter(token::Column::RotatedAt.is_null())
-        // A token revoked since it was read (its connection ended, its family was revoked for
-        // reuse) can't be rotated: the revocation wins.
-        .filter(token::Column::RevokedAt.is_null())
-        .into_query();
-    // Only the ids come back (not whole rows with their sealed grace responses).
-    claim.returning_col(token::Column::Id);
+    let plan = Plan::new(batch);
     let mut clock = StepClock::start(steps);
     let txn = db.begin_write().await?;
     clock.lap(Step::Begin);
     let claimed_ids: HashSet<Uuid> = txn
-        .query_all(&claim)
+        .query_all(&plan.claim)
         .await?
         .iter()
         .map(|row| row.try_get::<Uuid>("", "id"))
         .collect::<Result<_, _>>()?;
     clock.lap(Step::Claim);
-    let claimed: Vec<bool> = batch
-        .iter()
-        .zip(claimants)
-        .map(|(job, first)| first && claimed_ids.contains(&job.old_id))
-        .collect();
-    let mut new_tokens = Vec::new();
-    let mut audits = Vec::new();
-    for (job, _) in batch.iter().zip(&claimed).filter(|(_, ok)| **ok) {
-        new_tokens.extend(job.new_tokens.iter().cloned());
-        audits.push(job.audit.clone());
-    }
-    if !new_tokens.is_empty() {
-        token::Entity::insert_many(new_tokens).exec(&txn).await?;
-        audit_event::Entity::insert_many(audits).exec(&txn).await?;
+    let claimed = plan.claimed(&claimed_ids);
+    for insert in plan.inserts(&claimed, db.get_database_backend()) {
+        txn.execute_raw(insert).await?;
     }
     clock.lap(Step::Inserts);
     txn.commit().await?;
     clock.lap(Step::Commit);
+    Ok(claimed)
+}
+
+/// The same on the SQLite writer's own connection, in two trips: BEGIN with the claim, the
+/// inserts with the COMMIT (so the step timings have the BEGIN in the claim and the COMMIT in
+/// the inserts). Nothing is stored if any statement fails: the connection is closed, which
+/// rolls the transaction back.
+async fn commit_own(
+    own: &mut sqlite::OwnConnection,
+    batch: &[Rotation],
+    steps: Option<&[AtomicU64; Step::COUNT]>,
+) -> Result<Vec<bool>, DbErr> {
+    let plan = Plan::new(batch);
+    let mut clock = StepClock::start(steps);
+    let claim = DbBackend::Sqlite.build(&plan.claim);
+    let claimed_ids: HashSet<Uuid> = own.begin_and_claim(claim).await?.into_iter().collect();
+    clock.lap(Step::Claim);
+    let claimed = plan.claimed(&claimed_ids);
+    own.insert_and_commit(plan.inserts(&claimed, DbBackend::Sqlite))
+        .await?;
+    clock.lap(Step::Inserts);
     Ok(claimed)
 }
 
