@@ -35,7 +35,8 @@ impl OwnConnection {
     /// Begins a write transaction and runs `claim` in it: the ids it returns.
     pub(super) async fn begin_and_claim(&mut self, claim: Statement) -> Result<Vec<Uuid>, DbErr> {
         let conn = self.open().await?;
-        let rows = query(format!("BEGIN IMMEDIATE; {}", claim.sql), claim)
+        let values = claim.values.unwrap_or(Values(Vec::new()));
+        let rows = query(format!("BEGIN IMMEDIATE; {}", claim.sql), values)
             .fetch_all(&mut *conn)
             .await;
         let ids = rows.and_then(|rows| {
@@ -60,9 +61,7 @@ impl OwnConnection {
             values.extend(statement.values.map(|v| v.0).unwrap_or_default());
         }
         sql.push_str("COMMIT");
-        let done = sqlx::query_with(sqlx::AssertSqlSafe(sql), SqlxValues(Values(values)))
-            .execute(&mut *conn)
-            .await;
+        let done = query(sql, Values(values)).execute(&mut *conn).await;
         match done {
             Ok(_) => Ok(()),
             Err(e) => Err(self.abandon(e).await),
@@ -94,12 +93,7 @@ impl OwnConnection {
     }
 }
 
-fn query(
-    sql: String,
-    statement: Statement,
-) -> sqlx::query::Query<'static, sqlx::Sqlite, SqlxValues> {
-    sqlx::query_with(
-        sqlx::AssertSqlSafe(sql),
-        SqlxValues(statement.values.unwrap_or(Values(Vec::new()))),
-    )
+/// One query of several statements; sqlx binds `values` to their `?` parameters in order.
+fn query(sql: String, values: Values) -> sqlx::query::Query<'static, sqlx::Sqlite, SqlxValues> {
+    sqlx::query_with(sqlx::AssertSqlSafe(sql), SqlxValues(values))
 }
