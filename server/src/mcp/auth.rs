@@ -41,20 +41,27 @@ async fn drain(req: Request) {
     let _ = axum::body::to_bytes(req.into_body(), MAX_PEEK_BYTES).await;
 }
 
-pub async fn require_bearer(
-    State(state): State<AppState>,
-    mut req: Request,
-    next: Next,
-) -> Response {
+/// The bearer check as a middleware layer (the bench puts it in front of a trivial route; the
+/// MCP endpoint calls [`admit`] itself).
+pub async fn require_bearer(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    match admit(&state, req).await {
+        Ok(req) => next.run(req).await,
+        Err(refusal) => refusal,
+    }
+}
+
+/// The request with its caller (`Arc<Principal>`) attached, or the refusal to send instead.
+/// `OPTIONS` passes untouched.
+pub async fn admit(state: &AppState, mut req: Request) -> Result<Request, Response> {
     if req.method() == Method::OPTIONS {
-        return next.run(req).await;
+        return Ok(req);
     }
     let Some(endpoint) = endpoint_of(req.uri().path()) else {
-        return not_found();
+        return Err(not_found());
     };
     let Some(secret) = bearer_secret(req.headers()) else {
         drain(req).await;
-        return refuse(&state, &endpoint, Denial::NoCredential).await;
+        return Err(refuse(state, &endpoint, Denial::NoCredential).await);
     };
     let checked = state
         .services
@@ -65,30 +72,30 @@ pub async fn require_bearer(
         Ok(Ok(p)) => p,
         Ok(Err(denial)) => {
             drain(req).await;
-            return refuse(&state, &endpoint, denial).await;
+            return Err(refuse(state, &endpoint, denial).await);
         }
-        Err(_) => return unavailable(),
+        Err(_) => return Err(unavailable()),
     };
     // A grant without every scope: look at the call so that a tool needing more gets the
     // standard step-up challenge (a new consent can fix it) instead of a tool error.
     if !ScopeSet::all().is_subset(principal.scopes()) && req.method() == Method::POST {
         let (parts, body) = req.into_parts();
         let Ok(bytes) = axum::body::to_bytes(body, MAX_PEEK_BYTES).await else {
-            return (
+            return Err((
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "The request body is too large.",
             )
-                .into_response();
+                .into_response());
         };
         if let Some(needed) = called_tool(&bytes).and_then(|t| tools::missing_scope(&principal, &t))
         {
-            return insufficient_scope(&state, &endpoint, &needed);
+            return Err(insufficient_scope(state, &endpoint, &needed));
         }
         req = Request::from_parts(parts, Body::from(bytes));
     }
     state.services.access().touch(&principal);
     req.extensions_mut().insert::<Arc<Principal>>(principal);
-    next.run(req).await
+    Ok(req)
 }
 
 /// The token of an `Authorization: Bearer <token>` header (scheme case-insensitive). Tokens in

@@ -11,7 +11,6 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::Request;
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use http::{HeaderName, Method, StatusCode, header};
@@ -61,30 +60,43 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             HeaderName::from_static("mcp-protocol-version"),
         ])
         .max_age(std::time::Duration::from_secs(86400));
-    // Served by reference: rmcp's own `Service` impl clones the whole service, config included
-    // (origin strings, a cancellation token), and axum clones the route before that, on
-    // every request.
-    let endpoint = Arc::new(endpoint::McpEndpoint::new(service, handler));
-    let serve = any(move |req: Request| {
-        let endpoint = endpoint.clone();
-        async move { endpoint.handle(req).await }
+    let door = Arc::new(McpDoor {
+        origins: AllowedOrigins::new(&state.config.public_url),
+        state: state.clone(),
+        endpoint: endpoint::McpEndpoint::new(service, handler),
     });
-    let origins = Arc::new(AllowedOrigins::new(&state.config.public_url));
+    let serve = any(move |req: Request| {
+        let door = door.clone();
+        async move { door.serve(req).await }
+    });
     Router::new()
         .route("/mcp", serve.clone())
         .route("/o/{slug}/mcp", serve)
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            auth::require_bearer,
-        ))
-        // Before the bearer check: a page on a foreign origin learns nothing, not even 401.
-        .layer(axum::middleware::from_fn(
-            move |req: Request, next: Next| {
-                let origins = origins.clone();
-                async move { origins.check(req, next).await }
-            },
-        ))
         .layer(cors)
+}
+
+/// The origin check, the bearer check and the endpoint, called in turn by one handler. As
+/// `from_fn` layers each of the two checks cost a clone of every service inside it and a boxed
+/// future per request, on the path every MCP call takes.
+struct McpDoor {
+    origins: AllowedOrigins,
+    state: AppState,
+    // Served by reference: rmcp's own `Service` impl clones the whole service, config included
+    // (origin strings, a cancellation token), on every request.
+    endpoint: endpoint::McpEndpoint,
+}
+
+impl McpDoor {
+    async fn serve(&self, req: Request) -> Response {
+        // Before the bearer check: a page on a foreign origin learns nothing, not even 401.
+        if let Err(refusal) = self.origins.check(&req) {
+            return refusal;
+        }
+        match auth::admit(&self.state, req).await {
+            Ok(req) => self.endpoint.handle(req).await,
+            Err(refusal) => refusal,
+        }
+    }
 }
 
 /// The MCP transport's DNS-rebinding guard (MCP 2025-06-18 and later: servers MUST validate
@@ -115,11 +127,11 @@ impl AllowedOrigins {
         })
     }
 
-    async fn check(&self, req: Request, next: Next) -> Response {
+    fn check(&self, req: &Request) -> Result<(), Response> {
         match req.headers().get(header::ORIGIN).map(|v| v.to_str()) {
-            None => next.run(req).await,
-            Some(Ok(origin)) if self.allows(origin) => next.run(req).await,
-            Some(_) => (
+            None => Ok(()),
+            Some(Ok(origin)) if self.allows(origin) => Ok(()),
+            Some(_) => Err((
                 StatusCode::FORBIDDEN,
                 axum::Json(serde_json::json!({
                     "jsonrpc": "2.0",
@@ -130,7 +142,7 @@ impl AllowedOrigins {
                     }
                 })),
             )
-                .into_response(),
+                .into_response()),
         }
     }
 }
