@@ -562,6 +562,68 @@ async fn refresh_rotation_grace_and_reuse() {
     );
 }
 
+/// The sweep forgets the sealed answers kept for grace replays once their window has passed,
+/// in chunks (every old one, however many chunks it takes), and keeps those still in their
+/// window: a client that lost the answer a moment ago still gets the same pair.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn old_grace_replays_are_forgotten_in_chunks_on_sqlite() {
+    old_grace_replays_are_forgotten_in_chunks(TestApp::sqlite().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn old_grace_replays_are_forgotten_in_chunks_on_postgres() {
+    let db = migration::test_db::postgres()
+        .await
+        .expect("postgres test database");
+    if let Some(db) = db {
+        old_grace_replays_are_forgotten_in_chunks(TestApp::with_db(db, &[]).await).await;
+    }
+}
+
+async fn old_grace_replays_are_forgotten_in_chunks(app: TestApp) {
+    use app::domain::entities::token;
+    use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Statement};
+    let mut ada = signed_in_with_org(&app, "ada@example.com", "acme").await;
+    let client_id = public_client(&app).await;
+    let (_, mut rt) = tokens_for(&app, &mut ada, &client_id, "acme", MCP).await;
+    let refresh = |rt: String| refresh_grant(&app, &client_id, rt, &[("resource", MCP)]);
+    for _ in 0..5 {
+        let res = refresh(rt).await;
+        assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+        rt = res.json()["refresh_token"].as_str().unwrap().to_string();
+    }
+    app.db
+        .execute_raw(Statement::from_string(
+            app.db.get_database_backend(),
+            "UPDATE tokens SET rotated_at = '2000-01-01 00:00:00+00:00' WHERE rotated_at IS NOT NULL",
+        ))
+        .await
+        .unwrap();
+    // One rotation inside its window.
+    let recent = refresh(rt.clone()).await;
+    assert_eq!(recent.status, StatusCode::OK, "{}", recent.body);
+
+    let kept = || async {
+        token::Entity::find()
+            .filter(token::Column::GraceResponse.is_not_null())
+            .all(&app.db)
+            .await
+            .unwrap()
+    };
+    assert_eq!(kept().await.len(), 6);
+    let cutoff = chrono::Utc::now() - chrono::Duration::seconds(10);
+    let cleared = app::domain::oauth::housekeeping::forget_grace_replays(&app.db, cutoff, 2)
+        .await
+        .unwrap();
+    assert_eq!(cleared, 5, "five old answers, in three chunks");
+    let left = kept().await;
+    assert_eq!(left.len(), 1);
+    assert!(left[0].rotated_at.unwrap() > cutoff, "{left:?}");
+    let replay = refresh(rt).await;
+    assert_eq!(replay.status, StatusCode::OK, "{}", replay.body);
+    assert_eq!(replay.json(), recent.json(), "the recent one still replays");
+}
+
 /// Refreshes arriving together are committed together (one writer per process, batched): each
 /// still gets its own new pair, stored with its audit row, and a duplicate among them is the
 /// grace replay of the same pair.

@@ -89,7 +89,7 @@ struct McpDoor {
 impl McpDoor {
     async fn serve(&self, req: Request) -> Response {
         // Before the bearer check: a page on a foreign origin learns nothing, not even 401.
-        if let Err(refusal) = self.origins.check(&req) {
+        if let Some(refusal) = self.origins.refusal(&req) {
             return refusal;
         }
         match auth::admit(&self.state, req).await {
@@ -127,11 +127,12 @@ impl AllowedOrigins {
         })
     }
 
-    fn check(&self, req: &Request) -> Result<(), Response> {
+    /// The 403 for a request from a page on a foreign origin; `None` lets it through.
+    fn refusal(&self, req: &Request) -> Option<Response> {
         match req.headers().get(header::ORIGIN).map(|v| v.to_str()) {
-            None => Ok(()),
-            Some(Ok(origin)) if self.allows(origin) => Ok(()),
-            Some(_) => Err((
+            None => None,
+            Some(Ok(origin)) if self.allows(origin) => None,
+            Some(_) => Some((
                 StatusCode::FORBIDDEN,
                 axum::Json(serde_json::json!({
                     "jsonrpc": "2.0",
