@@ -572,11 +572,8 @@ async fn old_grace_replays_are_forgotten_in_chunks_on_sqlite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn old_grace_replays_are_forgotten_in_chunks_on_postgres() {
-    let db = migration::test_db::postgres()
-        .await
-        .expect("postgres test database");
-    if let Some(db) = db {
-        old_grace_replays_are_forgotten_in_chunks(TestApp::with_db(db, &[]).await).await;
+    if let Some(app) = TestApp::postgres().await {
+        old_grace_replays_are_forgotten_in_chunks(app).await;
     }
 }
 
@@ -634,11 +631,8 @@ async fn concurrent_refreshes_are_each_stored_on_sqlite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_refreshes_are_each_stored_on_postgres() {
-    let db = migration::test_db::postgres()
-        .await
-        .expect("postgres test database");
-    if let Some(db) = db {
-        concurrent_refreshes_are_each_stored(TestApp::with_db(db, &[]).await).await;
+    if let Some(app) = TestApp::postgres().await {
+        concurrent_refreshes_are_each_stored(app).await;
     }
 }
 
