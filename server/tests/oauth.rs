@@ -4,17 +4,24 @@
 mod support;
 
 use http::StatusCode;
+use migration::on_both_backends;
 use oauth2::basic::BasicClient;
 use oauth2::{
     AuthType, AuthUrl, AuthorizationCode, ClientId, CsrfToken, PkceCodeChallenge, RedirectUrl,
     RequestTokenError, Scope, TokenResponse, TokenUrl,
 };
+use sea_orm::DatabaseConnection;
 use serde_json::json;
 use support::flow::{
     CB, MCP, auth_query, authorize, hidden, introspect_basic, org_resource_server, public_client,
     query, register, signed_in_with_org,
 };
 use support::{Browser, ORIGIN, PASSWORD, Response, TestApp, basic_auth};
+
+on_both_backends!(
+    old_grace_replays_are_forgotten_in_chunks,
+    concurrent_refreshes_are_each_stored,
+);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn discovery_documents() {
@@ -565,21 +572,10 @@ async fn refresh_rotation_grace_and_reuse() {
 /// The sweep forgets the sealed answers kept for grace replays once their window has passed,
 /// in chunks (every old one, however many chunks it takes), and keeps those still in their
 /// window: a client that lost the answer a moment ago still gets the same pair.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn old_grace_replays_are_forgotten_in_chunks_on_sqlite() {
-    old_grace_replays_are_forgotten_in_chunks(TestApp::sqlite().await).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn old_grace_replays_are_forgotten_in_chunks_on_postgres() {
-    if let Some(app) = TestApp::postgres().await {
-        old_grace_replays_are_forgotten_in_chunks(app).await;
-    }
-}
-
-async fn old_grace_replays_are_forgotten_in_chunks(app: TestApp) {
+async fn old_grace_replays_are_forgotten_in_chunks(db: DatabaseConnection) {
     use app::domain::entities::token;
-    use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Statement};
+    use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+    let app = TestApp::with_db(db, &[]).await;
     let mut ada = signed_in_with_org(&app, "ada@example.com", "acme").await;
     let client_id = public_client(&app).await;
     let (_, mut rt) = tokens_for(&app, &mut ada, &client_id, "acme", MCP).await;
@@ -590,10 +586,9 @@ async fn old_grace_replays_are_forgotten_in_chunks(app: TestApp) {
         rt = res.json()["refresh_token"].as_str().unwrap().to_string();
     }
     app.db
-        .execute_raw(Statement::from_string(
-            app.db.get_database_backend(),
+        .execute_unprepared(
             "UPDATE tokens SET rotated_at = '2000-01-01 00:00:00+00:00' WHERE rotated_at IS NOT NULL",
-        ))
+        )
         .await
         .unwrap();
     // One rotation inside its window.
@@ -624,19 +619,8 @@ async fn old_grace_replays_are_forgotten_in_chunks(app: TestApp) {
 /// Refreshes arriving together are committed together (one writer per process, batched): each
 /// still gets its own new pair, stored with its audit row, and a duplicate among them is the
 /// grace replay of the same pair.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn concurrent_refreshes_are_each_stored_on_sqlite() {
-    concurrent_refreshes_are_each_stored(TestApp::sqlite().await).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn concurrent_refreshes_are_each_stored_on_postgres() {
-    if let Some(app) = TestApp::postgres().await {
-        concurrent_refreshes_are_each_stored(app).await;
-    }
-}
-
-async fn concurrent_refreshes_are_each_stored(app: TestApp) {
+async fn concurrent_refreshes_are_each_stored(db: DatabaseConnection) {
+    let app = TestApp::with_db(db, &[]).await;
     let mut ada = signed_in_with_org(&app, "ada@example.com", "acme").await;
     let client_id = public_client(&app).await;
     let mut chains = Vec::new();

@@ -59,15 +59,6 @@ impl TestApp {
         Self::with_db(migration::test_db::sqlite().await.expect("sqlite"), env).await
     }
 
-    /// An app on a fresh PostgreSQL test database, or `None` (the reason printed) where
-    /// `GATEHOUSE_TEST_POSTGRES_URL` names none.
-    pub async fn postgres() -> Option<Self> {
-        let db = migration::test_db::postgres()
-            .await
-            .expect("postgres test database")?;
-        Some(Self::with_db(db, &[]).await)
-    }
-
     pub async fn with_db(db: DatabaseConnection, env: &[(&str, &str)]) -> Self {
         let env: BTreeMap<String, String> = env
             .iter()
